@@ -1,0 +1,40 @@
+#pragma once
+// Shape: the dimensions of a tensor, logical row-major (NCHW for images). Inline storage, no heap.
+#include <array>
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <vector>
+
+namespace convkit {
+
+class Shape {
+ public:
+  static constexpr int kMaxDims = 6;
+
+  Shape() = default;
+  Shape(std::initializer_list<int64_t> dims);
+  explicit Shape(const std::vector<int64_t>& dims);
+
+  int ndim() const { return ndim_; }
+  int64_t operator[](int i) const { return dims_[i]; }
+  int64_t& operator[](int i) { return dims_[i]; }
+  // Dimension i, negative counting from the back (-1 = last). Throws when out of range.
+  int64_t dim(int i) const;
+  // Normalizes a possibly negative dimension index for an ndim-dimensional tensor; throws naming op.
+  static int wrap_dim(int d, int ndim, const char* op);
+  int64_t numel() const;
+  const int64_t* begin() const { return dims_.data(); }
+  const int64_t* end() const { return dims_.data() + ndim_; }
+  std::vector<int64_t> vec() const { return {begin(), end()}; }
+  void push_back(int64_t d);
+  std::string to_string() const;  // "[8,3,32,32]"
+
+  friend bool operator==(const Shape& a, const Shape& b);
+
+ private:
+  std::array<int64_t, kMaxDims> dims_{};
+  int ndim_ = 0;
+};
+
+}  // namespace convkit
