@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The test command (README): installs dependencies, builds, and runs the whole suite on both
+# backends, first in a Release build, then in an ASan+UBSan build (skip that with --quick).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install_deps.sh
+jobs=$(nproc)
+
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release
+cmake --build build -j"$jobs"
+(cd build && ctest --output-on-failure -j"$jobs")
+
+if [[ "${1:-}" != "--quick" ]]; then
+  cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCONVKIT_SANITIZE=ON -DCONVKIT_BUILD_BENCH=OFF
+  cmake --build build-asan -j"$jobs"
+  (cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+     ctest --output-on-failure -j"$jobs")
+fi
