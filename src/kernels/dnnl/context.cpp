@@ -17,8 +17,8 @@ dnnl::memory::dims dims_of(const Shape& s) { return dnnl::memory::dims(s.begin()
 dnnl::memory::desc plain_desc(const Shape& s) {
   using tag = dnnl::memory::format_tag;
   static const tag tags[] = {tag::a, tag::a, tag::ab, tag::abc, tag::abcd, tag::abcde, tag::abcdef};
-  dnnl::memory::dims d = dims_of(s);
-  if (d.empty()) d = {1};
+  // A 0-d tensor is described as one element of rank 1.
+  dnnl::memory::dims d = s.ndim() == 0 ? dnnl::memory::dims(1, 1) : dims_of(s);
   return dnnl::memory::desc(d, dnnl::memory::data_type::f32, tags[d.size()]);
 }
 
