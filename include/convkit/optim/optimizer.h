@@ -1,0 +1,57 @@
+#pragma once
+// Optimizers over parameter groups (as torch.optim): each group has its own learning rate and
+// weight decay; `initial_lr` is the group's base rate that LR schedules scale.
+#include <map>
+#include <string>
+#include <vector>
+
+#include "convkit/tensor.h"
+
+namespace convkit::nn {
+class Module;
+}
+
+namespace convkit::optim {
+
+struct ParamGroup {
+  std::vector<Tensor> params;
+  double lr = 0.01;            // current learning rate (schedules write it)
+  double weight_decay = 0.0;   // L2 (SGD, Adam) or decoupled (AdamW) decay
+  double initial_lr = -1;      // base rate for schedules; set from lr when negative
+};
+
+class Optimizer {
+ public:
+  explicit Optimizer(std::vector<ParamGroup> groups, const char* name);
+  virtual ~Optimizer() = default;
+
+  // One update of every parameter that has a gradient; parameters without one are skipped.
+  virtual void step() = 0;
+  void zero_grad();
+
+  std::vector<ParamGroup>& param_groups() { return groups_; }
+  const std::vector<ParamGroup>& param_groups() const { return groups_; }
+
+  // Per-parameter state (momentum buffers, moments, step counts) under stable names
+  // "<group>.<index>.<slot>", for checkpoints; load_state throws naming a missing or mismatching
+  // entry.
+  virtual std::map<std::string, Tensor> state() const = 0;
+  virtual void load_state(const std::map<std::string, Tensor>& state) = 0;
+
+ protected:
+  std::vector<ParamGroup> groups_;
+  const char* name_;
+};
+
+// One group holding every trainable parameter of `model`.
+std::vector<ParamGroup> single_group(const nn::Module& model, double lr, double weight_decay = 0.0);
+// Two groups: weights of rank >= 2 (conv, linear) get weight_decay; 1-D parameters (biases,
+// batch-norm scales and shifts) get none, as the "bag of tricks" recipe does.
+std::vector<ParamGroup> groups_no_decay_on_bias_and_bn(const nn::Module& model, double lr,
+                                                       double weight_decay);
+
+// Scales all gradients in place so that their global L2 norm is at most max_norm (as
+// torch.nn.utils.clip_grad_norm_). Returns the norm before clipping.
+double clip_grad_norm(const std::vector<Tensor>& params, double max_norm);
+
+}  // namespace convkit::optim
