@@ -1,0 +1,82 @@
+#pragma once
+// Datasets: random access to labelled examples, and batches of them.
+//
+// A dataset returns whole batches (get_batch) so that in-memory sets copy rows in one pass and
+// decoding sets (image folders, a later issue) can spread the work over threads; get() is the
+// one-example convenience built on it.
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "convkit/tensor.h"
+
+namespace convkit::data {
+
+struct Batch {
+  Tensor inputs;                 // float32 [B, ...example shape]
+  Tensor labels;                 // int64 [B]
+  std::vector<int64_t> indices;  // dataset indices of the rows, in order
+};
+
+class Dataset {
+ public:
+  virtual ~Dataset() = default;
+  virtual int64_t size() const = 0;
+  // Shape of one example's input (e.g. [1, 28, 28]).
+  virtual Shape example_shape() const = 0;
+  virtual int64_t num_classes() const = 0;
+  // Class names, index = label; empty names fall back to the label number.
+  virtual std::vector<std::string> class_names() const { return {}; }
+  // The examples at `indices` stacked along a new dim 0. Throws naming an out-of-range index.
+  virtual Batch get_batch(const std::vector<int64_t>& indices) const = 0;
+  Batch get(int64_t index) const { return get_batch({index}); }
+  // Labels of every example, for stratified splits and class counts.
+  virtual std::vector<int64_t> labels() const;
+};
+using DatasetPtr = std::shared_ptr<const Dataset>;
+
+// Examples held in memory: inputs [N, ...] float32, labels [N] int64.
+class TensorDataset : public Dataset {
+ public:
+  TensorDataset(Tensor inputs, Tensor labels, int64_t num_classes = -1,
+                std::vector<std::string> class_names = {});
+  int64_t size() const override { return inputs_.size(0); }
+  Shape example_shape() const override;
+  int64_t num_classes() const override { return num_classes_; }
+  std::vector<std::string> class_names() const override { return names_; }
+  Batch get_batch(const std::vector<int64_t>& indices) const override;
+  std::vector<int64_t> labels() const override;
+  const Tensor& inputs() const { return inputs_; }
+
+ private:
+  Tensor inputs_, labels_;
+  int64_t num_classes_;
+  std::vector<std::string> names_;
+};
+
+// A view of a dataset restricted to some of its indices (splits, folds).
+class Subset : public Dataset {
+ public:
+  Subset(DatasetPtr base, std::vector<int64_t> indices);
+  int64_t size() const override { return int64_t(indices_.size()); }
+  Shape example_shape() const override { return base_->example_shape(); }
+  int64_t num_classes() const override { return base_->num_classes(); }
+  std::vector<std::string> class_names() const override { return base_->class_names(); }
+  Batch get_batch(const std::vector<int64_t>& indices) const override;
+  const std::vector<int64_t>& indices() const { return indices_; }
+
+ private:
+  DatasetPtr base_;
+  std::vector<int64_t> indices_;
+};
+
+// Splits into (train, validation) with `val_fraction` of the examples in validation, shuffled by
+// `seed`. Stratified: each class is split in the same proportion.
+std::pair<DatasetPtr, DatasetPtr> train_val_split(const DatasetPtr& ds, double val_fraction,
+                                                  uint64_t seed);
+
+// Fashion-MNIST (or MNIST) split from `dir` as a TensorDataset with the ten class names.
+DatasetPtr fashion_mnist(const std::string& dir, bool train);
+
+}  // namespace convkit::data

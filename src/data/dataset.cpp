@@ -1,0 +1,124 @@
+#include "convkit/data/dataset.h"
+
+#include <algorithm>
+#include <cstring>
+#include <map>
+
+#include "convkit/data/idx.h"
+#include "convkit/random.h"
+
+namespace convkit::data {
+
+std::vector<int64_t> Dataset::labels() const {
+  std::vector<int64_t> all(size());
+  for (int64_t i = 0; i < size(); ++i) all[i] = get(i).labels.data<int64_t>()[0];
+  return all;
+}
+
+TensorDataset::TensorDataset(Tensor inputs, Tensor labels, int64_t num_classes,
+                             std::vector<std::string> class_names)
+    : inputs_(std::move(inputs)), labels_(std::move(labels)), names_(std::move(class_names)) {
+  CONVKIT_CHECK(inputs_.defined() && inputs_.ndim() >= 1 && inputs_.dtype() == DType::f32,
+                "TensorDataset: inputs must be a float32 tensor [N, ...]");
+  CONVKIT_CHECK(labels_.defined() && labels_.ndim() == 1 && labels_.dtype() == DType::i64,
+                "TensorDataset: labels must be an int64 tensor [N]");
+  CONVKIT_CHECK(labels_.size(0) == inputs_.size(0), "TensorDataset: ", inputs_.size(0),
+                " inputs but ", labels_.size(0), " labels (shapes ",
+                shapes_str({&inputs_, &labels_}), ")");
+  const int64_t* l = labels_.data<int64_t>();
+  int64_t max_label = -1;
+  for (int64_t i = 0; i < labels_.numel(); ++i) {
+    CONVKIT_CHECK(l[i] >= 0, "TensorDataset: negative label ", l[i], " at index ", i);
+    max_label = std::max(max_label, l[i]);
+  }
+  num_classes_ = num_classes > 0 ? num_classes : max_label + 1;
+  CONVKIT_CHECK(max_label < num_classes_, "TensorDataset: label ", max_label,
+                " is out of range for ", num_classes_, " classes");
+}
+
+Shape TensorDataset::example_shape() const {
+  std::vector<int64_t> d(inputs_.shape().begin() + 1, inputs_.shape().end());
+  return Shape(d);
+}
+
+Batch TensorDataset::get_batch(const std::vector<int64_t>& indices) const {
+  const int64_t n = int64_t(indices.size());
+  std::vector<int64_t> dims{n};
+  for (int64_t d : example_shape()) dims.push_back(d);
+  Batch b{Tensor::empty(Shape(dims)), Tensor::empty({n}, DType::i64), indices};
+  const int64_t row = example_shape().numel();
+  const float* src = inputs_.data<float>();
+  float* dst = b.inputs.data<float>();
+  for (int64_t k = 0; k < n; ++k) {
+    int64_t i = indices[k];
+    CONVKIT_CHECK(i >= 0 && i < size(), "TensorDataset: index ", i, " out of range for ", size(),
+                  " examples");
+    std::memcpy(dst + k * row, src + i * row, sizeof(float) * row);
+    b.labels.data<int64_t>()[k] = labels_.data<int64_t>()[i];
+  }
+  return b;
+}
+
+std::vector<int64_t> TensorDataset::labels() const {
+  const int64_t* l = labels_.data<int64_t>();
+  return std::vector<int64_t>(l, l + labels_.numel());
+}
+
+Subset::Subset(DatasetPtr base, std::vector<int64_t> indices)
+    : base_(std::move(base)), indices_(std::move(indices)) {
+  for (int64_t i : indices_)
+    CONVKIT_CHECK(i >= 0 && i < base_->size(), "Subset: index ", i, " out of range for ",
+                  base_->size(), " examples");
+}
+
+Batch Subset::get_batch(const std::vector<int64_t>& indices) const {
+  std::vector<int64_t> mapped(indices.size());
+  for (size_t k = 0; k < indices.size(); ++k) {
+    CONVKIT_CHECK(indices[k] >= 0 && indices[k] < size(), "Subset: index ", indices[k],
+                  " out of range for ", size(), " examples");
+    mapped[k] = indices_[indices[k]];
+  }
+  Batch b = base_->get_batch(mapped);
+  b.indices = indices;
+  return b;
+}
+
+namespace {
+void shuffle(std::vector<int64_t>& v, Generator& gen) {
+  // Fisher-Yates with our own generator, so the order is the same on every platform.
+  for (int64_t i = int64_t(v.size()) - 1; i > 0; --i) {
+    int64_t j = int64_t(gen.next_u64() % uint64_t(i + 1));
+    std::swap(v[i], v[j]);
+  }
+}
+}  // namespace
+
+std::pair<DatasetPtr, DatasetPtr> train_val_split(const DatasetPtr& ds, double val_fraction,
+                                                  uint64_t seed) {
+  CONVKIT_CHECK(val_fraction >= 0 && val_fraction < 1,
+                "train_val_split: val_fraction must lie in [0, 1), got ", val_fraction);
+  std::map<int64_t, std::vector<int64_t>> by_class;
+  std::vector<int64_t> labels = ds->labels();
+  for (int64_t i = 0; i < int64_t(labels.size()); ++i) by_class[labels[i]].push_back(i);
+  Generator gen(seed);
+  std::vector<int64_t> train, val;
+  for (auto& [label, idx] : by_class) {
+    shuffle(idx, gen);
+    auto n_val = int64_t(double(idx.size()) * val_fraction + 0.5);
+    val.insert(val.end(), idx.begin(), idx.begin() + n_val);
+    train.insert(train.end(), idx.begin() + n_val, idx.end());
+  }
+  std::sort(train.begin(), train.end());
+  std::sort(val.begin(), val.end());
+  return {std::make_shared<Subset>(ds, train), std::make_shared<Subset>(ds, val)};
+}
+
+DatasetPtr fashion_mnist(const std::string& dir, bool train) {
+  LabelledImages split = load_mnist_split(dir, train);
+  return std::make_shared<TensorDataset>(
+      split.images, split.labels, 10,
+      std::vector<std::string>{"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
+                               "Shirt", "Sneaker", "Bag", "Ankle boot"});
+}
+
+}  // namespace convkit::data
