@@ -1,0 +1,59 @@
+#pragma once
+// Classification metrics: top-k accuracy, running epoch averages, the confusion matrix and the
+// per-class precision / recall / F1 derived from it.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "convkit/tensor.h"
+
+namespace convkit::metrics {
+
+// Rows of `logits` [N, C] whose label [N] (int64) is among the k largest scores. Ties are broken
+// toward the lower class index, as a stable sort does.
+int64_t topk_correct(const Tensor& logits, const Tensor& labels, int64_t k);
+// Argmax per row of [N, C], as int64 [N].
+Tensor argmax_rows(const Tensor& scores);
+
+// Example-weighted averages over an epoch.
+class RunningMetrics {
+ public:
+  void add(double mean_loss, const Tensor& logits, const Tensor& labels);
+  int64_t count() const { return n_; }
+  double loss() const { return n_ ? loss_sum_ / double(n_) : 0.0; }
+  double top1() const { return n_ ? double(top1_) / double(n_) : 0.0; }
+  double top5() const { return n_ ? double(top5_) / double(n_) : 0.0; }
+
+ private:
+  int64_t n_ = 0, top1_ = 0, top5_ = 0;
+  double loss_sum_ = 0;
+};
+
+struct ClassReport {
+  double precision = 0, recall = 0, f1 = 0;  // 0 where undefined (no predictions / no examples)
+  int64_t support = 0;                        // examples whose true class this is
+};
+
+class ConfusionMatrix {
+ public:
+  explicit ConfusionMatrix(int64_t num_classes);
+  void add(int64_t truth, int64_t predicted);
+  // Adds the argmax prediction of each row of logits [N, C] against labels [N].
+  void add(const Tensor& logits, const Tensor& labels);
+  int64_t num_classes() const { return c_; }
+  int64_t count(int64_t truth, int64_t predicted) const { return m_[truth * c_ + predicted]; }
+  int64_t total() const;
+  double accuracy() const;
+  std::vector<ClassReport> per_class() const;
+  double macro_f1() const;
+  // Rows: true class, columns: predicted; int64 [C, C].
+  Tensor matrix() const;
+  // The matrix and the per-class table as aligned text; names default to the class index.
+  std::string to_string(const std::vector<std::string>& class_names = {}) const;
+
+ private:
+  int64_t c_;
+  std::vector<int64_t> m_;
+};
+
+}  // namespace convkit::metrics
