@@ -194,3 +194,46 @@ TEST(Pool, BackendsAgree) {
     }
   }
 }
+
+namespace {
+// Runs every case of a golden file (tests/golden/gen_pool.py): forward and input gradient of
+// sum(pool(x) * r), float32, on the suite's backend, against PyTorch.
+void check_golden(const std::string& file) {
+  io::SafetensorsFile f = test::load_golden(file);
+  int cases = 0;
+  for (const auto& [key, params_t] : f.tensors) {
+    const std::string suffix = ".params";
+    if (key.size() < suffix.size() || key.compare(key.size() - suffix.size(), suffix.size(), suffix))
+      continue;
+    const std::string name = key.substr(0, key.size() - suffix.size());
+    const int64_t* q = params_t.data<int64_t>();
+    std::function<Tensor(const Tensor&)> pool;
+    if (file == "pool_adaptive") {
+      const int64_t oh = q[0], ow = q[1];
+      pool = name.rfind("global", 0) == 0
+                 ? std::function<Tensor(const Tensor&)>([](const Tensor& x) { return global_avg_pool2d(x); })
+                 : [oh, ow](const Tensor& x) { return adaptive_avg_pool2d(x, oh, ow); };
+    } else {
+      Pool2dParams p = Pool2dParams(q[0], q[1], q[2], q[3])
+                           .set_padding(q[4], q[5])
+                           .set_ceil_mode(q[6] != 0)
+                           .set_count_include_pad(q[7] != 0);
+      const bool is_max = file == "pool_max";
+      pool = [p, is_max](const Tensor& x) { return is_max ? max_pool2d(x, p) : avg_pool2d(x, p); };
+    }
+    Tensor x = test::golden_tensor(f, name + ".x").clone().set_requires_grad(true);
+    Tensor y = pool(x);
+    Tensor want_y = test::golden_tensor(f, name + ".y");
+    ASSERT_EQ(y.shape(), want_y.shape()) << name;
+    EXPECT_LE(test::rel_error(y, want_y), 1e-4) << name;
+    sum(mul(y, test::golden_tensor(f, name + ".r"))).backward();
+    EXPECT_LE(test::rel_error(x.grad(), test::golden_tensor(f, name + ".dx")), 1e-4) << name;
+    ++cases;
+  }
+  EXPECT_GE(cases, 5) << file;
+}
+}  // namespace
+
+TEST(Pool, GoldenMax) { check_golden("pool_max"); }
+TEST(Pool, GoldenAvg) { check_golden("pool_avg"); }
+TEST(Pool, GoldenAdaptive) { check_golden("pool_adaptive"); }
