@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include "support/golden.h"
 #include "support/gradcheck.h"
 
 using namespace convkit;
@@ -148,4 +149,26 @@ TEST(ShapeOps, Errors) {
   EXPECT_THROW_WITH(upsample_nearest2d(x, 0, 2), "upsample_nearest2d", "0x2", "[2,3,4]");
   EXPECT_THROW_WITH(upsample_nearest2d(Tensor::zeros({2, 3, 4}, DType::i64), 2, 2),
                     "upsample_nearest2d", "int64");
+}
+
+// PyTorch parity (tests/golden/gen_shape_ops.py): F.pad in each mode and F.interpolate(nearest),
+// forward and the input gradient of sum(y * r).
+TEST(ShapeOps, GoldenPadAndUpsample) {
+  io::SafetensorsFile f = test::load_golden("shape_ops_resample");
+  const PadMode modes[] = {PadMode::zeros, PadMode::reflect, PadMode::replicate};  // as the script
+  int cases = 0;
+  for (const std::string name : {"pad0", "pad1", "pad2", "pad3", "upsample0", "upsample1"}) {
+    const int64_t* q = test::golden_tensor(f, name + ".params").data<int64_t>();
+    Tensor x = test::golden_tensor(f, name + ".x").clone().set_requires_grad(true);
+    Tensor y = name.rfind("pad", 0) == 0
+                   ? pad2d(x, q[0], q[1], q[2], q[3], modes[q[4]])
+                   : upsample_nearest2d(x, q[0], q[1]);
+    Tensor want = test::golden_tensor(f, name + ".y");
+    ASSERT_EQ(y.shape(), want.shape()) << name;
+    EXPECT_LE(test::rel_error(y, want), 1e-6) << name;
+    sum(mul(y, test::golden_tensor(f, name + ".r"))).backward();
+    EXPECT_LE(test::rel_error(x.grad(), test::golden_tensor(f, name + ".dx")), 1e-4) << name;
+    ++cases;
+  }
+  EXPECT_EQ(cases, 6);
 }

@@ -31,8 +31,8 @@ TensorList split(const Tensor& x, const std::vector<int64_t>& sizes, int dim);
 // (torch.split(x, chunk, dim)). chunk >= 1.
 TensorList split(const Tensor& x, int64_t chunk, int dim);
 
-// Rows [start, start + length) of x along `dim`, copied; 0 <= start, length >= 0,
-// start + length <= x.size(dim). start may be negative (counted from the end), as in torch.narrow.
+// Rows [start, start + length) of x along `dim`, copied. A negative start counts from the end
+// (torch.narrow); then 0 <= start, length >= 0 and start + length <= x.size(dim).
 Tensor narrow(const Tensor& x, int dim, int64_t start, int64_t length);
 
 enum class PadMode {
