@@ -35,7 +35,8 @@ TEST(Dropout, FractionZeroedAndMeanPreserved) {
 TEST(Dropout, SameSeedSameMask) {
   Tensor x = Tensor::randn({4, 50});
   Generator g1(7), g2(7), g3(8);
-  Tensor a = dropout(x, 0.5, true, &g1), b = dropout(x, 0.5, true, &g2), c = dropout(x, 0.5, true, &g3);
+  Tensor a = dropout(x, 0.5, true, &g1), b = dropout(x, 0.5, true, &g2),
+         c = dropout(x, 0.5, true, &g3);
   EXPECT_EQ(test::max_abs_diff(a, b), 0.0);
   EXPECT_GT(test::max_abs_diff(a, c), 0.0);
   // The default generator follows manual_seed.
@@ -95,7 +96,8 @@ TEST(Dropout, Dropout2dDropsWholeChannels) {
       const double first = y.at({n, c, 0, 0});
       EXPECT_TRUE(first == 0.0 || std::abs(first - 1 / (1 - p)) < 1e-6);
       for (int64_t h = 0; h < 3; ++h)
-        for (int64_t w = 0; w < 3; ++w) ASSERT_EQ(y.at({n, c, h, w}), first);  // one decision per map
+        for (int64_t w = 0; w < 3; ++w)
+          ASSERT_EQ(y.at({n, c, h, w}), first);  // one decision per map
       dropped += first == 0.0;
     }
   // 2000 maps: std of the fraction sqrt(.21/2000) = 0.010; 5 sigma.

@@ -28,7 +28,8 @@ ChannelStats channel_stats(const Tensor& x) {
       for (int64_t i = 0; i < S; ++i) s.mean[c] += p[(n * C + c) * S + i];
     s.mean[c] /= double(N * S);
     for (int64_t n = 0; n < N; ++n)
-      for (int64_t i = 0; i < S; ++i) s.biased_var[c] += std::pow(p[(n * C + c) * S + i] - s.mean[c], 2);
+      for (int64_t i = 0; i < S; ++i)
+        s.biased_var[c] += std::pow(p[(n * C + c) * S + i] - s.mean[c], 2);
     s.biased_var[c] /= double(N * S);
   }
   return s;
@@ -81,9 +82,9 @@ TEST(Norm, BatchNormEvalUsesRunningStats) {
   Tensor y = batch_norm(x, w, b, rm, rv, /*training=*/false);
   for (int64_t n = 0; n < 2; ++n)
     for (int64_t c = 0; c < 3; ++c)
-      EXPECT_NEAR(y.at({n, c}),
-                  (x.at({n, c}) - rm.at({c})) / std::sqrt(rv.at({c}) + 1e-5) * w.at({c}) + b.at({c}),
-                  1e-5);
+      EXPECT_NEAR(
+          y.at({n, c}),
+          (x.at({n, c}) - rm.at({c})) / std::sqrt(rv.at({c}) + 1e-5) * w.at({c}) + b.at({c}), 1e-5);
   EXPECT_EQ(test::max_abs_diff(rm, rm0), 0.0);  // eval never touches the running stats
   EXPECT_EQ(test::max_abs_diff(rv, rv0), 0.0);
 }
@@ -109,7 +110,9 @@ TEST(Norm, BatchNormTrainingGradients) {
   // With running stats given (they change between evaluations but training output ignores them).
   Tensor rm = Tensor::zeros({3}, DType::f64), rv = Tensor::ones({3}, DType::f64);
   EXPECT_TRUE(gradcheck(
-      [&](const TensorList& in) { return batch_norm(in[0], in[1], in[2], rm, rv, true, 0.5, 1e-3); },
+      [&](const TensorList& in) {
+        return batch_norm(in[0], in[1], in[2], rm, rv, true, 0.5, 1e-3);
+      },
       {rand_var({4, 3}, 12), rand_var({3}, 13), rand_var({3}, 14)}));
 }
 
@@ -119,7 +122,8 @@ TEST(Norm, BatchNormEvalGradients) {
   auto bn_eval = [&](const TensorList& in) {
     return batch_norm(in[0], in[1], in[2], rm, rv, /*training=*/false);
   };
-  EXPECT_TRUE(gradcheck(bn_eval, {rand_var({2, 3, 3, 2}, 16), rand_var({3}, 17), rand_var({3}, 18)}));
+  EXPECT_TRUE(
+      gradcheck(bn_eval, {rand_var({2, 3, 3, 2}, 16), rand_var({3}, 17), rand_var({3}, 18)}));
   EXPECT_TRUE(gradcheck(bn_eval, {rand_var({1, 3}, 19), rand_var({3}, 20), rand_var({3}, 21)}));
   EXPECT_TRUE(gradcheck(bn_eval, {rand_var({3, 3, 1, 2}, 22), Tensor(), Tensor()}));
 }
@@ -150,8 +154,8 @@ TEST(Norm, BatchNormBackendsAgree) {
       ++run;
       return y;
     };
-    EXPECT_TRUE(test::compare_backends(f, {x, w, b})) << k.x.to_string() << " training "
-                                                       << k.training;
+    EXPECT_TRUE(test::compare_backends(f, {x, w, b}))
+        << k.x.to_string() << " training " << k.training;
     EXPECT_LE(test::max_abs_diff(rm_by_backend[0], rm_by_backend[1]), 1e-5);
     EXPECT_LE(test::max_abs_diff(rv_by_backend[0], rv_by_backend[1]), 1e-5);
   }
@@ -171,8 +175,8 @@ TEST(Norm, BatchNormErrors) {
   EXPECT_THROW_WITH(batch_norm(x, Tensor(), Tensor(), none, none, false), "batch_norm", "eval",
                     "[2,3,4,4]");
   Tensor rm2 = Tensor::zeros({2});
-  EXPECT_THROW_WITH(batch_norm(x, Tensor(), Tensor(), rm2, rv, false), "batch_norm",
-                    "running_mean", "[2]");
+  EXPECT_THROW_WITH(batch_norm(x, Tensor(), Tensor(), rm2, rv, false), "batch_norm", "running_mean",
+                    "[2]");
   Tensor rm64 = Tensor::zeros({3}, DType::f64);
   EXPECT_THROW_WITH(batch_norm(x, Tensor(), Tensor(), rm64, rv, false), "batch_norm",
                     "running_mean", "float64", "float32");
@@ -187,7 +191,8 @@ void expect_bn_golden(const std::string& name) {
   io::SafetensorsFile f = test::load_golden(name);
   auto t = [&](const char* key) { return test::golden_tensor(f, key); };
   const bool training = f.metadata.at("training") == "True";
-  const double momentum = std::stod(f.metadata.at("momentum")), eps = std::stod(f.metadata.at("eps"));
+  const double momentum = std::stod(f.metadata.at("momentum")),
+               eps = std::stod(f.metadata.at("eps"));
   Tensor x = t("x").clone().set_requires_grad(true);
   Tensor w = t("weight").clone().set_requires_grad(true);
   Tensor b = t("bias").clone().set_requires_grad(true);
@@ -229,10 +234,14 @@ TEST(Norm, LrnMatchesHandFormula) {
 
 TEST(Norm, LrnGradients) {
   for (int64_t size : {1, 2, 3, 4, 5, 8}) {
-    auto f = [size](const TensorList& in) { return local_response_norm(in[0], size, 0.4, 0.75, 1.2); };
+    auto f = [size](const TensorList& in) {
+      return local_response_norm(in[0], size, 0.4, 0.75, 1.2);
+    };
     EXPECT_TRUE(gradcheck(f, {rand_var({2, 7, 3, 2}, uint64_t(size))})) << "size " << size;
   }
-  auto alexnet = [](const TensorList& in) { return local_response_norm(in[0], 5, 1e-4, 0.75, 2.0); };
+  auto alexnet = [](const TensorList& in) {
+    return local_response_norm(in[0], 5, 1e-4, 0.75, 2.0);
+  };
   EXPECT_TRUE(gradcheck(alexnet, {rand_var({1, 6, 2, 3}, 50, 3.0)}));
   auto three_d = [](const TensorList& in) { return local_response_norm(in[0], 3, 1.0, 0.5, 1.0); };
   EXPECT_TRUE(gradcheck(three_d, {rand_var({2, 5, 4}, 51)}));
@@ -269,8 +278,8 @@ TEST(Norm, LrnWithoutGradUsesNoWorkspace) {
 TEST(Norm, LrnErrors) {
   EXPECT_THROW_WITH(local_response_norm(Tensor::randn({2, 3}), 3), "local_response_norm",
                     "at least 3 dims", "[2,3]");
-  EXPECT_THROW_WITH(local_response_norm(Tensor::randn({2, 3, 4}), 0), "local_response_norm",
-                    "size", "0", "[2,3,4]");
+  EXPECT_THROW_WITH(local_response_norm(Tensor::randn({2, 3, 4}), 0), "local_response_norm", "size",
+                    "0", "[2,3,4]");
   EXPECT_THROW_WITH(local_response_norm(Tensor::randn({2, 3, 4}), 3, 1e-4, 0.75, /*k=*/0.0),
                     "local_response_norm", "k must be > 0");
 }
@@ -280,7 +289,8 @@ TEST(Norm, LrnMatchesPyTorch) {
     io::SafetensorsFile f = test::load_golden(name);
     auto meta = [&](const char* key) { return std::stod(f.metadata.at(key)); };
     Tensor x = test::golden_tensor(f, "x").clone().set_requires_grad(true);
-    Tensor y = local_response_norm(x, int64_t(meta("size")), meta("alpha"), meta("beta"), meta("k"));
+    Tensor y =
+        local_response_norm(x, int64_t(meta("size")), meta("alpha"), meta("beta"), meta("k"));
     y.backward(test::golden_tensor(f, "grad_y"));
     EXPECT_LE(test::rel_error(y, test::golden_tensor(f, "y")), 1e-4) << name;
     EXPECT_LE(test::rel_error(x.grad(), test::golden_tensor(f, "dx")), 1e-4) << name;

@@ -5,14 +5,15 @@
 //   dbeta = sum dy,  dgamma = sum dy * xhat
 //   training: dx = gamma * istd / M * (M dy - dbeta - xhat * dgamma)
 //   eval:     dx = gamma * istd * dy
-// Saved: x, gamma, beta (only because oneDNN 2.6 insists on it), and the mu/var the forward used (the running stats are copied in eval so a
-// later in-place update cannot change the backward).
+// Saved: x, gamma, beta (only because oneDNN 2.6 insists on it), and the mu/var the forward used
+// (the running stats are copied in eval so a later in-place update cannot change the backward).
+#include "kernels/dnnl/batch_norm.h"
+
 #include <algorithm>
 
 #include "convkit/autograd.h"
 #include "convkit/ops/norm.h"
 #include "core/dispatch.h"
-#include "kernels/dnnl/batch_norm.h"
 #include "kernels/ref/batch_norm.h"
 
 namespace convkit {
@@ -25,15 +26,16 @@ void check_channel_vector(const Tensor& t, const char* name, const Tensor& x) {
                 x.size(1), "] (one value per channel of x), got ", t.shape().to_string(), " (x ",
                 x.shape().to_string(), ")");
   CONVKIT_CHECK(t.dtype() == x.dtype(), "batch_norm: ", name, " has dtype ", dtype_name(t.dtype()),
-                " but x has ", dtype_name(x.dtype()), " (x ", x.shape().to_string(), ", ", name, " ",
-                t.shape().to_string(), ")");
+                " but x has ", dtype_name(x.dtype()), " (x ", x.shape().to_string(), ", ", name,
+                " ", t.shape().to_string(), ")");
 }
 
-void check_args(const Tensor& x, const Tensor& weight, const Tensor& bias, const Tensor& running_mean,
-                const Tensor& running_var, bool training, double momentum, double eps) {
+void check_args(const Tensor& x, const Tensor& weight, const Tensor& bias,
+                const Tensor& running_mean, const Tensor& running_var, bool training,
+                double momentum, double eps) {
   CONVKIT_CHECK(x.defined(), "batch_norm: x is undefined");
-  CONVKIT_CHECK(x.ndim() == 2 || x.ndim() == 4, "batch_norm: x must be [N, C, H, W] or [N, C], got ",
-                x.shape().to_string());
+  CONVKIT_CHECK(x.ndim() == 2 || x.ndim() == 4,
+                "batch_norm: x must be [N, C, H, W] or [N, C], got ", x.shape().to_string());
   check_channel_vector(weight, "weight", x);
   check_channel_vector(bias, "bias", x);
   check_channel_vector(running_mean, "running_mean", x);
@@ -71,6 +73,29 @@ void update_running_stats(Tensor& running_mean, Tensor& running_var, const Tenso
 
 Tensor detached(const Tensor& t) { return t.defined() ? t.detach() : Tensor(); }
 
+struct BatchNormSaved {
+  Tensor x, weight, bias, mean, var;  // detached; mean/var are the statistics the forward used
+  ref::BatchNormParams p;
+};
+
+TensorList batch_norm_backward(const Tensor& g, const std::vector<bool>& needs,
+                               const BatchNormSaved& s) {
+  // The dnnl primitive's flags follow from which of dweight/dbias exist, so both are computed
+  // whenever the forward had weight/bias; unneeded ones are dropped at the end.
+  Tensor dx = Tensor::empty(s.x.shape(), s.x.dtype());
+  Tensor dw = s.weight.defined() ? Tensor::empty(s.weight.shape(), s.x.dtype()) : Tensor();
+  Tensor db = s.bias.defined() ? Tensor::empty(s.bias.shape(), s.x.dtype()) : Tensor();
+  if (detail::use_dnnl("batch_norm_backward",
+                       [&](std::string* why) { return onednn::batch_norm_accepts(s.x, why); })) {
+    onednn::batch_norm_backward(dx, dw, db, g, s.x, s.mean, s.var, s.weight, s.bias, s.p);
+  } else {
+    detail::dispatch_floating(s.x.dtype(), "batch_norm_backward", [&]<class T>() {
+      ref::batch_norm_backward<T>(dx, dw, db, g, s.x, s.mean, s.var, s.weight, s.p);
+    });
+  }
+  return TensorList{needs[0] ? dx : Tensor(), needs[1] ? dw : Tensor(), needs[2] ? db : Tensor()};
+}
+
 }  // namespace
 
 Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
@@ -82,9 +107,8 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Ten
   Tensor y = Tensor::empty(x.shape(), x.dtype());
   Tensor mean = training ? Tensor::empty({C}, x.dtype()) : running_mean.detach().clone();
   Tensor var = training ? Tensor::empty({C}, x.dtype()) : running_var.detach().clone();
-  if (detail::use_dnnl("batch_norm", [&](std::string* why) {
-        return onednn::batch_norm_accepts(x, why);
-      })) {
+  if (detail::use_dnnl("batch_norm",
+                       [&](std::string* why) { return onednn::batch_norm_accepts(x, why); })) {
     onednn::batch_norm_forward(y, mean, var, xd, wd, bd, p);
   } else {
     detail::dispatch_floating(x.dtype(), "batch_norm", [&]<class T>() {
@@ -94,24 +118,11 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Ten
   if (training && running_mean.defined())
     update_running_stats(running_mean, running_var, mean, var, x.numel() / C, momentum);
 
+  BatchNormSaved saved{xd, wd, bd, mean, var, p};
   autograd::record(y, "batch_norm", {x, weight, bias},
-                   [xd, wd, bd, mean, var, p](const Tensor& g, const std::vector<bool>& needs) {
-    // The dnnl primitive's flags follow from which of dweight/dbias exist, so both are computed
-    // whenever the forward had them; unneeded ones are dropped below.
-    Tensor dx = Tensor::empty(xd.shape(), xd.dtype());
-    Tensor dw = wd.defined() ? Tensor::empty(wd.shape(), xd.dtype()) : Tensor();
-    Tensor db = bd.defined() ? Tensor::empty(mean.shape(), xd.dtype()) : Tensor();
-    if (detail::use_dnnl("batch_norm_backward", [&](std::string* why) {
-          return onednn::batch_norm_accepts(xd, why);
-        })) {
-      onednn::batch_norm_backward(dx, dw, db, g, xd, mean, var, wd, bd, p);
-    } else {
-      detail::dispatch_floating(xd.dtype(), "batch_norm_backward", [&]<class T>() {
-        ref::batch_norm_backward<T>(dx, dw, db, g, xd, mean, var, wd, p);
-      });
-    }
-    return TensorList{needs[0] ? dx : Tensor(), needs[1] ? dw : Tensor(), needs[2] ? db : Tensor()};
-  });
+                   [saved](const Tensor& g, const std::vector<bool>& needs) {
+                     return batch_norm_backward(g, needs, saved);
+                   });
   return y;
 }
 

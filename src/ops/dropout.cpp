@@ -31,8 +31,8 @@ Tensor bernoulli_mask(const Shape& shape, DType dtype, double p, Generator* gen,
   return mask;
 }
 
-Tensor apply_dropout(const Tensor& x, double p, bool training, Generator* gen, const Shape& mask_shape,
-                     const char* op) {
+Tensor apply_dropout(const Tensor& x, double p, bool training, Generator* gen,
+                     const Shape& mask_shape, const char* op) {
   if (!training || p == 0) return x;
   if (p == 1) return mul(x, Tensor::zeros(mask_shape, x.dtype()));
   return mul(x, bernoulli_mask(mask_shape, x.dtype(), p, gen, op));

@@ -67,15 +67,14 @@ void batch_norm_forward(Tensor& y, Tensor& mean, Tensor& var, const Tensor& x, c
 
 void batch_norm_backward(Tensor& dx, Tensor& dweight, Tensor& dbias, const Tensor& dy,
                          const Tensor& x, const Tensor& mean, const Tensor& var,
-                         const Tensor& weight, const Tensor& bias,
-                         const ref::BatchNormParams& p) {
+                         const Tensor& weight, const Tensor& bias, const ref::BatchNormParams& p) {
   const dnnl::memory::desc md = data_desc(x);
   const bool shift = bias.defined();
   const flags f = flags_of(weight.defined(), shift, p.use_global_stats);
   auto fwd = forward_for(md, f, p.eps);
   // prop_kind::backward also computes diff scale/shift; backward_data only diff src.
-  const auto prop = (weight.defined() || shift) ? dnnl::prop_kind::backward
-                                                : dnnl::prop_kind::backward_data;
+  const auto prop =
+      (weight.defined() || shift) ? dnnl::prop_kind::backward : dnnl::prop_kind::backward_data;
   auto bwd = cached<dnnl::batch_normalization_backward>(key_of("bn_bwd", md, f, p.eps), [&] {
     return dnnl::batch_normalization_backward(dnnl::batch_normalization_backward::primitive_desc(
         {prop, md, md, float(p.eps), f}, engine(), fwd->pd));

@@ -1,6 +1,6 @@
 #pragma once
-// oneDNN batch normalization (batch_normalization_forward/backward). Oracle: kernels/ref/batch_norm.
-// Same contract as the ref kernels, float32 only.
+// oneDNN batch normalization (batch_normalization_forward/backward). Oracle:
+// kernels/ref/batch_norm. Same contract as the ref kernels, float32 only.
 #include <string>
 
 #include "convkit/tensor.h"
@@ -14,7 +14,8 @@ void batch_norm_forward(Tensor& y, Tensor& mean, Tensor& var, const Tensor& x, c
                         const Tensor& bias, const ref::BatchNormParams& p);
 
 // Unlike the ref kernel, all outputs are written: dx, dweight exactly when weight is defined and
-// dbias exactly when bias is (the primitive's flags follow from weight and bias, as in the forward).
+// dbias exactly when bias is (the primitive's flags follow from weight and bias, as in the
+// forward).
 void batch_norm_backward(Tensor& dx, Tensor& dweight, Tensor& dbias, const Tensor& dy,
                          const Tensor& x, const Tensor& mean, const Tensor& var,
                          const Tensor& weight, const Tensor& bias, const ref::BatchNormParams& p);

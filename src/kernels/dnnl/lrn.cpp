@@ -10,16 +10,15 @@ namespace convkit::onednn {
 
 namespace {
 std::string key_of(const char* op, const Tensor& x, const ref::LrnParams& p) {
-  return detail::concat(op, "/", x.shape().to_string(), "/n", p.size, std::hexfloat, "/a",
-                        p.alpha, "/b", p.beta, "/k", p.k);
+  return detail::concat(op, "/", x.shape().to_string(), "/n", p.size, std::hexfloat, "/a", p.alpha,
+                        "/b", p.beta, "/k", p.k);
 }
 
 dnnl::lrn_forward::primitive_desc forward_pd(const dnnl::memory::desc& md, const ref::LrnParams& p,
                                              dnnl::prop_kind prop) {
-  return dnnl::lrn_forward::primitive_desc(
-      {prop, dnnl::algorithm::lrn_across_channels, md, p.size, float(p.alpha), float(p.beta),
-       float(p.k)},
-      engine());
+  return dnnl::lrn_forward::primitive_desc({prop, dnnl::algorithm::lrn_across_channels, md, p.size,
+                                            float(p.alpha), float(p.beta), float(p.k)},
+                                           engine());
 }
 
 struct Forward {
@@ -28,7 +27,8 @@ struct Forward {
 };
 
 std::shared_ptr<Forward> forward_for(const Tensor& x, const ref::LrnParams& p, bool training) {
-  const auto prop = training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
+  const auto prop =
+      training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
   return cached<Forward>(key_of(training ? "lrn_fwd_train" : "lrn_fwd_infer", x, p), [&] {
     auto pd = forward_pd(plain_desc(x.shape()), p, prop);
     return Forward{pd, dnnl::lrn_forward(pd)};
@@ -68,10 +68,9 @@ void lrn_backward(Tensor& dx, const Tensor& dy, const Tensor& x, const Tensor& w
     dnnl::lrn_backward prim;
   };
   auto bwd = cached<Backward>(key_of("lrn_bwd", x, p), [&] {
-    dnnl::lrn_backward::primitive_desc pd(
-        {dnnl::algorithm::lrn_across_channels, md, md, p.size, float(p.alpha), float(p.beta),
-         float(p.k)},
-        engine(), fwd->pd);
+    dnnl::lrn_backward::primitive_desc pd({dnnl::algorithm::lrn_across_channels, md, md, p.size,
+                                           float(p.alpha), float(p.beta), float(p.k)},
+                                          engine(), fwd->pd);
     return Backward{pd, dnnl::lrn_backward(pd)};
   });
   std::unordered_map<int, dnnl::memory> args = {{DNNL_ARG_SRC, wrap(x, md)},

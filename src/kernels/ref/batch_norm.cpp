@@ -1,6 +1,6 @@
 // Batch normalization, per channel c over its M = N*S values x_i (Ioffe & Szegedy 2015, Alg. 1):
-//   mu = 1/M sum x_i,  var = 1/M sum (x_i - mu)^2,  xhat_i = (x_i - mu) * istd,  istd = 1/sqrt(var+eps)
-//   y_i = gamma * xhat_i + beta
+//   mu = 1/M sum x_i,  var = 1/M sum (x_i - mu)^2,  xhat_i = (x_i - mu) * istd,  istd =
+//   1/sqrt(var+eps) y_i = gamma * xhat_i + beta
 // Backward (training, mu and var depend on x):
 //   dbeta = sum dy_i,  dgamma = sum dy_i xhat_i
 //   dx_i  = gamma * istd / M * (M dy_i - dbeta - xhat_i * dgamma)
@@ -29,6 +29,8 @@ void batch_norm_forward(Tensor& y, Tensor& mean, Tensor& var, const Tensor& x, c
   T* py = y.data<T>();
   T* pmean = mean.data<T>();
   T* pvar = var.data<T>();
+  const T* pw = weight.defined() ? weight.data<T>() : nullptr;
+  const T* pbias = bias.defined() ? bias.data<T>() : nullptr;
 #pragma omp parallel for if (N * C * S > 65536)
   for (int64_t c = 0; c < C; ++c) {
     if (!p.use_global_stats) {
@@ -48,8 +50,8 @@ void batch_norm_forward(Tensor& y, Tensor& mean, Tensor& var, const Tensor& x, c
     }
     const double mu = pmean[c];
     const double istd = 1.0 / std::sqrt(double(pvar[c]) + p.eps);
-    const double gamma = weight.defined() ? double(weight.data<T>()[c]) : 1.0;
-    const double beta = bias.defined() ? double(bias.data<T>()[c]) : 0.0;
+    const double gamma = pw ? double(pw[c]) : 1.0;
+    const double beta = pbias ? double(pbias[c]) : 0.0;
     for (int64_t n = 0; n < N; ++n)
       for (int64_t i = 0; i < S; ++i) {
         const int64_t at = (n * C + c) * S + i;
@@ -66,11 +68,17 @@ void batch_norm_backward(Tensor& dx, Tensor& dweight, Tensor& dbias, const Tenso
   const double M = double(N * S);
   const T* px = x.data<T>();
   const T* pdy = dy.data<T>();
+  const T* pmean = mean.data<T>();
+  const T* pvar = var.data<T>();
+  const T* pw = weight.defined() ? weight.data<T>() : nullptr;
+  T* pdx = dx.defined() ? dx.data<T>() : nullptr;
+  T* pdw = dweight.defined() ? dweight.data<T>() : nullptr;
+  T* pdb = dbias.defined() ? dbias.data<T>() : nullptr;
 #pragma omp parallel for if (N * C * S > 65536)
   for (int64_t c = 0; c < C; ++c) {
-    const double mu = mean.data<T>()[c];
-    const double istd = 1.0 / std::sqrt(double(var.data<T>()[c]) + p.eps);
-    const double gamma = weight.defined() ? double(weight.data<T>()[c]) : 1.0;
+    const double mu = pmean[c];
+    const double istd = 1.0 / std::sqrt(double(pvar[c]) + p.eps);
+    const double gamma = pw ? double(pw[c]) : 1.0;
     double sum_dy = 0, sum_dy_xhat = 0;
     for (int64_t n = 0; n < N; ++n)
       for (int64_t i = 0; i < S; ++i) {
@@ -78,10 +86,9 @@ void batch_norm_backward(Tensor& dx, Tensor& dweight, Tensor& dbias, const Tenso
         sum_dy += pdy[at];
         sum_dy_xhat += pdy[at] * (px[at] - mu) * istd;
       }
-    if (dbias.defined()) dbias.data<T>()[c] = T(sum_dy);
-    if (dweight.defined()) dweight.data<T>()[c] = T(sum_dy_xhat);
-    if (!dx.defined()) continue;
-    T* pdx = dx.data<T>();
+    if (pdb) pdb[c] = T(sum_dy);
+    if (pdw) pdw[c] = T(sum_dy_xhat);
+    if (!pdx) continue;
     for (int64_t n = 0; n < N; ++n)
       for (int64_t i = 0; i < S; ++i) {
         const int64_t at = (n * C + c) * S + i;

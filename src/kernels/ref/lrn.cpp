@@ -2,7 +2,8 @@
 // PyTorch's window W(c) = [c - size/2, c + (size-1)/2] (zero outside [0, C)):
 //   base_c = k + alpha/size * sum_{j in W(c)} x_j^2,   y_c = x_c * base_c^-beta
 // Backward: y_c depends on x_j for every j in W(c), i.e. for c in [j - (size-1)/2, j + size/2]:
-//   dx_j = dy_j * base_j^-beta - 2 alpha beta / size * x_j * sum_{c : j in W(c)} dy_c x_c base_c^(-beta-1)
+//   dx_j = dy_j * base_j^-beta - 2 alpha beta / size * x_j * sum_{c : j in W(c)} dy_c x_c
+//   base_c^(-beta-1)
 #include "kernels/ref/lrn.h"
 
 #include <algorithm>
