@@ -20,4 +20,13 @@ Tensor tanh(const Tensor& x);
 // min(max(x, 0), 6): MobileNet v2's activation (Sandler et al. 2018).
 Tensor relu6(const Tensor& x);
 
+// Softmax along `dim` (negative counts from the back): y_i = exp(x_i - max) / sum_j exp(x_j - max),
+// so large logits never overflow. Output has x's shape; each slice along dim sums to 1.
+// Throws convkit::Error ("softmax", the dim and the shape) when dim is out of range.
+// Kernels: oneDNN softmax_v2 (softmax_accurate; float32), reference loops otherwise.
+Tensor softmax(const Tensor& x, int dim);
+// log(softmax(x, dim)) computed directly as x_i - max - log(sum_j exp(x_j - max)) (accurate where
+// softmax underflows to 0). Kernels: oneDNN softmax_v2 (softmax_log), reference loops otherwise.
+Tensor log_softmax(const Tensor& x, int dim);
+
 }  // namespace convkit
