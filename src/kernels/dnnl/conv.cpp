@@ -1,0 +1,215 @@
+// oneDNN convolution: forward (training or inference), backward data, backward weights + bias.
+//
+// Build once, run many (oneDNN's cnn_training_f32 example): per problem key we cache the primitive
+// descriptor with format_tag::any layouts, the primitive, and the reorders between our plain
+// NCHW/OIHW tensors and the layouts the primitive chose (blocked, e.g. nChw16c). A call then only
+// looks the plan up, reorders inputs into per-thread scratch buffers that are reused across calls
+// (no allocation and no page faults per step), executes, and reorders outputs back.
+// oneDNN's dilation is 0-based (0 = dense): converted once, in `geometry`.
+#include "kernels/dnnl/conv.h"
+
+#include <array>
+#include <optional>
+
+#include "kernels/dnnl/context.h"
+
+namespace convkit::onednn {
+
+namespace {
+using dnnl::memory;
+using tag = memory::format_tag;
+using dt = memory::data_type;
+using detail::ConvProblem;
+
+struct Geometry {
+  memory::dims src, wei, dst, bias, strides, dilates, pad_l, pad_r;
+  tag wei_plain;
+};
+
+Geometry geometry(const ConvProblem& p) {
+  Geometry g;
+  g.src = {p.N, p.IC, p.IH, p.IW};
+  g.dst = {p.N, p.OC, p.OH, p.OW};
+  g.bias = {p.OC};
+  // Grouped weights are 5-D for oneDNN; [OC, ICg, KH, KW] -> [G, OCg, ICg, KH, KW] is the same
+  // memory, so our OIHW tensor is wrapped as goihw without a copy.
+  if (p.G == 1) {
+    g.wei = {p.OC, p.IC, p.KH, p.KW};
+    g.wei_plain = tag::oihw;
+  } else {
+    g.wei = {p.G, p.OCg(), p.ICg(), p.KH, p.KW};
+    g.wei_plain = tag::goihw;
+  }
+  g.strides = {p.SH, p.SW};
+  g.dilates = {p.DH - 1, p.DW - 1};
+  g.pad_l = {p.PT, p.PL};
+  g.pad_r = {p.PB, p.PR};
+  return g;
+}
+
+memory::desc any(const memory::dims& d) { return memory::desc(d, dt::f32, tag::any); }
+memory::desc plain(const memory::dims& d, tag t) { return memory::desc(d, dt::f32, t); }
+
+// The reorder between a plain tensor layout and the layout a primitive chose; none when equal.
+struct Relayout {
+  memory::desc plain, chosen;
+  std::optional<dnnl::reorder> prim;
+
+  Relayout(const memory::desc& plain_md, const memory::desc& chosen_md, bool into_chosen)
+      : plain(plain_md), chosen(chosen_md) {
+    if (plain == chosen) return;
+    prim = into_chosen ? dnnl::reorder(dnnl::reorder::primitive_desc(engine(), plain, engine(), chosen))
+                       : dnnl::reorder(dnnl::reorder::primitive_desc(engine(), chosen, engine(), plain));
+  }
+};
+
+// Per-thread buffers for reordered operands, one per role, grown on demand and kept: a training
+// loop reuses them every step instead of allocating (and faulting in) fresh memory.
+enum Role { kSrc, kWei, kDst, kBias, kRoles };
+void* scratch(Role role, std::size_t bytes) {
+  thread_local std::array<Tensor, kRoles> buffers;
+  Tensor& b = buffers[role];
+  if (!b.defined() || b.nbytes() < bytes) b = Tensor::empty({int64_t(bytes / sizeof(float)) + 1});
+  return b.raw_data();
+}
+
+// Memory in the primitive's layout holding tensor t: t itself when layouts agree, otherwise a
+// reorder of t into scratch (queued on the stream before the primitive).
+memory feed(const Relayout& r, const Tensor& t, Role role) {
+  memory user(r.plain, engine(), t.raw_data());
+  if (!r.prim) return user;
+  memory m(r.chosen, engine(), scratch(role, r.chosen.get_size()));
+  r.prim->execute(stream(), user, m);
+  return m;
+}
+
+// Memory in the primitive's layout that the primitive writes and `drain` then copies to t.
+memory sink(const Relayout& r, const Tensor& t, Role role) {
+  if (!r.prim) return memory(r.plain, engine(), t.raw_data());
+  return memory(r.chosen, engine(), scratch(role, r.chosen.get_size()));
+}
+void drain(const Relayout& r, memory& m, const Tensor& t) {
+  if (!r.prim) return;
+  memory user(r.plain, engine(), t.raw_data());
+  r.prim->execute(stream(), m, user);
+}
+
+struct ForwardPlan {
+  dnnl::convolution_forward::primitive_desc pd;
+  dnnl::convolution_forward prim;
+  Relayout src, wei, dst;
+};
+
+struct BackwardDataPlan {
+  dnnl::convolution_backward_data prim;
+  Relayout diff_dst, wei, diff_src;
+};
+
+struct BackwardWeightsPlan {
+  dnnl::convolution_backward_weights prim;
+  Relayout src, diff_dst, diff_wei;
+  memory::desc diff_bias;  // zero desc when the problem has no bias
+};
+
+std::shared_ptr<ForwardPlan> forward_plan(const ConvProblem& p, bool training) {
+  const std::string key = std::string("conv2d/fwd/") + (training ? "train/" : "infer/") + p.key();
+  return cached<ForwardPlan>(key, [&] {
+    Geometry g = geometry(p);
+    auto kind = training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
+    memory::desc bias = p.has_bias ? plain(g.bias, tag::x) : memory::desc();
+    dnnl::convolution_forward::desc d(kind, dnnl::algorithm::convolution_direct, any(g.src),
+                                      any(g.wei), bias, any(g.dst), g.strides, g.dilates, g.pad_l,
+                                      g.pad_r);
+    dnnl::convolution_forward::primitive_desc pd(d, engine());
+    return ForwardPlan{pd, dnnl::convolution_forward(pd),
+                       Relayout(plain(g.src, tag::nchw), pd.src_desc(), true),
+                       Relayout(plain(g.wei, g.wei_plain), pd.weights_desc(), true),
+                       Relayout(plain(g.dst, tag::nchw), pd.dst_desc(), false)};
+  });
+}
+
+std::shared_ptr<BackwardDataPlan> backward_data_plan(const ConvProblem& p) {
+  return cached<BackwardDataPlan>("conv2d/bwd_data/" + p.key(), [&] {
+    Geometry g = geometry(p);
+    auto hint = forward_plan(p, /*training=*/true)->pd;
+    dnnl::convolution_backward_data::desc d(dnnl::algorithm::convolution_direct, any(g.src),
+                                            any(g.wei), any(g.dst), g.strides, g.dilates, g.pad_l,
+                                            g.pad_r);
+    dnnl::convolution_backward_data::primitive_desc pd(d, engine(), hint);
+    return BackwardDataPlan{dnnl::convolution_backward_data(pd),
+                            Relayout(plain(g.dst, tag::nchw), pd.diff_dst_desc(), true),
+                            Relayout(plain(g.wei, g.wei_plain), pd.weights_desc(), true),
+                            Relayout(plain(g.src, tag::nchw), pd.diff_src_desc(), false)};
+  });
+}
+
+std::shared_ptr<BackwardWeightsPlan> backward_weights_plan(const ConvProblem& p) {
+  return cached<BackwardWeightsPlan>("conv2d/bwd_weights/" + p.key(), [&] {
+    Geometry g = geometry(p);
+    auto hint = forward_plan(p, /*training=*/true)->pd;
+    memory::desc bias = p.has_bias ? plain(g.bias, tag::x) : memory::desc();
+    dnnl::convolution_backward_weights::desc d(dnnl::algorithm::convolution_direct, any(g.src),
+                                               any(g.wei), bias, any(g.dst), g.strides, g.dilates,
+                                               g.pad_l, g.pad_r);
+    dnnl::convolution_backward_weights::primitive_desc pd(d, engine(), hint);
+    return BackwardWeightsPlan{dnnl::convolution_backward_weights(pd),
+                               Relayout(plain(g.src, tag::nchw), pd.src_desc(), true),
+                               Relayout(plain(g.dst, tag::nchw), pd.diff_dst_desc(), true),
+                               Relayout(plain(g.wei, g.wei_plain), pd.diff_weights_desc(), false),
+                               bias};
+  });
+}
+}  // namespace
+
+bool conv2d_accepts(const Tensor& x, const Tensor& w, std::string* why) {
+  if (x.dtype() != DType::f32 || w.dtype() != DType::f32) return *why = "not float32", false;
+  return true;
+}
+
+void conv2d_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b,
+                    const ConvProblem& p, bool training) {
+  auto plan = forward_plan(p, training);
+  memory src = feed(plan->src, x, kSrc);
+  memory wei = feed(plan->wei, w, kWei);
+  memory dst = sink(plan->dst, y, kDst);
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei},
+                                       {DNNL_ARG_DST, dst}};
+  if (p.has_bias) args.emplace(DNNL_ARG_BIAS, wrap(b));
+  plan->prim.execute(stream(), args);
+  drain(plan->dst, dst, y);
+  stream().wait();
+}
+
+void conv2d_backward_data(Tensor& dx, const Tensor& dy, const Tensor& w, const ConvProblem& p) {
+  auto plan = backward_data_plan(p);
+  memory diff_dst = feed(plan->diff_dst, dy, kDst);
+  memory wei = feed(plan->wei, w, kWei);
+  memory diff_src = sink(plan->diff_src, dx, kSrc);
+  plan->prim.execute(stream(), {{DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_WEIGHTS, wei},
+                                {DNNL_ARG_DIFF_SRC, diff_src}});
+  drain(plan->diff_src, diff_src, dx);
+  stream().wait();
+}
+
+void conv2d_backward_weights(Tensor& dw, Tensor& db, const Tensor& dy, const Tensor& x,
+                             const ConvProblem& p) {
+  auto plan = backward_weights_plan(p);
+  memory src = feed(plan->src, x, kSrc);
+  memory diff_dst = feed(plan->diff_dst, dy, kDst);
+  // An unwanted dw still has to be written somewhere: scratch, and no reorder out.
+  memory diff_wei = dw.defined()
+                        ? sink(plan->diff_wei, dw, kWei)
+                        : memory(plan->diff_wei.chosen, engine(),
+                                 scratch(kWei, plan->diff_wei.chosen.get_size()));
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, diff_dst},
+                                       {DNNL_ARG_DIFF_WEIGHTS, diff_wei}};
+  if (p.has_bias) {
+    void* out = db.defined() ? db.raw_data() : scratch(kBias, plan->diff_bias.get_size());
+    args.emplace(DNNL_ARG_DIFF_BIAS, memory(plan->diff_bias, engine(), out));
+  }
+  plan->prim.execute(stream(), args);
+  if (dw.defined()) drain(plan->diff_wei, diff_wei, dw);
+  stream().wait();
+}
+
+}  // namespace convkit::onednn

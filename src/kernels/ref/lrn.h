@@ -1,0 +1,27 @@
+#pragma once
+// Reference local response normalization across channels (the oracle for kernels/dnnl/lrn).
+// x is read as [N, C, S] with S the product of the spatial dims.
+#include <cstdint>
+
+#include "convkit/tensor.h"
+
+namespace convkit::ref {
+
+struct LrnParams {
+  int64_t size = 5;  // channels in the window: [c - size/2, c + (size-1)/2] (PyTorch's window)
+  double alpha = 1e-4;
+  double beta = 0.75;
+  double k = 1.0;
+};
+
+// y = x * base^-beta with base = k + alpha/size * (sum of x^2 over the window); writes base too
+// (saved for the backward).
+template <class T>
+void lrn_forward(Tensor& y, Tensor& base, const Tensor& x, const LrnParams& p);
+
+// dx given dy, the input x and the forward's base.
+template <class T>
+void lrn_backward(Tensor& dx, const Tensor& dy, const Tensor& x, const Tensor& base,
+                  const LrnParams& p);
+
+}  // namespace convkit::ref
