@@ -10,6 +10,20 @@ std::string join(const std::string& prefix, const std::string& name) {
 }
 }  // namespace
 
+namespace {
+thread_local ForwardObserver forward_observer;
+}
+
+void set_forward_observer(ForwardObserver observer) { forward_observer = std::move(observer); }
+
+Tensor Module::operator()(const Tensor& x) {
+  Tensor y = forward(x);
+  if (forward_observer) forward_observer(*this, x.shape(), y.shape());
+  return y;
+}
+
+int64_t Module::macs(const Shape&, const Shape&) const { return 0; }
+
 Tensor Module::forward(const Tensor&) {
   throw Error(type_name_ + ": this module does not take a single tensor; call its own forward method");
 }

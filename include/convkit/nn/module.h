@@ -5,6 +5,7 @@
 // its child "0", that child's parameter "weight" -> "layer1.0.weight". Parameters and buffers are
 // tensor handles: the module and the member variable that holds them share one storage, and
 // load_state_dict() copies values in place, so members stay valid.
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -25,7 +26,12 @@ class Module {
   // The single-tensor forward that Sequential and most layers use. Modules with other inputs
   // (several tensors, image + metadata) define their own methods; calling this on them throws.
   virtual Tensor forward(const Tensor& x);
-  Tensor operator()(const Tensor& x) { return forward(x); }
+  // forward(x), reported to an active summary() trace. Containers call children this way; so
+  // should hand-written blocks ((*conv1)(x)) for their layers to appear in summaries.
+  Tensor operator()(const Tensor& x);
+  // Multiply-accumulates of one forward pass producing `out` from `in` (this module's own work,
+  // not its children's); 0 for layers without arithmetic worth counting.
+  virtual int64_t macs(const Shape& in, const Shape& out) const;
 
   // Layer type as shown in summaries ("Conv2d"), and its non-default options ("3, 16, kernel=3").
   const std::string& type_name() const { return type_name_; }
@@ -88,5 +94,9 @@ class Module {
   std::vector<std::pair<std::string, Tensor>> buffers_;
   std::vector<std::pair<std::string, std::shared_ptr<Module>>> children_;
 };
+
+// Observes every Module::operator() call on this thread while set (summary() uses it).
+using ForwardObserver = std::function<void(const Module&, const Shape& in, const Shape& out)>;
+void set_forward_observer(ForwardObserver observer);
 
 }  // namespace convkit::nn

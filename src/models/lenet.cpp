@@ -1,0 +1,33 @@
+#include "convkit/models/lenet.h"
+
+namespace convkit::models {
+
+using namespace nn;
+
+LeNet5::LeNet5(int64_t in_channels, int64_t num_classes, bool modern, int64_t image_size) {
+  auto act = [&]() -> std::shared_ptr<Module> {
+    if (modern) return std::make_shared<ReLU>();
+    return std::make_shared<Tanh>();
+  };
+  auto pool = [&]() -> std::shared_ptr<Module> {
+    if (modern) return std::make_shared<MaxPool2d>(2, 2);
+    return std::make_shared<AvgPool2d>(2, 2);
+  };
+  // 28 -> C1 28 -> S2 14 -> C3 10 -> S4 5 -> C5 1 (for 28x28 inputs).
+  int64_t s = (image_size / 2 - 4) / 2 - 4;
+  CONVKIT_CHECK(s >= 1, "LeNet5: input images must be at least 28x28, got ", image_size);
+  add(std::make_shared<Conv2d>(in_channels, 6, 5, 1, 2));
+  add(act());
+  add(pool());
+  add(std::make_shared<Conv2d>(6, 16, 5));
+  add(act());
+  add(pool());
+  add(std::make_shared<Conv2d>(16, 120, 5));
+  add(act());
+  add(std::make_shared<Flatten>());
+  add(std::make_shared<Linear>(120 * s * s, 84));
+  add(act());
+  add(std::make_shared<Linear>(84, num_classes));
+}
+
+}  // namespace convkit::models

@@ -1,0 +1,25 @@
+#include <cstdio>
+
+#include "commands.h"
+#include "convkit/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"convkit: build, train, evaluate and inspect convolutional neural networks"};
+  app.require_subcommand(1);
+  convkit::cli::add_train(app);
+  convkit::cli::add_eval(app);
+  convkit::cli::add_predict(app);
+  convkit::cli::add_summary(app);
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const convkit::Error& e) {
+    std::fprintf(stderr, "convkit: error: %s\n", e.what());
+    return 1;
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "convkit: error: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}

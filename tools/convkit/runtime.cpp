@@ -1,0 +1,22 @@
+#include <omp.h>
+
+#include "commands.h"
+#include "convkit/backend.h"
+#include "convkit/error.h"
+
+namespace convkit::cli {
+
+void add_runtime_options(CLI::App& cmd, RuntimeOptions& opt) {
+  cmd.add_option("--threads", opt.threads, "Threads for the kernels (default: all cores)")
+      ->check(CLI::NonNegativeNumber);
+  cmd.add_option("--backend", opt.backend, "Kernel backend: dnnl (default) or ref")
+      ->check(CLI::IsMember({"dnnl", "ref"}));
+}
+
+void apply_runtime_options(const RuntimeOptions& opt) {
+  if (opt.threads > 0) omp_set_num_threads(opt.threads);
+  if (opt.backend == "ref") set_backend(Backend::ref);
+  if (opt.backend == "dnnl") set_backend(Backend::dnnl);
+}
+
+}  // namespace convkit::cli

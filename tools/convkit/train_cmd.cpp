@@ -1,0 +1,96 @@
+// convkit train: trains a registered model; Ctrl-C saves a resumable state.
+#include <csignal>
+#include <cstdio>
+#include <filesystem>
+
+#include "commands.h"
+#include "convkit/data/dataset.h"
+#include "convkit/data/idx.h"
+#include "convkit/train/trainer.h"
+#include "progress.h"
+
+namespace convkit::cli {
+
+namespace {
+struct TrainArgs {
+  train::TrainOptions opt;
+  std::string data = data::kFashionMnistDir;
+  std::string progress = "auto";
+  RuntimeOptions runtime;
+};
+
+extern "C" void on_sigint(int) {
+  train::Trainer::request_stop();
+  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C exits at once
+}
+
+void run_train(const TrainArgs& a) {
+  apply_runtime_options(a.runtime);
+  auto full = data::fashion_mnist(a.data, true);
+  auto test = data::fashion_mnist(a.data, false);
+  data::DatasetPtr train_set = full, val_set;
+  if (a.opt.val_fraction > 0) std::tie(train_set, val_set) = data::train_val_split(full, a.opt.val_fraction, a.opt.seed);
+  std::printf("convkit train: %s on %s (%lld train, %lld validation, %lld test images)\n",
+              a.opt.model.c_str(), a.data.c_str(), (long long)train_set->size(),
+              (long long)(val_set ? val_set->size() : 0), (long long)test->size());
+  train::Trainer trainer(a.opt, train_set, val_set);
+  Progress progress(a.progress);
+  trainer.on_progress = [&](const train::ProgressEvent& e) { progress.update(e); };
+  trainer.on_epoch = [&](const train::EpochRecord& r) { progress.epoch_done(r); };
+  trainer.on_message = [](const std::string& s) { std::printf("%s\n", s.c_str()); };
+  train::Trainer::clear_stop();
+  std::signal(SIGINT, on_sigint);
+  bool finished = trainer.run();
+  std::signal(SIGINT, SIG_DFL);
+  if (!finished) throw Error("training interrupted; resume with the same command and --resume");
+
+  data::DataLoader test_loader(test, {.batch_size = 256, .shuffle = false});
+  train::EvalResult last = train::evaluate(trainer.model(), test_loader, test->num_classes());
+  std::printf("test (last weights): loss %.4f, top-1 accuracy %.2f%%, top-5 %.2f%%\n", last.loss,
+              100 * last.top1, 100 * last.top5);
+  if (val_set) {
+    train::load_weights(trainer.weights_path("best"), trainer.model());
+    train::EvalResult best = train::evaluate(trainer.model(), test_loader, test->num_classes());
+    std::printf("test (best-validation weights): top-1 accuracy %.2f%%\n", 100 * best.top1);
+  }
+  std::printf("weights: %s, %s; metrics log: %s/metrics.jsonl\n",
+              trainer.weights_path("best").c_str(), trainer.weights_path("last").c_str(),
+              a.opt.out_dir.c_str());
+}
+}  // namespace
+
+void add_train(CLI::App& app) {
+  auto a = std::make_shared<TrainArgs>();
+  auto* cmd = app.add_subcommand("train", "Train a model (default: lenet5-modern on Fashion-MNIST)");
+  train::TrainOptions& o = a->opt;
+  cmd->add_option("--model,-m", o.model, "Registered model name (see `convkit summary --list`)")->capture_default_str();
+  cmd->add_option("--data", a->data, "Directory with MNIST-layout IDX files")->capture_default_str();
+  cmd->add_option("--epochs,-e", o.epochs, "Epochs")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--batch-size,-b", o.batch_size, "Batch size")->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--optimizer", o.optimizer, "sgd | adam | adamw")->capture_default_str()
+      ->check(CLI::IsMember({"sgd", "adam", "adamw"}));
+  cmd->add_option("--lr", o.lr, "Learning rate")->capture_default_str();
+  cmd->add_option("--momentum", o.momentum, "SGD momentum")->capture_default_str();
+  cmd->add_flag("--nesterov", o.nesterov, "Nesterov momentum");
+  cmd->add_option("--weight-decay", o.weight_decay, "Weight decay")->capture_default_str();
+  cmd->add_option("--schedule", o.schedule, "constant | step | multistep | exponential | cosine | plateau")
+      ->capture_default_str()->check(CLI::IsMember({"constant", "step", "multistep", "exponential", "cosine", "plateau"}));
+  cmd->add_option("--warmup", o.warmup_epochs, "Linear warm-up length in epochs (may be fractional)")->capture_default_str();
+  cmd->add_option("--step-size", o.step_size, "Epochs per decay (step schedule)")->capture_default_str();
+  cmd->add_option("--milestones", o.milestones, "Epochs at which to decay (multistep schedule)");
+  cmd->add_option("--gamma", o.gamma, "Decay factor (step, multistep, exponential per epoch, plateau)")->capture_default_str();
+  cmd->add_option("--scale-lr", o.scale_lr_base_batch,
+                  "Linear scaling rule: lr *= batch-size / this base batch size (0: off)")->capture_default_str();
+  cmd->add_option("--label-smoothing", o.label_smoothing, "Label smoothing epsilon")->capture_default_str();
+  cmd->add_option("--clip-grad-norm", o.clip_grad_norm, "Clip gradients to this global L2 norm (0: off)")->capture_default_str();
+  cmd->add_option("--val-fraction", o.val_fraction, "Fraction of the training set held out for validation")->capture_default_str();
+  cmd->add_option("--seed", o.seed, "Random seed")->capture_default_str();
+  cmd->add_option("--out,-o", o.out_dir, "Output directory (checkpoints, metrics log)")->capture_default_str();
+  cmd->add_flag("--resume", o.resume, "Continue the run saved in --out");
+  cmd->add_option("--progress", a->progress, "auto | always | never")->capture_default_str()
+      ->check(CLI::IsMember({"auto", "always", "never"}));
+  add_runtime_options(*cmd, a->runtime);
+  cmd->callback([a] { run_train(*a); });
+}
+
+}  // namespace convkit::cli
