@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <functional>
 #include <numeric>
 #include <random>
 
@@ -192,6 +193,34 @@ TEST(Pool, BackendsAgree) {
         EXPECT_TRUE(test::compare_backends(f, {x.detach()}, 1e-5, 1e-5)) << "inference";
       }
     }
+  }
+}
+
+// Pooling layers of the zoo (channels cut down): ResNet's stem max pool, GoogLeNet's ceil-mode
+// 3x3/2 pools, AlexNet's overlapping 3x3/2, VGG's 2x2, ResNet's global average.
+TEST(Pool, ZooShapesBackendsAgree) {
+  struct Zoo {
+    Shape x;
+    Pool2dParams p;
+    bool is_max;
+  };
+  const std::vector<Zoo> zoo = {
+      {{2, 8, 112, 112}, Pool2dParams(3, 2).set_padding(1), true},
+      {{2, 8, 28, 28}, Pool2dParams(3, 2).set_ceil_mode(true), true},
+      {{2, 8, 55, 55}, Pool2dParams(3, 2), true},
+      {{2, 8, 14, 14}, Pool2dParams(2), true},
+      {{2, 16, 7, 7}, Pool2dParams(7), false},
+      {{2, 16, 14, 14}, Pool2dParams(3, 1).set_padding(1).set_ceil_mode(true), true},
+  };
+  Generator gen(5);
+  for (const Zoo& z : zoo) {
+    Tensor x = Tensor::randn(z.x, &gen).set_requires_grad(true);
+    Pool2dParams p = z.p;
+    const bool is_max = z.is_max;
+    EXPECT_TRUE(test::compare_backends(
+        [p, is_max](const TensorList& in) { return is_max ? max_pool2d(in[0], p) : avg_pool2d(in[0], p); },
+        {x}, 1e-5, 1e-5))
+        << z.x.to_string() << " " << p.to_string();
   }
 }
 

@@ -47,8 +47,9 @@ int64_t pool_output_size(int64_t n, int64_t k, int64_t s, int64_t p, bool ceil_m
                          const char* op = "pool_output_size");
 
 // [N, C, H, W] -> [N, C, OH, OW], OH = pool_output_size(H, kernel_h, stride_h, pad_h, ceil_mode).
-// Each output is the maximum over its window; padded taps never win (they act as -inf), and NaN
-// propagates. Backward routes the gradient to the first maximum of each window (row-major order),
+// Each output is the maximum over its window; padded taps never win (they act as -inf). A NaN tap
+// gives NaN on the reference kernel (as PyTorch); oneDNN's kernel (float32 default) skips NaNs
+// instead — the one known difference, left in because detecting NaNs would cost a pass. Backward routes the gradient to the first maximum of each window (row-major order),
 // as PyTorch does; overlapping windows add up.
 Tensor max_pool2d(const Tensor& x, const Pool2dParams& p);
 
