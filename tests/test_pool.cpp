@@ -119,8 +119,8 @@ TEST(Pool, Errors) {
   EXPECT_THROW_WITH(max_pool2d(Tensor::zeros({2, 5, 5}), 2), "max_pool2d", "4-D", "[2,5,5]");
   EXPECT_THROW_WITH(avg_pool2d(x, Pool2dParams(3).set_padding(2)), "avg_pool2d", "half the kernel",
                     "[1,2,5,5]", "pad=2x2");
-  EXPECT_THROW_WITH(max_pool2d(x, Pool2dParams(7)), "max_pool2d", "kernel 7x7",
-                    "padded input 5x5", "[1,2,5,5]");
+  EXPECT_THROW_WITH(max_pool2d(x, Pool2dParams(7)), "max_pool2d", "kernel 7x7", "padded input 5x5",
+                    "[1,2,5,5]");
   EXPECT_THROW_WITH(max_pool2d(x, Pool2dParams(2, 0)), "max_pool2d", "stride", "stride=0x0");
   EXPECT_THROW_WITH(max_pool2d(Tensor::zeros({1, 1, 4, 4}, DType::i64), 2), "max_pool2d", "int64");
   EXPECT_THROW_WITH(adaptive_avg_pool2d(x, 0, 2), "adaptive_avg_pool2d", "0x2", "[1,2,5,5]");
@@ -218,7 +218,9 @@ TEST(Pool, ZooShapesBackendsAgree) {
     Pool2dParams p = z.p;
     const bool is_max = z.is_max;
     EXPECT_TRUE(test::compare_backends(
-        [p, is_max](const TensorList& in) { return is_max ? max_pool2d(in[0], p) : avg_pool2d(in[0], p); },
+        [p, is_max](const TensorList& in) {
+          return is_max ? max_pool2d(in[0], p) : avg_pool2d(in[0], p);
+        },
         {x}, 1e-5, 1e-5))
         << z.x.to_string() << " " << p.to_string();
   }
@@ -232,7 +234,8 @@ void check_golden(const std::string& file) {
   int cases = 0;
   for (const auto& [key, params_t] : f.tensors) {
     const std::string suffix = ".params";
-    if (key.size() < suffix.size() || key.compare(key.size() - suffix.size(), suffix.size(), suffix))
+    if (key.size() < suffix.size() ||
+        key.compare(key.size() - suffix.size(), suffix.size(), suffix))
       continue;
     const std::string name = key.substr(0, key.size() - suffix.size());
     const int64_t* q = params_t.data<int64_t>();
@@ -240,7 +243,8 @@ void check_golden(const std::string& file) {
     if (file == "pool_adaptive") {
       const int64_t oh = q[0], ow = q[1];
       pool = name.rfind("global", 0) == 0
-                 ? std::function<Tensor(const Tensor&)>([](const Tensor& x) { return global_avg_pool2d(x); })
+                 ? std::function<Tensor(const Tensor&)>(
+                       [](const Tensor& x) { return global_avg_pool2d(x); })
                  : [oh, ow](const Tensor& x) { return adaptive_avg_pool2d(x, oh, ow); };
     } else {
       Pool2dParams p = Pool2dParams(q[0], q[1], q[2], q[3])
