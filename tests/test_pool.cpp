@@ -1,6 +1,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <functional>
 #include <numeric>
 #include <random>
 
@@ -118,8 +119,8 @@ TEST(Pool, Errors) {
   EXPECT_THROW_WITH(max_pool2d(Tensor::zeros({2, 5, 5}), 2), "max_pool2d", "4-D", "[2,5,5]");
   EXPECT_THROW_WITH(avg_pool2d(x, Pool2dParams(3).set_padding(2)), "avg_pool2d", "half the kernel",
                     "[1,2,5,5]", "pad=2x2");
-  EXPECT_THROW_WITH(max_pool2d(x, Pool2dParams(7)), "max_pool2d", "kernel 7x7",
-                    "padded input 5x5", "[1,2,5,5]");
+  EXPECT_THROW_WITH(max_pool2d(x, Pool2dParams(7)), "max_pool2d", "kernel 7x7", "padded input 5x5",
+                    "[1,2,5,5]");
   EXPECT_THROW_WITH(max_pool2d(x, Pool2dParams(2, 0)), "max_pool2d", "stride", "stride=0x0");
   EXPECT_THROW_WITH(max_pool2d(Tensor::zeros({1, 1, 4, 4}, DType::i64), 2), "max_pool2d", "int64");
   EXPECT_THROW_WITH(adaptive_avg_pool2d(x, 0, 2), "adaptive_avg_pool2d", "0x2", "[1,2,5,5]");
@@ -195,6 +196,36 @@ TEST(Pool, BackendsAgree) {
   }
 }
 
+// Pooling layers of the zoo (channels cut down): ResNet's stem max pool, GoogLeNet's ceil-mode
+// 3x3/2 pools, AlexNet's overlapping 3x3/2, VGG's 2x2, ResNet's global average.
+TEST(Pool, ZooShapesBackendsAgree) {
+  struct Zoo {
+    Shape x;
+    Pool2dParams p;
+    bool is_max;
+  };
+  const std::vector<Zoo> zoo = {
+      {{2, 8, 112, 112}, Pool2dParams(3, 2).set_padding(1), true},
+      {{2, 8, 28, 28}, Pool2dParams(3, 2).set_ceil_mode(true), true},
+      {{2, 8, 55, 55}, Pool2dParams(3, 2), true},
+      {{2, 8, 14, 14}, Pool2dParams(2), true},
+      {{2, 16, 7, 7}, Pool2dParams(7), false},
+      {{2, 16, 14, 14}, Pool2dParams(3, 1).set_padding(1).set_ceil_mode(true), true},
+  };
+  Generator gen(5);
+  for (const Zoo& z : zoo) {
+    Tensor x = Tensor::randn(z.x, &gen).set_requires_grad(true);
+    Pool2dParams p = z.p;
+    const bool is_max = z.is_max;
+    EXPECT_TRUE(test::compare_backends(
+        [p, is_max](const TensorList& in) {
+          return is_max ? max_pool2d(in[0], p) : avg_pool2d(in[0], p);
+        },
+        {x}, 1e-5, 1e-5))
+        << z.x.to_string() << " " << p.to_string();
+  }
+}
+
 namespace {
 // Runs every case of a golden file (tests/golden/gen_pool.py): forward and input gradient of
 // sum(pool(x) * r), float32, on the suite's backend, against PyTorch.
@@ -203,7 +234,8 @@ void check_golden(const std::string& file) {
   int cases = 0;
   for (const auto& [key, params_t] : f.tensors) {
     const std::string suffix = ".params";
-    if (key.size() < suffix.size() || key.compare(key.size() - suffix.size(), suffix.size(), suffix))
+    if (key.size() < suffix.size() ||
+        key.compare(key.size() - suffix.size(), suffix.size(), suffix))
       continue;
     const std::string name = key.substr(0, key.size() - suffix.size());
     const int64_t* q = params_t.data<int64_t>();
@@ -211,7 +243,8 @@ void check_golden(const std::string& file) {
     if (file == "pool_adaptive") {
       const int64_t oh = q[0], ow = q[1];
       pool = name.rfind("global", 0) == 0
-                 ? std::function<Tensor(const Tensor&)>([](const Tensor& x) { return global_avg_pool2d(x); })
+                 ? std::function<Tensor(const Tensor&)>(
+                       [](const Tensor& x) { return global_avg_pool2d(x); })
                  : [oh, ow](const Tensor& x) { return adaptive_avg_pool2d(x, oh, ow); };
     } else {
       Pool2dParams p = Pool2dParams(q[0], q[1], q[2], q[3])

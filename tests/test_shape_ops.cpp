@@ -8,7 +8,9 @@ using convkit::test::gradcheck;
 using convkit::test::rand_var;
 
 namespace {
-Tensor iota(const Shape& s, DType dt = DType::f32) { return Tensor::arange(s.numel(), dt).reshape(s); }
+Tensor iota(const Shape& s, DType dt = DType::f32) {
+  return Tensor::arange(s.numel(), dt).reshape(s);
+}
 }  // namespace
 
 TEST(ShapeOps, TransposeAndPermuteValues) {
@@ -83,22 +85,30 @@ TEST(ShapeOps, Gradcheck) {
   EXPECT_TRUE(check([](const Tensor& x) { return permute(x, {2, 0, 3, 1}); }, {2, 3, 1, 5}, 2));
   EXPECT_TRUE(check([](const Tensor& x) { return narrow(x, 1, 1, 3); }, {2, 5, 3}, 3));
   for (int piece = 0; piece < 3; ++piece) {
-    EXPECT_TRUE(check([piece](const Tensor& x) { return split(x, std::vector<int64_t>{2, 1, 4}, -1)[piece]; },
-                      {3, 7}, 4));
+    EXPECT_TRUE(check(
+        [piece](const Tensor& x) {
+          return split(x, std::vector<int64_t>{2, 1, 4}, -1)[piece];
+        },
+        {3, 7}, 4));
     EXPECT_TRUE(check([piece](const Tensor& x) { return split(x, 2, 0)[piece]; }, {5, 3}, 5));
   }
   // All pieces at once: every split output feeds the loss, gradients meet in x.
-  EXPECT_TRUE(check([](const Tensor& x) {
-                      TensorList p = split(x, 2, 1);
-                      return concat({mul(p[1], 2.0), p[0], p[2]}, 1);
-                    },
-                    {2, 5, 3}, 6));
-  EXPECT_TRUE(gradcheck([](const TensorList& in) { return concat(in, 1); },
-                        {rand_var({2, 3, 3, 2}, 7), rand_var({2, 1, 3, 2}, 8), rand_var({2, 2, 3, 2}, 9)}));
+  EXPECT_TRUE(check(
+      [](const Tensor& x) {
+        TensorList p = split(x, 2, 1);
+        return concat({mul(p[1], 2.0), p[0], p[2]}, 1);
+      },
+      {2, 5, 3}, 6));
+  EXPECT_TRUE(
+      gradcheck([](const TensorList& in) { return concat(in, 1); },
+                {rand_var({2, 3, 3, 2}, 7), rand_var({2, 1, 3, 2}, 8), rand_var({2, 2, 3, 2}, 9)}));
   // An input without requires_grad gets no gradient but still shifts the offsets.
   Tensor fixed = rand_var({1, 3}, 10).detach();
-  EXPECT_TRUE(gradcheck([fixed](const TensorList& in) { return concat({fixed, in[0]}, 0); },
-                        {rand_var({2, 3}, 11)}));
+  EXPECT_TRUE(gradcheck(
+      [fixed](const TensorList& in) {
+        return concat({fixed, in[0]}, 0);
+      },
+      {rand_var({2, 3}, 11)}));
   for (PadMode m : {PadMode::zeros, PadMode::reflect, PadMode::replicate}) {
     EXPECT_TRUE(check([m](const Tensor& x) { return pad2d(x, 2, 1, 0, 2, m); }, {2, 1, 3, 4}, 12));
     EXPECT_TRUE(check([m](const Tensor& x) { return pad2d(x, 1, 3, 2, 1, m); }, {3, 4, 5}, 13));
@@ -138,11 +148,13 @@ TEST(ShapeOps, Errors) {
                     "float64", "float32");
   EXPECT_THROW_WITH(concat({}, 0), "concat", "no inputs");
   EXPECT_THROW_WITH(concat({x}, 3), "concat", "dimension 3");
-  EXPECT_THROW_WITH(split(x, std::vector<int64_t>{1, 1}, 1), "split", "[1,1]", "sum to 2", "[2,3,4]");
+  EXPECT_THROW_WITH(split(x, std::vector<int64_t>{1, 1}, 1), "split", "[1,1]", "sum to 2",
+                    "[2,3,4]");
   EXPECT_THROW_WITH(split(x, 0, 1), "split", "chunk size 0", "[2,3,4]");
   EXPECT_THROW_WITH(narrow(x, 2, 2, 3), "narrow", "[2, 5)", "size 4", "[2,3,4]");
   EXPECT_THROW_WITH(narrow(x, 2, -5, 1), "narrow", "start -5", "[2,3,4]");
-  EXPECT_THROW_WITH(pad2d(x, 4, 0, 0, 0, PadMode::reflect), "pad2d", "reflect", "left 4", "[2,3,4]");
+  EXPECT_THROW_WITH(pad2d(x, 4, 0, 0, 0, PadMode::reflect), "pad2d", "reflect", "left 4",
+                    "[2,3,4]");
   EXPECT_THROW_WITH(pad2d(x, -1, 0, 0, 0), "pad2d", "left -1", "[2,3,4]");
   EXPECT_THROW_WITH(pad2d(Tensor::zeros({4}), 1, 1, 0, 0), "pad2d", "at least 2 dims", "[4]");
   EXPECT_THROW_WITH(pad2d(x, 1, 1, 1, 1, PadMode::replicate, 2.0), "pad2d", "replicate");
@@ -160,9 +172,8 @@ TEST(ShapeOps, GoldenPadAndUpsample) {
   for (const std::string name : {"pad0", "pad1", "pad2", "pad3", "upsample0", "upsample1"}) {
     const int64_t* q = test::golden_tensor(f, name + ".params").data<int64_t>();
     Tensor x = test::golden_tensor(f, name + ".x").clone().set_requires_grad(true);
-    Tensor y = name.rfind("pad", 0) == 0
-                   ? pad2d(x, q[0], q[1], q[2], q[3], modes[q[4]])
-                   : upsample_nearest2d(x, q[0], q[1]);
+    Tensor y = name.rfind("pad", 0) == 0 ? pad2d(x, q[0], q[1], q[2], q[3], modes[q[4]])
+                                         : upsample_nearest2d(x, q[0], q[1]);
     Tensor want = test::golden_tensor(f, name + ".y");
     ASSERT_EQ(y.shape(), want.shape()) << name;
     EXPECT_LE(test::rel_error(y, want), 1e-6) << name;

@@ -15,9 +15,12 @@ namespace convkit {
 namespace {
 const char* mode_name(PadMode m) {
   switch (m) {
-    case PadMode::zeros: return "zeros";
-    case PadMode::reflect: return "reflect";
-    case PadMode::replicate: return "replicate";
+    case PadMode::zeros:
+      return "zeros";
+    case PadMode::reflect:
+      return "reflect";
+    case PadMode::replicate:
+      return "replicate";
   }
   return "?";
 }
@@ -33,14 +36,14 @@ Tensor pad2d(const Tensor& x, int64_t left, int64_t right, int64_t top, int64_t 
              PadMode mode, double value) {
   check_image_like(x, "pad2d");
   const int64_t H = x.size(-2), W = x.size(-1);
-  CONVKIT_CHECK(left >= 0 && right >= 0 && top >= 0 && bottom >= 0,
-                "pad2d: pads (left ", left, ", right ", right, ", top ", top, ", bottom ", bottom,
-                ") must be >= 0 (input ", x.shape().to_string(), ")");
+  CONVKIT_CHECK(left >= 0 && right >= 0 && top >= 0 && bottom >= 0, "pad2d: pads (left ", left,
+                ", right ", right, ", top ", top, ", bottom ", bottom, ") must be >= 0 (input ",
+                x.shape().to_string(), ")");
   if (mode == PadMode::reflect)
-    CONVKIT_CHECK(left < W && right < W && top < H && bottom < H,
-                  "pad2d: reflect pads (left ", left, ", right ", right, ", top ", top,
-                  ", bottom ", bottom, ") must be smaller than the padded sizes (H ", H, ", W ", W,
-                  ") of ", x.shape().to_string());
+    CONVKIT_CHECK(left < W && right < W && top < H && bottom < H, "pad2d: reflect pads (left ",
+                  left, ", right ", right, ", top ", top, ", bottom ", bottom,
+                  ") must be smaller than the padded sizes (H ", H, ", W ", W, ") of ",
+                  x.shape().to_string());
   if (mode == PadMode::replicate)
     CONVKIT_CHECK(H >= 1 && W >= 1, "pad2d: replicate needs a non-empty plane, got ",
                   x.shape().to_string());
@@ -55,9 +58,8 @@ Tensor pad2d(const Tensor& x, int64_t left, int64_t right, int64_t top, int64_t 
   const Shape x_shape = x.shape();
   autograd::record(y, "pad2d", {x}, [x_shape, p](const Tensor& g, const std::vector<bool>&) {
     Tensor dx = Tensor::empty(x_shape, g.dtype());
-    detail::dispatch_floating(g.dtype(), "pad2d_backward", [&]<class T>() {
-      ref::pad2d_backward<T>(dx, g, p);
-    });
+    detail::dispatch_floating(g.dtype(), "pad2d_backward",
+                              [&]<class T>() { ref::pad2d_backward<T>(dx, g, p); });
     return TensorList{dx};
   });
   return y;
@@ -65,25 +67,24 @@ Tensor pad2d(const Tensor& x, int64_t left, int64_t right, int64_t top, int64_t 
 
 Tensor upsample_nearest2d(const Tensor& x, int64_t scale_h, int64_t scale_w) {
   check_image_like(x, "upsample_nearest2d");
-  CONVKIT_CHECK(scale_h >= 1 && scale_w >= 1, "upsample_nearest2d: scales ", scale_h, "x",
-                scale_w, " must be >= 1 (input ", x.shape().to_string(), ")");
+  CONVKIT_CHECK(scale_h >= 1 && scale_w >= 1, "upsample_nearest2d: scales ", scale_h, "x", scale_w,
+                " must be >= 1 (input ", x.shape().to_string(), ")");
   CONVKIT_CHECK(x.size(-2) >= 1 && x.size(-1) >= 1, "upsample_nearest2d: input ",
                 x.shape().to_string(), " has an empty plane");
   Shape ys = x.shape();
   ys[ys.ndim() - 2] *= scale_h;
   ys[ys.ndim() - 1] *= scale_w;
   Tensor y = Tensor::empty(ys, x.dtype());
-  detail::dispatch_floating(x.dtype(), "upsample_nearest2d", [&]<class T>() {
-    ref::upsample_nearest2d_forward<T>(y, x);
-  });
+  detail::dispatch_floating(x.dtype(), "upsample_nearest2d",
+                            [&]<class T>() { ref::upsample_nearest2d_forward<T>(y, x); });
   const Shape x_shape = x.shape();
-  autograd::record(y, "upsample_nearest2d", {x}, [x_shape](const Tensor& g, const std::vector<bool>&) {
-    Tensor dx = Tensor::empty(x_shape, g.dtype());
-    detail::dispatch_floating(g.dtype(), "upsample_nearest2d_backward", [&]<class T>() {
-      ref::upsample_nearest2d_backward<T>(dx, g);
-    });
-    return TensorList{dx};
-  });
+  autograd::record(
+      y, "upsample_nearest2d", {x}, [x_shape](const Tensor& g, const std::vector<bool>&) {
+        Tensor dx = Tensor::empty(x_shape, g.dtype());
+        detail::dispatch_floating(g.dtype(), "upsample_nearest2d_backward",
+                                  [&]<class T>() { ref::upsample_nearest2d_backward<T>(dx, g); });
+        return TensorList{dx};
+      });
   return y;
 }
 

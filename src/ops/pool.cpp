@@ -38,10 +38,10 @@ Shape pooled_shape(const Tensor& x, const Pool2dParams& p, const char* op) {
   CONVKIT_CHECK(p.kernel_h >= 1 && p.kernel_w >= 1 && p.stride_h >= 1 && p.stride_w >= 1, op,
                 ": kernel and stride must be >= 1 (input ", x.shape().to_string(), ", ",
                 p.to_string(), ")");
-  CONVKIT_CHECK(p.pad_h >= 0 && p.pad_w >= 0 && p.pad_h <= p.kernel_h / 2 &&
-                    p.pad_w <= p.kernel_w / 2,
-                op, ": padding must be between 0 and half the kernel (input ",
-                x.shape().to_string(), ", ", p.to_string(), ")");
+  CONVKIT_CHECK(
+      p.pad_h >= 0 && p.pad_w >= 0 && p.pad_h <= p.kernel_h / 2 && p.pad_w <= p.kernel_w / 2, op,
+      ": padding must be between 0 and half the kernel (input ", x.shape().to_string(), ", ",
+      p.to_string(), ")");
   const int64_t OH = output_size_unchecked(x.size(2), p.kernel_h, p.stride_h, p.pad_h, p.ceil_mode);
   const int64_t OW = output_size_unchecked(x.size(3), p.kernel_w, p.stride_w, p.pad_w, p.ceil_mode);
   CONVKIT_CHECK(OH >= 1 && OW >= 1, op, ": kernel ", p.kernel_h, "x", p.kernel_w,
@@ -66,29 +66,27 @@ Tensor pool2d(const Tensor& x, const Pool2dParams& p, bool is_max) {
   const Shape x_shape = x.shape();
   const bool training = autograd::grad_enabled() && x.requires_grad();
 
-  if (detail::use_dnnl(op, [&](std::string* why) {
-        return onednn::pool2d_accepts(x, y, p, is_max, why);
-      })) {
+  if (detail::use_dnnl(
+          op, [&](std::string* why) { return onednn::pool2d_accepts(x, y, p, is_max, why); })) {
     // The workspace (max) belongs to this forward call; the closure keeps it alive for backward.
     auto ws = onednn::pool2d_forward(y, x, p, is_max, training);
-    autograd::record(y, op, {x}, [ws, x_shape, p, is_max](const Tensor& g, const std::vector<bool>&) {
-      Tensor dx = Tensor::empty(x_shape, g.dtype());
-      onednn::pool2d_backward(dx, ws, g, p, is_max);
-      return TensorList{dx};
-    });
+    autograd::record(y, op, {x},
+                     [ws, x_shape, p, is_max](const Tensor& g, const std::vector<bool>&) {
+                       Tensor dx = Tensor::empty(x_shape, g.dtype());
+                       onednn::pool2d_backward(dx, ws, g, p, is_max);
+                       return TensorList{dx};
+                     });
     return y;
   }
 
   if (is_max) {
     Tensor argmax = Tensor::empty(y.shape(), DType::i64);
-    detail::dispatch_floating(x.dtype(), op, [&]<class T>() {
-      ref::max_pool2d_forward<T>(y, argmax, x, p);
-    });
+    detail::dispatch_floating(x.dtype(), op,
+                              [&]<class T>() { ref::max_pool2d_forward<T>(y, argmax, x, p); });
     autograd::record(y, op, {x}, [argmax, x_shape](const Tensor& g, const std::vector<bool>&) {
       Tensor dx = Tensor::empty(x_shape, g.dtype());
-      detail::dispatch_floating(g.dtype(), "max_pool2d_backward", [&]<class T>() {
-        ref::max_pool2d_backward<T>(dx, argmax, g);
-      });
+      detail::dispatch_floating(g.dtype(), "max_pool2d_backward",
+                                [&]<class T>() { ref::max_pool2d_backward<T>(dx, argmax, g); });
       return TensorList{dx};
     });
     return y;
@@ -97,9 +95,8 @@ Tensor pool2d(const Tensor& x, const Pool2dParams& p, bool is_max) {
   detail::dispatch_floating(x.dtype(), op, [&]<class T>() { ref::avg_pool2d_forward<T>(y, x, p); });
   autograd::record(y, op, {x}, [x_shape, p](const Tensor& g, const std::vector<bool>&) {
     Tensor dx = Tensor::empty(x_shape, g.dtype());
-    detail::dispatch_floating(g.dtype(), "avg_pool2d_backward", [&]<class T>() {
-      ref::avg_pool2d_backward<T>(dx, g, p);
-    });
+    detail::dispatch_floating(g.dtype(), "avg_pool2d_backward",
+                              [&]<class T>() { ref::avg_pool2d_backward<T>(dx, g, p); });
     return TensorList{dx};
   });
   return y;
@@ -109,8 +106,8 @@ Tensor pool2d(const Tensor& x, const Pool2dParams& p, bool is_max) {
 int64_t pool_output_size(int64_t n, int64_t k, int64_t s, int64_t p, bool ceil_mode,
                          const char* op) {
   CONVKIT_CHECK(k >= 1 && s >= 1, op, ": kernel ", k, " and stride ", s, " must be >= 1");
-  CONVKIT_CHECK(p >= 0 && p <= k / 2, op, ": padding ", p, " must be between 0 and half the kernel ",
-                k);
+  CONVKIT_CHECK(p >= 0 && p <= k / 2, op, ": padding ", p,
+                " must be between 0 and half the kernel ", k);
   const int64_t out = output_size_unchecked(n, k, s, p, ceil_mode);
   CONVKIT_CHECK(out >= 1, op, ": kernel ", k, " is larger than the padded input ", n + 2 * p,
                 " (input ", n, ", padding ", p, ")");
@@ -137,17 +134,16 @@ Tensor adaptive_avg_pool2d(const Tensor& x, int64_t out_h, int64_t out_w) {
     return avg_pool2d(x, Pool2dParams(H / out_h, W / out_w, H / out_h, W / out_w));
 
   Tensor y = Tensor::empty(Shape{x.size(0), x.size(1), out_h, out_w}, x.dtype());
-  detail::dispatch_floating(x.dtype(), "adaptive_avg_pool2d", [&]<class T>() {
-    ref::adaptive_avg_pool2d_forward<T>(y, x);
-  });
+  detail::dispatch_floating(x.dtype(), "adaptive_avg_pool2d",
+                            [&]<class T>() { ref::adaptive_avg_pool2d_forward<T>(y, x); });
   const Shape x_shape = x.shape();
-  autograd::record(y, "adaptive_avg_pool2d", {x}, [x_shape](const Tensor& g, const std::vector<bool>&) {
-    Tensor dx = Tensor::empty(x_shape, g.dtype());
-    detail::dispatch_floating(g.dtype(), "adaptive_avg_pool2d_backward", [&]<class T>() {
-      ref::adaptive_avg_pool2d_backward<T>(dx, g);
-    });
-    return TensorList{dx};
-  });
+  autograd::record(
+      y, "adaptive_avg_pool2d", {x}, [x_shape](const Tensor& g, const std::vector<bool>&) {
+        Tensor dx = Tensor::empty(x_shape, g.dtype());
+        detail::dispatch_floating(g.dtype(), "adaptive_avg_pool2d_backward",
+                                  [&]<class T>() { ref::adaptive_avg_pool2d_backward<T>(dx, g); });
+        return TensorList{dx};
+      });
   return y;
 }
 

@@ -61,9 +61,8 @@ Tensor permute(const Tensor& x, const std::vector<int>& order) {
     is_permutation = w >= 0 && w < x.ndim() && !seen[w];
     if (is_permutation) seen[w] = true, wrapped[d] = w;
   }
-  CONVKIT_CHECK(is_permutation, "permute: order ", list_str(order),
-                " must list each of the ", x.ndim(), " dims of ", x.shape().to_string(),
-                " exactly once");
+  CONVKIT_CHECK(is_permutation, "permute: order ", list_str(order), " must list each of the ",
+                x.ndim(), " dims of ", x.shape().to_string(), " exactly once");
   return permuted(x, wrapped, "permute");
 }
 
@@ -75,8 +74,7 @@ Tensor narrow(const Tensor& x, int dim, int64_t start, int64_t length) {
                 " is out of range for dimension ", dim, " of ", x.shape().to_string());
   const int64_t s = start < 0 ? start + size : start;
   CONVKIT_CHECK(length >= 0 && s + length <= size, "narrow: rows [", s, ", ", s + length,
-                ") do not fit in dimension ", dim, " (size ", size, ") of ",
-                x.shape().to_string());
+                ") do not fit in dimension ", dim, " (size ", size, ") of ", x.shape().to_string());
   Shape ys = x.shape();
   ys[d] = length;
   Tensor y = Tensor::empty(ys, x.dtype());
@@ -143,7 +141,8 @@ Tensor concat(const TensorList& xs, int dim) {
     ys[d] += x.size(d);
   }
   Tensor y = Tensor::empty(ys, x0.dtype());
-  if (detail::use_dnnl("concat", [&](std::string* why) { return onednn::concat_accepts(xs, why); })) {
+  if (detail::use_dnnl("concat",
+                       [&](std::string* why) { return onednn::concat_accepts(xs, why); })) {
     onednn::concat_forward(y, xs, d);
   } else {
     int64_t offset = 0;

@@ -16,10 +16,10 @@ namespace convkit {
 // kernel); the rest are named setters:
 //   max_pool2d(x, Pool2dParams(3, 2).set_padding(1).set_ceil_mode(true))
 struct Pool2dParams {
-  int64_t kernel_h, kernel_w;  // window size
-  int64_t stride_h, stride_w;  // step between windows; default: the kernel size
-  int64_t pad_h = 0, pad_w = 0;  // implicit padding on both sides; at most kernel / 2
-  bool ceil_mode = false;  // round the output size up (see pool_output_size); default floor
+  int64_t kernel_h, kernel_w;     // window size
+  int64_t stride_h, stride_w;     // step between windows; default: the kernel size
+  int64_t pad_h = 0, pad_w = 0;   // implicit padding on both sides; at most kernel / 2
+  bool ceil_mode = false;         // round the output size up (see pool_output_size); default floor
   bool count_include_pad = true;  // avg only: padded taps count in the divisor; default true
 
   // Square kernel k, stride k. Implicit so that `max_pool2d(x, 2)` reads as in PyTorch.
@@ -29,10 +29,22 @@ struct Pool2dParams {
       : kernel_h(kh), kernel_w(kw), stride_h(sh), stride_w(sw) {}
 
   Pool2dParams& set_padding(int64_t p) { return set_padding(p, p); }
-  Pool2dParams& set_padding(int64_t h, int64_t w) { pad_h = h, pad_w = w; return *this; }
-  Pool2dParams& set_stride(int64_t h, int64_t w) { stride_h = h, stride_w = w; return *this; }
-  Pool2dParams& set_ceil_mode(bool on) { ceil_mode = on; return *this; }
-  Pool2dParams& set_count_include_pad(bool on) { count_include_pad = on; return *this; }
+  Pool2dParams& set_padding(int64_t h, int64_t w) {
+    pad_h = h, pad_w = w;
+    return *this;
+  }
+  Pool2dParams& set_stride(int64_t h, int64_t w) {
+    stride_h = h, stride_w = w;
+    return *this;
+  }
+  Pool2dParams& set_ceil_mode(bool on) {
+    ceil_mode = on;
+    return *this;
+  }
+  Pool2dParams& set_count_include_pad(bool on) {
+    count_include_pad = on;
+    return *this;
+  }
 
   // "kernel=3x3 stride=2x2 pad=1x1 ceil_mode=1 count_include_pad=1": for messages and cache keys.
   std::string to_string() const;
@@ -47,9 +59,11 @@ int64_t pool_output_size(int64_t n, int64_t k, int64_t s, int64_t p, bool ceil_m
                          const char* op = "pool_output_size");
 
 // [N, C, H, W] -> [N, C, OH, OW], OH = pool_output_size(H, kernel_h, stride_h, pad_h, ceil_mode).
-// Each output is the maximum over its window; padded taps never win (they act as -inf), and NaN
-// propagates. Backward routes the gradient to the first maximum of each window (row-major order),
-// as PyTorch does; overlapping windows add up.
+// Each output is the maximum over its window; padded taps never win (they act as -inf). A NaN tap
+// gives NaN on the reference kernel (as PyTorch); oneDNN's kernel (float32 default) skips NaNs
+// instead — the one known difference, left in because detecting NaNs would cost a pass. Backward
+// routes the gradient to the first maximum of each window (row-major order), as PyTorch does;
+// overlapping windows add up.
 Tensor max_pool2d(const Tensor& x, const Pool2dParams& p);
 
 // [N, C, H, W] -> [N, C, OH, OW] (same size rule). Each output is the window sum divided by:

@@ -42,8 +42,8 @@ enum class PadMode {
 };
 
 // Pads the last two dims (W by left/right, H by top/bottom) of a tensor with >= 2 dims:
-// [..., H, W] -> [..., H + top + bottom, W + left + right]. Pads are >= 0. As torch.nn.functional.pad
-// with (left, right, top, bottom).
+// [..., H, W] -> [..., H + top + bottom, W + left + right]. Pads are >= 0. As
+// torch.nn.functional.pad with (left, right, top, bottom).
 Tensor pad2d(const Tensor& x, int64_t left, int64_t right, int64_t top, int64_t bottom,
              PadMode mode = PadMode::zeros, double value = 0);
 

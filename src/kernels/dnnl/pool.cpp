@@ -51,18 +51,17 @@ struct Forward {
 
 std::shared_ptr<Forward> forward_prim(const Tensor& x, const Tensor& y, const Pool2dParams& p,
                                       bool is_max, bool training) {
-  const auto prop = training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
-  return cached<Forward>(key(training ? "pool_fwd_train" : "pool_fwd_infer", x.shape(), y.shape(),
-                             p, is_max),
-                         [&] {
-                           Geometry g = geometry(x, y, p);
-                           dnnl::pooling_v2_forward::desc d(
-                               prop, algorithm_of(p, is_max), plain_desc(x.shape()),
-                               plain_desc(y.shape()), g.strides, g.kernel, g.dilation, g.pad_l,
-                               g.pad_r);
-                           dnnl::pooling_v2_forward::primitive_desc pd(d, engine());
-                           return Forward{pd, dnnl::pooling_v2_forward(pd)};
-                         });
+  const auto prop =
+      training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
+  return cached<Forward>(
+      key(training ? "pool_fwd_train" : "pool_fwd_infer", x.shape(), y.shape(), p, is_max), [&] {
+        Geometry g = geometry(x, y, p);
+        dnnl::pooling_v2_forward::desc d(prop, algorithm_of(p, is_max), plain_desc(x.shape()),
+                                         plain_desc(y.shape()), g.strides, g.kernel, g.dilation,
+                                         g.pad_l, g.pad_r);
+        dnnl::pooling_v2_forward::primitive_desc pd(d, engine());
+        return Forward{pd, dnnl::pooling_v2_forward(pd)};
+      });
 }
 }  // namespace
 
@@ -73,8 +72,9 @@ bool pool2d_accepts(const Tensor& x, const Tensor& y, const Pool2dParams& p, boo
   if (!is_max && p.count_include_pad) {
     Geometry g = geometry(x, y, p);
     if (g.pad_r[0] > p.pad_h || g.pad_r[1] > p.pad_w)
-      return *why = "avg with count_include_pad and a ceil_mode overhang: oneDNN's divisor would "
-                    "count the overhang, PyTorch's does not",
+      return *why =
+                 "avg with count_include_pad and a ceil_mode overhang: oneDNN's divisor would "
+                 "count the overhang, PyTorch's does not",
              false;
   }
   return true;
@@ -87,7 +87,8 @@ std::shared_ptr<PoolWorkspace> pool2d_forward(Tensor& y, const Tensor& x, const 
   std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, wrap(x)}, {DNNL_ARG_DST, wrap(y)}};
   std::shared_ptr<PoolWorkspace> ws;
   if (keep_ws) {
-    ws = std::make_shared<PoolWorkspace>(PoolWorkspace{dnnl::memory(f->pd.workspace_desc(), engine())});
+    ws = std::make_shared<PoolWorkspace>(
+        PoolWorkspace{dnnl::memory(f->pd.workspace_desc(), engine())});
     args.emplace(DNNL_ARG_WORKSPACE, ws->memory);
   }
   f->prim.execute(stream(), args);
@@ -106,8 +107,8 @@ void pool2d_backward(Tensor& dx, const std::shared_ptr<PoolWorkspace>& ws, const
     dnnl::pooling_v2_backward::desc d(algorithm_of(p, is_max), plain_desc(dx.shape()),
                                       plain_desc(dy.shape()), g.strides, g.kernel, g.dilation,
                                       g.pad_l, g.pad_r);
-    return Backward{dnnl::pooling_v2_backward(
-        dnnl::pooling_v2_backward::primitive_desc(d, engine(), f->pd))};
+    return Backward{
+        dnnl::pooling_v2_backward(dnnl::pooling_v2_backward::primitive_desc(d, engine(), f->pd))};
   });
   std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_DIFF_DST, wrap(dy)},
                                              {DNNL_ARG_DIFF_SRC, wrap(dx)}};

@@ -90,8 +90,8 @@ void avg_pool2d_forward(Tensor& y, const Tensor& x, const Pool2dParams& p) {
         T sum = 0;
         for (int64_t ih = h.begin; ih < h.end; ++ih)
           for (int64_t iw = w.begin; iw < w.end; ++iw) sum += plane[ih * IW + iw];
-        int64_t divisor = p.count_include_pad ? h.padded * w.padded
-                                              : (h.end - h.begin) * (w.end - w.begin);
+        int64_t divisor =
+            p.count_include_pad ? h.padded * w.padded : (h.end - h.begin) * (w.end - w.begin);
         py[(nc * OH + oh) * OW + ow] = divisor > 0 ? sum / T(divisor) : T(0);
       }
     }
@@ -111,8 +111,8 @@ void avg_pool2d_backward(Tensor& dx, const Tensor& dy, const Pool2dParams& p) {
       Span h = window(oh, IH, p.kernel_h, p.stride_h, p.pad_h);
       for (int64_t ow = 0; ow < OW; ++ow) {
         Span w = window(ow, IW, p.kernel_w, p.stride_w, p.pad_w);
-        int64_t divisor = p.count_include_pad ? h.padded * w.padded
-                                              : (h.end - h.begin) * (w.end - w.begin);
+        int64_t divisor =
+            p.count_include_pad ? h.padded * w.padded : (h.end - h.begin) * (w.end - w.begin);
         if (divisor <= 0) continue;
         T g = pdy[(nc * OH + oh) * OW + ow] / T(divisor);
         for (int64_t ih = h.begin; ih < h.end; ++ih)
@@ -164,12 +164,12 @@ void adaptive_avg_pool2d_backward(Tensor& dx, const Tensor& dy) {
   }
 }
 
-#define CONVKIT_INSTANTIATE(T)                                                                 \
-  template void max_pool2d_forward<T>(Tensor&, Tensor&, const Tensor&, const Pool2dParams&);  \
-  template void max_pool2d_backward<T>(Tensor&, const Tensor&, const Tensor&);                \
-  template void avg_pool2d_forward<T>(Tensor&, const Tensor&, const Pool2dParams&);           \
-  template void avg_pool2d_backward<T>(Tensor&, const Tensor&, const Pool2dParams&);          \
-  template void adaptive_avg_pool2d_forward<T>(Tensor&, const Tensor&);                       \
+#define CONVKIT_INSTANTIATE(T)                                                               \
+  template void max_pool2d_forward<T>(Tensor&, Tensor&, const Tensor&, const Pool2dParams&); \
+  template void max_pool2d_backward<T>(Tensor&, const Tensor&, const Tensor&);               \
+  template void avg_pool2d_forward<T>(Tensor&, const Tensor&, const Pool2dParams&);          \
+  template void avg_pool2d_backward<T>(Tensor&, const Tensor&, const Pool2dParams&);         \
+  template void adaptive_avg_pool2d_forward<T>(Tensor&, const Tensor&);                      \
   template void adaptive_avg_pool2d_backward<T>(Tensor&, const Tensor&);
 CONVKIT_INSTANTIATE(float)
 CONVKIT_INSTANTIATE(double)

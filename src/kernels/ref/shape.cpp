@@ -46,15 +46,20 @@ int64_t pad_source(int64_t o, int64_t before, int64_t n, PadMode mode) {
   const int64_t i = o - before;
   if (i >= 0 && i < n) return i;
   switch (mode) {
-    case PadMode::zeros: return -1;
-    case PadMode::reflect: return i < 0 ? -i : 2 * (n - 1) - i;
-    case PadMode::replicate: return std::clamp<int64_t>(i, 0, n - 1);
+    case PadMode::zeros:
+      return -1;
+    case PadMode::reflect:
+      return i < 0 ? -i : 2 * (n - 1) - i;
+    case PadMode::replicate:
+      return std::clamp<int64_t>(i, 0, n - 1);
   }
   return -1;
 }
 
 // Number of [H, W] planes: the product of all dims but the last two.
-int64_t planes(const Tensor& t) { return t.numel() == 0 ? 0 : t.numel() / (t.size(-2) * t.size(-1)); }
+int64_t planes(const Tensor& t) {
+  return t.numel() == 0 ? 0 : t.numel() / (t.size(-2) * t.size(-1));
+}
 }  // namespace
 
 void permute(Tensor& y, const Tensor& x, const std::vector<int>& order) {
@@ -152,10 +157,10 @@ void upsample_nearest2d_backward(Tensor& dx, const Tensor& dy) {
         pdx[(n * IH + oh / SH) * IW + ow / SW] += pdy[(n * OH + oh) * OW + ow];
 }
 
-#define CONVKIT_INSTANTIATE(T)                                                   \
-  template void pad2d_forward<T>(Tensor&, const Tensor&, const Pad2d&);          \
-  template void pad2d_backward<T>(Tensor&, const Tensor&, const Pad2d&);         \
-  template void upsample_nearest2d_forward<T>(Tensor&, const Tensor&);           \
+#define CONVKIT_INSTANTIATE(T)                                           \
+  template void pad2d_forward<T>(Tensor&, const Tensor&, const Pad2d&);  \
+  template void pad2d_backward<T>(Tensor&, const Tensor&, const Pad2d&); \
+  template void upsample_nearest2d_forward<T>(Tensor&, const Tensor&);   \
   template void upsample_nearest2d_backward<T>(Tensor&, const Tensor&);
 CONVKIT_INSTANTIATE(float)
 CONVKIT_INSTANTIATE(double)
