@@ -1,5 +1,6 @@
 // convkit train: trains a registered model; Ctrl-C saves a resumable state.
 #include <csignal>
+#include <cstdlib>
 #include <cstdio>
 #include <filesystem>
 
@@ -35,7 +36,19 @@ void run_train(const TrainArgs& a) {
               (long long)(val_set ? val_set->size() : 0), (long long)test->size());
   train::Trainer trainer(a.opt, train_set, val_set);
   Progress progress(a.progress);
-  trainer.on_progress = [&](const train::ProgressEvent& e) { progress.update(e); };
+  // Test hook (tests/test_train_cli.cpp): CONVKIT_TEST_SIGNAL_AT="INT:17" or "KILL:17" makes the
+  // process signal itself after global step 17, so interruption is tested at a known point.
+  int signal_no = 0;
+  int64_t signal_step = -1, step = 0;
+  if (const char* hook = std::getenv("CONVKIT_TEST_SIGNAL_AT")) {
+    std::string h = hook;
+    signal_no = h.rfind("KILL:", 0) == 0 ? SIGKILL : SIGINT;
+    signal_step = std::stoll(h.substr(h.find(':') + 1));
+  }
+  trainer.on_progress = [&](const train::ProgressEvent& e) {
+    progress.update(e);
+    if (++step == signal_step) std::raise(signal_no);
+  };
   trainer.on_epoch = [&](const train::EpochRecord& r) { progress.epoch_done(r); };
   trainer.on_message = [](const std::string& s) { std::printf("%s\n", s.c_str()); };
   train::Trainer::clear_stop();
