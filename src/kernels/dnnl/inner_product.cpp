@@ -32,6 +32,7 @@ struct Problem {
 
 bool linear_accepts(const Tensor& x, const Tensor& w, std::string* why) {
   if (x.dtype() != DType::f32 || w.dtype() != DType::f32) return *why = "not float32", false;
+  if (x.numel() == 0 || w.numel() == 0) return *why = "empty operand", false;
   return true;
 }
 
