@@ -153,3 +153,11 @@ TEST(Linear, EmptyInnerDimensionGivesZeros) {
   ASSERT_EQ(l.shape(), Shape({2, 5}));
   EXPECT_EQ(l.at({1, 4}), 2.0);
 }
+
+TEST(Linear, NoGradForwardMatchesTrainingForward) {
+  // Under no-grad the oneDNN path builds forward_inference primitives; results must not change.
+  Tensor x = randn32({9, 20}, 1).set_requires_grad(true), w = randn32({6, 20}, 2), b = randn32({6}, 3);
+  Tensor trained = linear(x, w, b);
+  NoGradGuard no_grad;
+  EXPECT_LE(test::max_abs_diff(linear(x, w, b), trained), 1e-6);
+}

@@ -87,7 +87,8 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, double label_sm
   CONVKIT_CHECK(label_smoothing >= 0 && label_smoothing <= 1,
                 "cross_entropy: label_smoothing must be in [0, 1], got ", label_smoothing);
   const ref::SoftmaxParams p = detail::softmax_params(logits, 1, /*log=*/true, "cross_entropy");
-  Tensor probs = detail::softmax_raw(logits, p, "cross_entropy");  // log-probabilities for now
+  // The fused backward below needs no softmax backward primitive: inference suffices.
+  Tensor probs = detail::softmax_raw(logits, p, /*training=*/false, "cross_entropy");  // log p for now
   Tensor loss = Tensor::empty(target.shape(), logits.dtype());
   detail::dispatch_floating(logits.dtype(), "cross_entropy", [&]<class T>() {
     ref::cross_entropy_forward<T>(loss, probs, target, label_smoothing, p);
@@ -108,7 +109,7 @@ Tensor soft_cross_entropy(const Tensor& logits, const Tensor& soft_targets, Redu
   check_logits(logits, "soft_cross_entropy");
   check_same(logits, soft_targets, "soft_cross_entropy", "logits", "soft_targets");
   const ref::SoftmaxParams p = detail::softmax_params(logits, 1, /*log=*/true, "soft_cross_entropy");
-  Tensor logp = detail::softmax_raw(logits, p, "soft_cross_entropy");
+  Tensor logp = detail::softmax_raw(logits, p, /*training=*/false, "soft_cross_entropy");
   Tensor loss = Tensor::empty(without_class_dim(logits.shape()), logits.dtype());
   detail::dispatch_floating(logits.dtype(), "soft_cross_entropy", [&]<class T>() {
     ref::soft_cross_entropy_forward<T>(loss, logp, soft_targets, p);
