@@ -119,3 +119,14 @@ TEST(Activation, GoldenPytorchParity) {
     EXPECT_LE(test::rel_error(xv.grad(), test::golden_tensor(f, "dx_" + name)), 1e-4) << name;
   }
 }
+
+TEST(Activation, NoGradForwardMatchesTrainingForward) {
+  // Under no-grad the oneDNN path builds forward_inference primitives; results must not change.
+  Generator g(2);
+  Tensor x = mul(Tensor::randn({6, 11}, &g), 4.0).set_requires_grad(true);
+  for (const Activation& a : activations()) {
+    Tensor trained = a.op(x);
+    NoGradGuard no_grad;
+    EXPECT_EQ(test::max_abs_diff(a.op(x), trained), 0.0) << a.name;
+  }
+}

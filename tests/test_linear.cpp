@@ -144,3 +144,20 @@ TEST(Linear, GoldenPytorchParity) {
   EXPECT_LE(test::rel_error(w.grad(), test::golden_tensor(f, "dw")), 1e-4);
   EXPECT_LE(test::rel_error(b.grad(), test::golden_tensor(f, "db")), 1e-4);
 }
+
+TEST(Linear, EmptyInnerDimensionGivesZeros) {
+  Tensor y = matmul(Tensor::ones({3, 0}), Tensor::ones({0, 4}));
+  ASSERT_EQ(y.shape(), Shape({3, 4}));
+  EXPECT_EQ(test::max_abs(y), 0.0);
+  Tensor l = linear(Tensor::ones({2, 0}), Tensor::ones({5, 0}), Tensor::full({5}, 2.0));
+  ASSERT_EQ(l.shape(), Shape({2, 5}));
+  EXPECT_EQ(l.at({1, 4}), 2.0);
+}
+
+TEST(Linear, NoGradForwardMatchesTrainingForward) {
+  // Under no-grad the oneDNN path builds forward_inference primitives; results must not change.
+  Tensor x = randn32({9, 20}, 1).set_requires_grad(true), w = randn32({6, 20}, 2), b = randn32({6}, 3);
+  Tensor trained = linear(x, w, b);
+  NoGradGuard no_grad;
+  EXPECT_LE(test::max_abs_diff(linear(x, w, b), trained), 1e-6);
+}

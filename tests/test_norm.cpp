@@ -256,6 +256,7 @@ TEST(Norm, LrnBackendsAgree) {
   for (const Case& c : std::vector<Case>{{{4, 16, 13, 13}, 5, 1e-4, 0.75, 2.0},
                                          {{2, 10, 7, 5}, 3, 0.5, 0.75, 1.0},
                                          {{2, 9, 6, 6}, 7, 2.0, 0.6, 1.5},
+                                         {{2, 6, 4, 4}, 9, 0.5, 0.75, 1.0},  // window wider than C
                                          {{3, 8, 11}, 5, 0.3, 0.75, 1.0},
                                          {{2, 6, 5, 5}, 4, 0.3, 0.75, 1.0}}) {
     Tensor x = randn_f32(c.x, 60, 2.0).set_requires_grad(true);

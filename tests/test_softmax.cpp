@@ -89,3 +89,13 @@ TEST(Softmax, GoldenPytorchParity) {
     }
   }
 }
+
+TEST(Softmax, NoGradForwardMatchesTrainingForward) {
+  // Under no-grad the oneDNN path builds forward_inference primitives; results must not change.
+  Generator g(2);
+  Tensor x = Tensor::randn({6, 11}, &g).set_requires_grad(true);
+  Tensor s = softmax(x, 1), ls = log_softmax(x, 0);
+  NoGradGuard no_grad;
+  EXPECT_LE(test::max_abs_diff(softmax(x, 1), s), 1e-7);
+  EXPECT_LE(test::max_abs_diff(log_softmax(x, 0), ls), 1e-6);
+}

@@ -20,7 +20,7 @@ Tensor eltwise(const Tensor& x, const ref::EltwiseParams& p, const char* op) {
   CONVKIT_CHECK(x.defined(), op, ": undefined input");
   Tensor y = Tensor::empty(x.shape(), x.dtype());
   if (eltwise_on_dnnl(x, op)) {
-    onednn::eltwise_forward(y, x, p);
+    onednn::eltwise_forward(y, x, p, /*training=*/autograd::grad_enabled() && x.requires_grad());
   } else {
     detail::dispatch_floating(x.dtype(), op, [&]<class T>() { ref::eltwise_forward<T>(y, x, p); });
   }

@@ -138,7 +138,9 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
   }
   Tensor y = Tensor::empty({x.size(0), w.size(0)}, x.dtype());
   if (linear_on_dnnl(x, w)) {
-    onednn::linear_forward(y, x, w, b);
+    const bool training = autograd::grad_enabled() &&
+                          (x.requires_grad() || w.requires_grad() || (b.defined() && b.requires_grad()));
+    onednn::linear_forward(y, x, w, b, training);
   } else {
     detail::dispatch_floating(x.dtype(), "linear",
                               [&]<class T>() { ref::linear_forward<T>(y, x, w, b); });

@@ -3,7 +3,7 @@
 // own backward spreads the upstream gradient (1/count for mean) over the unreduced losses.
 //   cross_entropy:      l = -sum_c q_c log p_c        dlogits = g (p - q)        saves p, target
 //   soft_cross_entropy: l = -sum_c t_c log p_c        dlogits = g (p sum t - t), dt = -g log p
-//                                                     saves log p, t
+//                                                     saves p, log p, t
 //   mse_loss:           l = (x - t)^2                 composed: sub, mul
 //   smooth_l1_loss:     see loss.h                    dx = g dl/dd, dt = -dx     saves x, t
 //   bce_with_logits:    see loss.h                    dx, dt in kernels/ref/loss.h
@@ -47,6 +47,18 @@ std::string index_str(int64_t k, const Shape& s) {
   return Shape(idx).to_string();
 }
 
+// probs = softmax(logits), logp = log_softmax(logits) over dim 1, both by the softmax kernels
+// (oneDNN's are vectorized; computing exp(logp) in a scalar loop costs several times more).
+// The fused backwards need no softmax backward primitive, so both passes run as inference.
+ref::SoftmaxParams softmax_and_log_softmax(const Tensor& logits, Tensor& probs, Tensor& logp,
+                                           const char* op) {
+  ref::SoftmaxParams p = detail::softmax_params(logits, 1, /*log=*/false, op);
+  probs = detail::softmax_raw(logits, p, /*training=*/false, op);
+  p.log = true;
+  logp = detail::softmax_raw(logits, p, /*training=*/false, op);
+  return p;
+}
+
 void check_same(const Tensor& a, const Tensor& b, const char* op, const char* an, const char* bn) {
   CONVKIT_CHECK(a.defined() && b.defined(), op, ": undefined ", an, " or ", bn);
   CONVKIT_CHECK(a.shape() == b.shape(), op, ": ", an, " and ", bn, " shapes differ (", an, " ",
@@ -86,11 +98,11 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, double label_sm
   check_labels(logits, target);
   CONVKIT_CHECK(label_smoothing >= 0 && label_smoothing <= 1,
                 "cross_entropy: label_smoothing must be in [0, 1], got ", label_smoothing);
-  const ref::SoftmaxParams p = detail::softmax_params(logits, 1, /*log=*/true, "cross_entropy");
-  Tensor probs = detail::softmax_raw(logits, p, "cross_entropy");  // log-probabilities for now
+  Tensor probs, logp;
+  ref::SoftmaxParams p = softmax_and_log_softmax(logits, probs, logp, "cross_entropy");
   Tensor loss = Tensor::empty(target.shape(), logits.dtype());
   detail::dispatch_floating(logits.dtype(), "cross_entropy", [&]<class T>() {
-    ref::cross_entropy_forward<T>(loss, probs, target, label_smoothing, p);
+    ref::cross_entropy_forward<T>(loss, logp, target, label_smoothing, p);
   });
   autograd::record(loss, "cross_entropy", {logits},
                    [probs, target = target.detach(), label_smoothing, p](
@@ -107,18 +119,19 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, double label_sm
 Tensor soft_cross_entropy(const Tensor& logits, const Tensor& soft_targets, Reduction r) {
   check_logits(logits, "soft_cross_entropy");
   check_same(logits, soft_targets, "soft_cross_entropy", "logits", "soft_targets");
-  const ref::SoftmaxParams p = detail::softmax_params(logits, 1, /*log=*/true, "soft_cross_entropy");
-  Tensor logp = detail::softmax_raw(logits, p, "soft_cross_entropy");
+  Tensor probs, logp;
+  ref::SoftmaxParams p = softmax_and_log_softmax(logits, probs, logp, "soft_cross_entropy");
   Tensor loss = Tensor::empty(without_class_dim(logits.shape()), logits.dtype());
   detail::dispatch_floating(logits.dtype(), "soft_cross_entropy", [&]<class T>() {
     ref::soft_cross_entropy_forward<T>(loss, logp, soft_targets, p);
   });
   autograd::record(loss, "soft_cross_entropy", {logits, soft_targets},
-                   [logp, t = soft_targets.detach(), p](const Tensor& g, const std::vector<bool>& needs) {
+                   [probs, logp, t = soft_targets.detach(), p](const Tensor& g,
+                                                              const std::vector<bool>& needs) {
                      Tensor dlogits = needs[0] ? Tensor::empty(logp.shape(), logp.dtype()) : Tensor();
                      Tensor dt = needs[1] ? Tensor::empty(logp.shape(), logp.dtype()) : Tensor();
                      detail::dispatch_floating(g.dtype(), "soft_cross_entropy", [&]<class T>() {
-                       ref::soft_cross_entropy_backward<T>(dlogits, dt, g, logp, t, p);
+                       ref::soft_cross_entropy_backward<T>(dlogits, dt, g, probs, logp, t, p);
                      });
                      return TensorList{dlogits, dt};
                    });

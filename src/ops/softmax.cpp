@@ -28,10 +28,10 @@ ref::SoftmaxParams softmax_params(const Tensor& x, int dim, bool log, const char
   return p;
 }
 
-Tensor softmax_raw(const Tensor& x, const ref::SoftmaxParams& p, const char* op) {
+Tensor softmax_raw(const Tensor& x, const ref::SoftmaxParams& p, bool training, const char* op) {
   Tensor y = Tensor::empty(x.shape(), x.dtype());
   if (use_dnnl(op, [&](std::string* why) { return onednn::softmax_accepts(x, why); })) {
-    onednn::softmax_forward(y, x, p);
+    onednn::softmax_forward(y, x, p, training);
   } else {
     dispatch_floating(x.dtype(), op, [&]<class T>() { ref::softmax_forward<T>(y, x, p); });
   }
@@ -44,7 +44,7 @@ namespace {
 
 Tensor softmax_op(const Tensor& x, int dim, bool log, const char* op) {
   const ref::SoftmaxParams p = detail::softmax_params(x, dim, log, op);
-  Tensor y = detail::softmax_raw(x, p, op);
+  Tensor y = detail::softmax_raw(x, p, autograd::grad_enabled() && x.requires_grad(), op);
   autograd::record(y, op, {x}, [y = y.detach(), p, op](const Tensor& g, const std::vector<bool>&) {
     Tensor dx = Tensor::empty(g.shape(), g.dtype());
     if (detail::use_dnnl(op, [&](std::string* why) { return onednn::softmax_accepts(g, why); })) {

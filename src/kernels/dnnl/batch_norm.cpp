@@ -1,14 +1,18 @@
+// Layout: oneDNN 2.6 runs batch norm on plain NCHW with a generic C++ kernel (ncsp_bnorm); each
+// problem runs in the first layout with JIT forward and backward instead, reordering in and out
+// (kernels/dnnl/layout_choice.h). [N, C] runs as [N, C, 1, 1].
 #include "kernels/dnnl/batch_norm.h"
 
 #include "kernels/dnnl/context.h"
+#include "kernels/dnnl/layout_choice.h"
 
 namespace convkit::onednn {
 
 namespace {
 using flags = dnnl::normalization_flags;
 
-// [N, C] runs as [N, C, 1, 1]: the same bytes, and every implementation takes 4-D nchw.
-dnnl::memory::desc data_desc(const Tensor& x) {
+// [N, C] as [N, C, 1, 1]: the same bytes, and every implementation takes 4-D.
+dnnl::memory::desc plain_data_desc(const Tensor& x) {
   const int64_t N = x.size(0), C = x.size(1);
   const int64_t H = x.ndim() == 4 ? x.size(2) : 1, W = x.ndim() == 4 ? x.size(3) : 1;
   return dnnl::memory::desc({N, C, H, W}, dnnl::memory::data_type::f32,
@@ -23,24 +27,39 @@ flags flags_of(bool scale, bool shift, bool global_stats) {
   return f;
 }
 
-std::string key_of(const char* op, const dnnl::memory::desc& md, flags f, double eps) {
-  const auto d = md.dims();
-  return detail::concat(op, "/", d[0], "x", d[1], "x", d[2], "x", d[3], "/f", int(f), "/eps",
-                        std::hexfloat, eps);
-}
-
-struct Forward {
-  dnnl::batch_normalization_forward::primitive_desc pd;
-  dnnl::batch_normalization_forward prim;
+struct Primitives {
+  dnnl::memory::desc md;  // the layout the primitives run in
+  dnnl::batch_normalization_forward::primitive_desc fwd_pd;
+  dnnl::batch_normalization_backward::primitive_desc bwd_pd;
+  dnnl::batch_normalization_forward fwd;
+  dnnl::batch_normalization_backward bwd;
 };
 
-// The training-kind forward descriptor doubles as the backward's hint.
-std::shared_ptr<Forward> forward_for(const dnnl::memory::desc& md, flags f, double eps) {
-  return cached<Forward>(key_of("bn_fwd", md, f, eps), [&] {
-    dnnl::batch_normalization_forward::primitive_desc pd(
+Primitives make_primitives(const dnnl::memory::desc& plain, flags f, double eps) {
+  // prop_kind::backward also computes diff scale/shift; backward_data only diff src.
+  const bool affine = (f & (flags::use_scale | flags::use_shift)) != flags::none;
+  const auto bwd_prop = affine ? dnnl::prop_kind::backward : dnnl::prop_kind::backward_data;
+  auto build = [&](const dnnl::memory::desc& md) {
+    Primitives r;
+    r.md = md;
+    r.fwd_pd = dnnl::batch_normalization_forward::primitive_desc(
         {dnnl::prop_kind::forward_training, md, float(eps), f}, engine());
-    return Forward{pd, dnnl::batch_normalization_forward(pd)};
-  });
+    r.bwd_pd = dnnl::batch_normalization_backward::primitive_desc({bwd_prop, md, md, float(eps), f},
+                                                                  engine(), r.fwd_pd);
+    return r;
+  };
+  Primitives r = first_fast_layout<Primitives>(
+      plain, build, [](const Primitives& c) { return is_jit(c.fwd_pd) && is_jit(c.bwd_pd); });
+  r.fwd = dnnl::batch_normalization_forward(r.fwd_pd);
+  r.bwd = dnnl::batch_normalization_backward(r.bwd_pd);
+  return r;
+}
+
+std::shared_ptr<Primitives> primitives_for(const dnnl::memory::desc& plain, flags f, double eps) {
+  const auto d = plain.dims();
+  const std::string key = detail::concat("batch_norm/", d[0], "x", d[1], "x", d[2], "x", d[3],
+                                         "/flags", int(f), "/eps", std::hexfloat, eps);
+  return cached<Primitives>(key, [&] { return make_primitives(plain, f, eps); });
 }
 }  // namespace
 
@@ -51,50 +70,52 @@ bool batch_norm_accepts(const Tensor& x, std::string* why) {
 
 void batch_norm_forward(Tensor& y, Tensor& mean, Tensor& var, const Tensor& x, const Tensor& weight,
                         const Tensor& bias, const ref::BatchNormParams& p) {
-  const dnnl::memory::desc md = data_desc(x);
-  const flags f = flags_of(weight.defined(), bias.defined(), p.use_global_stats);
-  auto fwd = forward_for(md, f, p.eps);
-  dnnl::memory::desc cd = plain_desc(mean.shape());
-  std::unordered_map<int, dnnl::memory> args = {{DNNL_ARG_SRC, wrap(x, md)},
-                                                {DNNL_ARG_DST, wrap(y, md)},
-                                                {DNNL_ARG_MEAN, wrap(mean, cd)},
-                                                {DNNL_ARG_VARIANCE, wrap(var, cd)}};
+  const dnnl::memory::desc plain = plain_data_desc(x);
+  auto prims =
+      primitives_for(plain, flags_of(weight.defined(), bias.defined(), p.use_global_stats), p.eps);
+  const dnnl::memory::desc cd = plain_desc(mean.shape());
+  dnnl::memory y_plain = wrap(y, plain);
+  dnnl::memory dst = output_in(y_plain, prims->md);
+  std::unordered_map<int, dnnl::memory> args = {
+      {DNNL_ARG_SRC, to_layout(wrap(x, plain), prims->md)},
+      {DNNL_ARG_DST, dst},
+      {DNNL_ARG_MEAN, wrap(mean, cd)},
+      {DNNL_ARG_VARIANCE, wrap(var, cd)}};
   if (weight.defined()) args[DNNL_ARG_SCALE] = wrap(weight, cd);
   if (bias.defined()) args[DNNL_ARG_SHIFT] = wrap(bias, cd);
-  fwd->prim.execute(stream(), args);
+  prims->fwd.execute(stream(), args);
   stream().wait();
+  reorder(dst, y_plain);
 }
 
 void batch_norm_backward(Tensor& dx, Tensor& dweight, Tensor& dbias, const Tensor& dy,
                          const Tensor& x, const Tensor& mean, const Tensor& var,
                          const Tensor& weight, const Tensor& bias, const ref::BatchNormParams& p) {
-  const dnnl::memory::desc md = data_desc(x);
-  const bool shift = bias.defined();
-  const flags f = flags_of(weight.defined(), shift, p.use_global_stats);
-  auto fwd = forward_for(md, f, p.eps);
-  // prop_kind::backward also computes diff scale/shift; backward_data only diff src.
-  const auto prop =
-      (weight.defined() || shift) ? dnnl::prop_kind::backward : dnnl::prop_kind::backward_data;
-  auto bwd = cached<dnnl::batch_normalization_backward>(key_of("bn_bwd", md, f, p.eps), [&] {
-    return dnnl::batch_normalization_backward(dnnl::batch_normalization_backward::primitive_desc(
-        {prop, md, md, float(p.eps), f}, engine(), fwd->pd));
-  });
-  dnnl::memory::desc cd = plain_desc(mean.shape());
-  std::unordered_map<int, dnnl::memory> args = {{DNNL_ARG_SRC, wrap(x, md)},
-                                                {DNNL_ARG_DIFF_DST, wrap(dy, md)},
-                                                {DNNL_ARG_DIFF_SRC, wrap(dx, md)},
-                                                {DNNL_ARG_MEAN, wrap(mean, cd)},
-                                                {DNNL_ARG_VARIANCE, wrap(var, cd)}};
+  const dnnl::memory::desc plain = plain_data_desc(x);
+  auto prims =
+      primitives_for(plain, flags_of(weight.defined(), bias.defined(), p.use_global_stats), p.eps);
+  const dnnl::memory::desc cd = plain_desc(mean.shape());
+  dnnl::memory dx_plain = wrap(dx, plain);
+  dnnl::memory diff_src = output_in(dx_plain, prims->md);
+  std::unordered_map<int, dnnl::memory> args = {
+      {DNNL_ARG_SRC, to_layout(wrap(x, plain), prims->md)},
+      {DNNL_ARG_DIFF_DST, to_layout(wrap(dy, plain), prims->md)},
+      {DNNL_ARG_DIFF_SRC, diff_src},
+      {DNNL_ARG_MEAN, wrap(mean, cd)},
+      {DNNL_ARG_VARIANCE, wrap(var, cd)}};
   if (weight.defined()) {
     args[DNNL_ARG_SCALE] = wrap(weight, cd);
     args[DNNL_ARG_DIFF_SCALE] = wrap(dweight, cd);
   }
-  if (shift) args[DNNL_ARG_DIFF_SHIFT] = wrap(dbias, cd);
-  // oneDNN 2.6 checks that SHIFT is given whenever use_shift is set, though the backward never
-  // reads it (beta does not enter any gradient).
-  if (shift) args[DNNL_ARG_SHIFT] = wrap(bias, cd);
-  bwd->execute(stream(), args);
+  if (bias.defined()) {
+    // oneDNN 2.6 checks that SHIFT is given whenever use_shift is set, though the backward never
+    // reads it (beta does not enter any gradient).
+    args[DNNL_ARG_SHIFT] = wrap(bias, cd);
+    args[DNNL_ARG_DIFF_SHIFT] = wrap(dbias, cd);
+  }
+  prims->bwd.execute(stream(), args);
   stream().wait();
+  reorder(diff_src, dx_plain);
 }
 
 }  // namespace convkit::onednn

@@ -36,8 +36,10 @@ struct Problem {
     return detail::concat("eltwise/", what, "/", int(p.alg), "/", std::bit_cast<uint32_t>(float(p.alpha)),
                           "/", std::bit_cast<uint32_t>(float(p.beta)), "/", n);
   }
-  dnnl::eltwise_forward::primitive_desc forward_pd() const {
-    dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_training, algorithm_of(p), md(),
+  dnnl::eltwise_forward::primitive_desc forward_pd(bool training = true) const {
+    dnnl::eltwise_forward::desc d(training ? dnnl::prop_kind::forward_training
+                                           : dnnl::prop_kind::forward_inference,
+                                  algorithm_of(p), md(),
                                   float(p.alpha), float(p.beta));
     return dnnl::eltwise_forward::primitive_desc(d, engine());
   }
@@ -50,10 +52,11 @@ bool eltwise_accepts(const Tensor& x, std::string* why) {
   return true;
 }
 
-void eltwise_forward(Tensor& y, const Tensor& x, const ref::EltwiseParams& p) {
+void eltwise_forward(Tensor& y, const Tensor& x, const ref::EltwiseParams& p, bool training) {
   const Problem pr{p, x.numel()};
-  auto prim = cached<dnnl::eltwise_forward>(pr.key("fwd"),
-                                            [&] { return dnnl::eltwise_forward(pr.forward_pd()); });
+  auto prim = cached<dnnl::eltwise_forward>(pr.key(training ? "fwd_training" : "fwd_inference"), [&] {
+    return dnnl::eltwise_forward(pr.forward_pd(training));
+  });
   prim->execute(stream(), {{DNNL_ARG_SRC, wrap(x, pr.md())}, {DNNL_ARG_DST, wrap(y, pr.md())}});
   stream().wait();
 }

@@ -9,7 +9,8 @@
 namespace convkit::onednn {
 
 bool eltwise_accepts(const Tensor& x, std::string* why);
-void eltwise_forward(Tensor& y, const Tensor& x, const ref::EltwiseParams& p);
+// training: a backward will follow (forward_training); otherwise forward_inference.
+void eltwise_forward(Tensor& y, const Tensor& x, const ref::EltwiseParams& p, bool training);
 void eltwise_backward(Tensor& dx, const Tensor& dy, const Tensor& saved, const ref::EltwiseParams& p);
 
 }  // namespace convkit::onednn

@@ -20,11 +20,10 @@ struct Problem {
   dnnl::memory::desc bias_md() const { return plain_desc(Shape{OC}); }
   dnnl::memory::desc dst() const { return plain_desc(Shape{N, OC}); }
   // Backward primitives need the forward one as a hint.
-  inner_product_forward::primitive_desc forward_pd() const {
-    auto d = bias ? inner_product_forward::desc(dnnl::prop_kind::forward_training, src(), weights(),
-                                                bias_md(), dst())
-                  : inner_product_forward::desc(dnnl::prop_kind::forward_training, src(), weights(),
-                                                dst());
+  inner_product_forward::primitive_desc forward_pd(bool training = true) const {
+    const auto pk = training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
+    auto d = bias ? inner_product_forward::desc(pk, src(), weights(), bias_md(), dst())
+                  : inner_product_forward::desc(pk, src(), weights(), dst());
     return inner_product_forward::primitive_desc(d, engine());
   }
 };
@@ -32,12 +31,15 @@ struct Problem {
 
 bool linear_accepts(const Tensor& x, const Tensor& w, std::string* why) {
   if (x.dtype() != DType::f32 || w.dtype() != DType::f32) return *why = "not float32", false;
+  if (x.numel() == 0 || w.numel() == 0) return *why = "empty operand", false;
   return true;
 }
 
-void linear_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& bias) {
+void linear_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& bias, bool training) {
   const Problem p{x.size(0), x.size(1), w.size(0), bias.defined()};
-  auto prim = cached<inner_product_forward>(p.key("fwd"), [&] { return inner_product_forward(p.forward_pd()); });
+  auto prim = cached<inner_product_forward>(p.key(training ? "fwd_training" : "fwd_inference"), [&] {
+    return inner_product_forward(p.forward_pd(training));
+  });
   std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, wrap(x, p.src())},
                                              {DNNL_ARG_WEIGHTS, wrap(w, p.weights())},
                                              {DNNL_ARG_DST, wrap(y, p.dst())}};

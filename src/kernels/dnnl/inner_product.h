@@ -10,7 +10,8 @@
 namespace convkit::onednn {
 
 bool linear_accepts(const Tensor& x, const Tensor& w, std::string* why);
-void linear_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& bias);
+// training: a backward will follow (forward_training); otherwise forward_inference.
+void linear_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& bias, bool training);
 void linear_backward_data(Tensor& dx, const Tensor& dy, const Tensor& w);
 // dbias may be undefined (layer without bias).
 void linear_backward_weights(Tensor& dw, Tensor& dbias, const Tensor& dy, const Tensor& x);

@@ -2,38 +2,56 @@
 // window of `size` channels (oneDNN developer guide, "Local Response Normalization"): the same
 // alpha/size scaling as PyTorch, so alpha is passed through unchanged. The test
 // Norm.LrnBackendsAgree checks this against the reference kernel.
+//
+// Layout: oneDNN 2.6 has no JIT LRN backward for plain NCHW, so training problems run in the
+// first layout with JIT forward and backward (kernels/dnnl/layout_choice.h).
 #include "kernels/dnnl/lrn.h"
 
 #include "kernels/dnnl/context.h"
+#include "kernels/dnnl/layout_choice.h"
 
 namespace convkit::onednn {
 
 namespace {
-std::string key_of(const char* op, const Tensor& x, const ref::LrnParams& p) {
-  return detail::concat(op, "/", x.shape().to_string(), "/n", p.size, std::hexfloat, "/a", p.alpha,
-                        "/b", p.beta, "/k", p.k);
-}
 
-dnnl::lrn_forward::primitive_desc forward_pd(const dnnl::memory::desc& md, const ref::LrnParams& p,
-                                             dnnl::prop_kind prop) {
-  return dnnl::lrn_forward::primitive_desc({prop, dnnl::algorithm::lrn_across_channels, md, p.size,
-                                            float(p.alpha), float(p.beta), float(p.k)},
-                                           engine());
-}
-
-struct Forward {
-  dnnl::lrn_forward::primitive_desc pd;
-  dnnl::lrn_forward prim;
+struct Primitives {
+  dnnl::memory::desc md;  // the layout the primitives run in
+  dnnl::lrn_forward::primitive_desc fwd_pd;
+  dnnl::lrn_backward::primitive_desc bwd_pd;  // empty unless training
+  dnnl::lrn_forward fwd;
+  dnnl::lrn_backward bwd;
 };
 
-std::shared_ptr<Forward> forward_for(const Tensor& x, const ref::LrnParams& p, bool training) {
+Primitives make_primitives(const Tensor& x, const ref::LrnParams& p, bool training) {
+  const auto alg = dnnl::algorithm::lrn_across_channels;
   const auto prop =
       training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
-  return cached<Forward>(key_of(training ? "lrn_fwd_train" : "lrn_fwd_infer", x, p), [&] {
-    auto pd = forward_pd(plain_desc(x.shape()), p, prop);
-    return Forward{pd, dnnl::lrn_forward(pd)};
-  });
+  auto build = [&](const dnnl::memory::desc& md) {
+    Primitives r;
+    r.md = md;
+    r.fwd_pd = dnnl::lrn_forward::primitive_desc(
+        {prop, alg, md, p.size, float(p.alpha), float(p.beta), float(p.k)}, engine());
+    if (training)
+      r.bwd_pd = dnnl::lrn_backward::primitive_desc(
+          {alg, md, md, p.size, float(p.alpha), float(p.beta), float(p.k)}, engine(), r.fwd_pd);
+    return r;
+  };
+  Primitives r = first_fast_layout<Primitives>(
+      plain_desc(x.shape()), build,
+      [&](const Primitives& c) { return is_jit(c.fwd_pd) && (!training || is_jit(c.bwd_pd)); });
+  r.fwd = dnnl::lrn_forward(r.fwd_pd);
+  if (training) r.bwd = dnnl::lrn_backward(r.bwd_pd);
+  return r;
 }
+
+std::shared_ptr<Primitives> primitives_for(const Tensor& x, const ref::LrnParams& p,
+                                           bool training) {
+  const std::string key =
+      detail::concat(training ? "lrn_train/" : "lrn_infer/", x.shape().to_string(), "/n", p.size,
+                     std::hexfloat, "/a", p.alpha, "/b", p.beta, "/k", p.k);
+  return cached<Primitives>(key, [&] { return make_primitives(x, p, training); });
+}
+
 }  // namespace
 
 bool lrn_accepts(const Tensor& x, const ref::LrnParams& p, std::string* why) {
@@ -45,41 +63,36 @@ bool lrn_accepts(const Tensor& x, const ref::LrnParams& p, std::string* why) {
 
 void lrn_forward(Tensor& y, Tensor& workspace, const Tensor& x, const ref::LrnParams& p,
                  bool with_workspace) {
-  auto fwd = forward_for(x, p, with_workspace);
-  const dnnl::memory::desc md = plain_desc(x.shape());
-  std::unordered_map<int, dnnl::memory> args = {{DNNL_ARG_SRC, wrap(x, md)},
-                                                {DNNL_ARG_DST, wrap(y, md)}};
+  auto prims = primitives_for(x, p, with_workspace);
+  dnnl::memory src = to_layout(wrap(x), prims->md);
+  dnnl::memory y_plain = wrap(y);
+  dnnl::memory dst = output_in(y_plain, prims->md);
+  std::unordered_map<int, dnnl::memory> args = {{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}};
   // Implementations that recompute in the backward have an empty workspace.
-  const dnnl::memory::desc wd = fwd->pd.workspace_desc();
+  const dnnl::memory::desc wd = prims->fwd_pd.workspace_desc();
   if (with_workspace && wd.get_size() > 0) {
     workspace = Tensor::empty({int64_t(wd.get_size())}, DType::u8);
     args[DNNL_ARG_WORKSPACE] = wrap(workspace, wd);
   }
-  fwd->prim.execute(stream(), args);
+  prims->fwd.execute(stream(), args);
   stream().wait();
+  reorder(dst, y_plain);
 }
 
 void lrn_backward(Tensor& dx, const Tensor& dy, const Tensor& x, const Tensor& workspace,
                   const ref::LrnParams& p) {
-  auto fwd = forward_for(x, p, /*training=*/true);
-  const dnnl::memory::desc md = plain_desc(x.shape());
-  struct Backward {
-    dnnl::lrn_backward::primitive_desc pd;
-    dnnl::lrn_backward prim;
-  };
-  auto bwd = cached<Backward>(key_of("lrn_bwd", x, p), [&] {
-    dnnl::lrn_backward::primitive_desc pd({dnnl::algorithm::lrn_across_channels, md, md, p.size,
-                                           float(p.alpha), float(p.beta), float(p.k)},
-                                          engine(), fwd->pd);
-    return Backward{pd, dnnl::lrn_backward(pd)};
-  });
-  std::unordered_map<int, dnnl::memory> args = {{DNNL_ARG_SRC, wrap(x, md)},
-                                                {DNNL_ARG_DIFF_DST, wrap(dy, md)},
-                                                {DNNL_ARG_DIFF_SRC, wrap(dx, md)}};
-  const dnnl::memory::desc wd = bwd->pd.workspace_desc();
+  auto prims = primitives_for(x, p, /*training=*/true);
+  dnnl::memory src = to_layout(wrap(x), prims->md);
+  dnnl::memory diff_dst = to_layout(wrap(dy), prims->md);
+  dnnl::memory dx_plain = wrap(dx);
+  dnnl::memory diff_src = output_in(dx_plain, prims->md);
+  std::unordered_map<int, dnnl::memory> args = {
+      {DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_DIFF_SRC, diff_src}};
+  const dnnl::memory::desc wd = prims->bwd_pd.workspace_desc();
   if (wd.get_size() > 0) args[DNNL_ARG_WORKSPACE] = wrap(workspace, wd);
-  bwd->prim.execute(stream(), args);
+  prims->bwd.execute(stream(), args);
   stream().wait();
+  reorder(diff_src, dx_plain);
 }
 
 }  // namespace convkit::onednn

@@ -17,6 +17,7 @@ dnnl::memory::desc operand_desc(int64_t batch, int64_t rows, int64_t cols, bool 
 
 bool matmul_accepts(const Tensor& a, const Tensor& b, std::string* why) {
   if (a.dtype() != DType::f32 || b.dtype() != DType::f32) return *why = "not float32", false;
+  if (a.numel() == 0 || b.numel() == 0) return *why = "empty operand", false;
   return true;
 }
 

@@ -19,8 +19,10 @@ struct Problem {
   std::string key(const char* what) const {
     return detail::concat("softmax/", what, "/", p.log, "/", p.outer, "/", p.axis, "/", p.inner);
   }
-  softmax_v2_forward::primitive_desc forward_pd() const {
-    softmax_v2_forward::desc d(dnnl::prop_kind::forward_training, alg(), md(), md(), /*axis=*/1);
+  softmax_v2_forward::primitive_desc forward_pd(bool training = true) const {
+    softmax_v2_forward::desc d(training ? dnnl::prop_kind::forward_training
+                                        : dnnl::prop_kind::forward_inference,
+                               alg(), md(), md(), /*axis=*/1);
     return softmax_v2_forward::primitive_desc(d, engine());
   }
 };
@@ -32,9 +34,11 @@ bool softmax_accepts(const Tensor& x, std::string* why) {
   return true;
 }
 
-void softmax_forward(Tensor& y, const Tensor& x, const ref::SoftmaxParams& p) {
+void softmax_forward(Tensor& y, const Tensor& x, const ref::SoftmaxParams& p, bool training) {
   const Problem pr{p};
-  auto prim = cached<softmax_v2_forward>(pr.key("fwd"), [&] { return softmax_v2_forward(pr.forward_pd()); });
+  auto prim = cached<softmax_v2_forward>(pr.key(training ? "fwd_training" : "fwd_inference"), [&] {
+    return softmax_v2_forward(pr.forward_pd(training));
+  });
   prim->execute(stream(), {{DNNL_ARG_SRC, wrap(x, pr.md())}, {DNNL_ARG_DST, wrap(y, pr.md())}});
   stream().wait();
 }

@@ -9,7 +9,8 @@
 namespace convkit::onednn {
 
 bool softmax_accepts(const Tensor& x, std::string* why);
-void softmax_forward(Tensor& y, const Tensor& x, const ref::SoftmaxParams& p);
+// training: a backward will follow (forward_training); otherwise forward_inference.
+void softmax_forward(Tensor& y, const Tensor& x, const ref::SoftmaxParams& p, bool training);
 void softmax_backward(Tensor& dx, const Tensor& dy, const Tensor& y, const ref::SoftmaxParams& p);
 
 }  // namespace convkit::onednn

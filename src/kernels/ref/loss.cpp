@@ -15,20 +15,20 @@ double sigmoid_neg(double x) {
 }  // namespace
 
 template <class T>
-void cross_entropy_forward(Tensor& loss, Tensor& probs, const Tensor& target, double eps,
+void cross_entropy_forward(Tensor& loss, const Tensor& logp, const Tensor& target, double eps,
                            const SoftmaxParams& p) {
   const int64_t C = p.axis, I = p.inner;
   const int64_t* pt = target.data<int64_t>();
-  T* pp = probs.data<T>();
+  const T* plp = logp.data<T>();
   T* pl = loss.data<T>();
   for (int64_t n = 0; n < p.outer; ++n) {
     for (int64_t i = 0; i < I; ++i) {
-      T* logp = pp + n * C * I + i;  // logp[c * I], c in [0, C)
+      const T* row = plp + n * C * I + i;  // row[c * I], c in [0, C)
       const int64_t label = pt[n * I + i];
       double sum_logp = 0;
-      for (int64_t c = 0; c < C; ++c) sum_logp += double(logp[c * I]);
-      pl[n * I + i] = T(-(1 - eps) * double(logp[label * I]) - eps / double(C) * sum_logp);
-      for (int64_t c = 0; c < C; ++c) logp[c * I] = T(std::exp(double(logp[c * I])));
+      if (eps != 0)
+        for (int64_t c = 0; c < C; ++c) sum_logp += double(row[c * I]);
+      pl[n * I + i] = T(-(1 - eps) * double(row[label * I]) - eps / double(C) * sum_logp);
     }
   }
 }
@@ -76,8 +76,10 @@ void soft_cross_entropy_forward(Tensor& loss, const Tensor& logp, const Tensor& 
 
 template <class T>
 void soft_cross_entropy_backward(Tensor& dlogits, Tensor& dtarget, const Tensor& g,
-                                 const Tensor& logp, const Tensor& target, const SoftmaxParams& p) {
+                                 const Tensor& probs, const Tensor& logp, const Tensor& target,
+                                 const SoftmaxParams& p) {
   const int64_t C = p.axis, I = p.inner;
+  const T* pp = probs.data<T>();
   const T* plp = logp.data<T>();
   const T* pt = target.data<T>();
   const T* pg = g.data<T>();
@@ -90,7 +92,7 @@ void soft_cross_entropy_backward(Tensor& dlogits, Tensor& dtarget, const Tensor&
       for (int64_t c = 0; c < C; ++c) mass += double(pt[(n * C + c) * I + i]);
       for (int64_t c = 0; c < C; ++c) {
         const int64_t k = (n * C + c) * I + i;
-        if (pdl) pdl[k] = T(gn * (std::exp(double(plp[k])) * mass - double(pt[k])));
+        if (pdl) pdl[k] = T(gn * (double(pp[k]) * mass - double(pt[k])));
         if (pdt) pdt[k] = T(-gn * double(plp[k]));
       }
     }
@@ -154,14 +156,14 @@ void bce_with_logits_backward(Tensor& dx, Tensor& dt, const Tensor& g, const Ten
 }
 
 #define CONVKIT_INSTANTIATE(T)                                                                    \
-  template void cross_entropy_forward<T>(Tensor&, Tensor&, const Tensor&, double,                 \
+  template void cross_entropy_forward<T>(Tensor&, const Tensor&, const Tensor&, double,           \
                                          const SoftmaxParams&);                                   \
   template void cross_entropy_backward<T>(Tensor&, const Tensor&, const Tensor&, const Tensor&,   \
                                           double, const SoftmaxParams&);                          \
   template void soft_cross_entropy_forward<T>(Tensor&, const Tensor&, const Tensor&,              \
                                               const SoftmaxParams&);                              \
   template void soft_cross_entropy_backward<T>(Tensor&, Tensor&, const Tensor&, const Tensor&,    \
-                                               const Tensor&, const SoftmaxParams&);              \
+                                               const Tensor&, const Tensor&, const SoftmaxParams&); \
   template void smooth_l1_forward<T>(Tensor&, const Tensor&, const Tensor&, double);              \
   template void smooth_l1_backward<T>(Tensor&, const Tensor&, const Tensor&, const Tensor&,       \
                                       double);                                                    \

@@ -6,11 +6,11 @@
 
 namespace convkit::ref {
 
-// Cross entropy with integer labels, logits laid out [outer=N, axis=C, inner] (SoftmaxParams).
-// Input: probs holds log_softmax(logits) on entry; on return it holds softmax(logits) (saved
-// for backward). loss[n, i] = -sum_c q_c logp_c, q = (1 - eps) onehot(target[n, i]) + eps / C.
+// Cross entropy with integer labels from log-probabilities logp = log_softmax(logits), laid out
+// [outer=N, axis=C, inner] (SoftmaxParams):
+//   loss[n, i] = -sum_c q_c logp_c,  q = (1 - eps) onehot(target[n, i]) + eps / C.
 template <class T>
-void cross_entropy_forward(Tensor& loss, Tensor& probs, const Tensor& target, double eps,
+void cross_entropy_forward(Tensor& loss, const Tensor& logp, const Tensor& target, double eps,
                            const SoftmaxParams& p);
 // dlogits[n, c, i] = g[n, i] (probs[n, c, i] - q_c)
 template <class T>
@@ -21,10 +21,11 @@ void cross_entropy_backward(Tensor& dlogits, const Tensor& g, const Tensor& prob
 template <class T>
 void soft_cross_entropy_forward(Tensor& loss, const Tensor& logp, const Tensor& target,
                                 const SoftmaxParams& p);
-// dlogits = g (exp(logp) sum_c t_c - t);  dtarget = -g logp (skipped when undefined).
+// dlogits = g (probs sum_c t_c - t);  dtarget = -g logp. Either output may be undefined.
 template <class T>
 void soft_cross_entropy_backward(Tensor& dlogits, Tensor& dtarget, const Tensor& g,
-                                 const Tensor& logp, const Tensor& target, const SoftmaxParams& p);
+                                 const Tensor& probs, const Tensor& logp, const Tensor& target,
+                                 const SoftmaxParams& p);
 
 // Smooth L1 per element (d = pred - target): |d| < beta ? 0.5 d^2 / beta : |d| - 0.5 beta.
 template <class T>

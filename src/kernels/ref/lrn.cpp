@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <vector>
 
 namespace convkit::ref {
 
@@ -49,26 +50,31 @@ void lrn_backward(Tensor& dx, const Tensor& dy, const Tensor& x, const Tensor& b
                   const LrnParams& p) {
   const int64_t N = x.size(0), C = x.size(1), S = spatial(x);
   const int64_t before = p.size / 2, after = (p.size - 1) / 2;
+  const double coeff = 2.0 * p.alpha * p.beta / double(p.size);
   const T* px = x.data<T>();
   const T* pdy = dy.data<T>();
   const T* pb = base.data<T>();
   T* pdx = dx.data<T>();
-#pragma omp parallel for collapse(2) if (N * C * S > 65536)
-  for (int64_t n = 0; n < N; ++n)
+#pragma omp parallel for if (N * C * S > 65536)
+  for (int64_t n = 0; n < N; ++n) {
+    // r_c = dy_c x_c base_c^(-beta-1), computed once per element rather than once per window.
+    std::vector<double> r(C * S);
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t i = 0; i < S; ++i) {
+        const int64_t at = (n * C + c) * S + i;
+        r[c * S + i] = double(pdy[at]) * px[at] * std::pow(double(pb[at]), -p.beta - 1);
+      }
     for (int64_t j = 0; j < C; ++j) {
       // Outputs c whose window holds j: c - before <= j <= c + after.
       const int64_t c0 = std::max<int64_t>(j - after, 0), c1 = std::min(j + before, C - 1);
       for (int64_t i = 0; i < S; ++i) {
         double acc = 0;
-        for (int64_t c = c0; c <= c1; ++c) {
-          const int64_t at = (n * C + c) * S + i;
-          acc += double(pdy[at]) * px[at] * std::pow(double(pb[at]), -p.beta - 1);
-        }
+        for (int64_t c = c0; c <= c1; ++c) acc += r[c * S + i];
         const int64_t at = (n * C + j) * S + i;
-        pdx[at] = T(pdy[at] * std::pow(double(pb[at]), -p.beta) -
-                    2.0 * p.alpha * p.beta / double(p.size) * px[at] * acc);
+        pdx[at] = T(pdy[at] * std::pow(double(pb[at]), -p.beta) - coeff * px[at] * acc);
       }
     }
+  }
 }
 
 template void lrn_forward<float>(Tensor&, Tensor&, const Tensor&, const LrnParams&);
