@@ -38,7 +38,7 @@ TEST_F(Checkpoint, WeightsRoundTripGivesTheSameOutputs) {
   auto a = make("resnet20", 1), b = make("resnet20", 2);
   a->eval();
   b->eval();
-  Tensor x = Tensor::randn({2, 1, 28, 28});
+  Tensor x = Tensor::randn({2, 1, 8, 8});  // small: this also runs on the reference backend
   train::save_weights(path("w.safetensors"), *a, meta_for("resnet20"));
   EXPECT_GT(test::max_abs_diff((*a)(x), (*b)(x)), 1e-3);
   train::load_weights(path("w.safetensors"), *b);
