@@ -1,6 +1,7 @@
 #include "convkit/data/dataset.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <map>
 
@@ -111,6 +112,59 @@ std::pair<DatasetPtr, DatasetPtr> train_val_split(const DatasetPtr& ds, double v
   std::sort(train.begin(), train.end());
   std::sort(val.begin(), val.end());
   return {std::make_shared<Subset>(ds, train), std::make_shared<Subset>(ds, val)};
+}
+
+ChannelStats channel_stats(const Dataset& ds) {
+  const Shape ex = ds.example_shape();
+  CONVKIT_CHECK(ex.ndim() >= 1 && ds.size() > 0, "channel_stats: empty dataset or scalar examples");
+  const int64_t c = ex[0], per = ex.numel() / c;
+  std::vector<double> s(c, 0.0), s2(c, 0.0);
+  const int64_t chunk = 1024;
+  for (int64_t begin = 0; begin < ds.size(); begin += chunk) {
+    std::vector<int64_t> idx;
+    for (int64_t i = begin; i < std::min(ds.size(), begin + chunk); ++i) idx.push_back(i);
+    Batch b = ds.get_batch(idx);
+    const float* p = b.inputs.data<float>();
+    for (size_t k = 0; k < idx.size(); ++k)
+      for (int64_t ch = 0; ch < c; ++ch)
+        for (int64_t j = 0; j < per; ++j) {
+          double v = p[(int64_t(k) * c + ch) * per + j];
+          s[ch] += v;
+          s2[ch] += v * v;
+        }
+  }
+  ChannelStats st;
+  const double n = double(ds.size()) * double(per);
+  for (int64_t ch = 0; ch < c; ++ch) {
+    double m = s[ch] / n;
+    st.mean.push_back(m);
+    st.std.push_back(std::sqrt(std::max(s2[ch] / n - m * m, 1e-12)));
+  }
+  return st;
+}
+
+Normalized::Normalized(DatasetPtr base, ChannelStats stats)
+    : base_(std::move(base)), stats_(std::move(stats)) {
+  const int64_t c = base_->example_shape()[0];
+  CONVKIT_CHECK(int64_t(stats_.mean.size()) == c && int64_t(stats_.std.size()) == c,
+                "Normalized: ", stats_.mean.size(), " means and ", stats_.std.size(),
+                " standard deviations for ", c, " channels");
+  for (double sd : stats_.std)
+    CONVKIT_CHECK(sd > 0, "Normalized: standard deviation must be positive, got ", sd);
+}
+
+Batch Normalized::get_batch(const std::vector<int64_t>& indices) const {
+  Batch b = base_->get_batch(indices);
+  const int64_t c = int64_t(stats_.mean.size());
+  const int64_t per = b.inputs.numel() / std::max<int64_t>(b.inputs.size(0) * c, 1);
+  float* p = b.inputs.data<float>();
+  for (int64_t k = 0; k < b.inputs.size(0); ++k)
+    for (int64_t ch = 0; ch < c; ++ch) {
+      const auto m = float(stats_.mean[ch]), inv = float(1.0 / stats_.std[ch]);
+      float* q = p + (k * c + ch) * per;
+      for (int64_t j = 0; j < per; ++j) q[j] = (q[j] - m) * inv;
+    }
+  return b;
 }
 
 DatasetPtr fashion_mnist(const std::string& dir, bool train) {

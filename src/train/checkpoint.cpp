@@ -51,8 +51,8 @@ int64_t to_int(const std::string& path, const std::string& key, const std::strin
 }  // namespace
 
 void save_weights(const std::string& path, const nn::Module& model, Metadata metadata) {
-  metadata["convkit_format"] = kFormat;
-  metadata["kind"] = "weights";
+  metadata.insert_or_assign("convkit_format", std::string(kFormat));
+  metadata.insert_or_assign("kind", std::string("weights"));
   io::save_safetensors(path, model.state_dict(), metadata);
 }
 
@@ -72,8 +72,8 @@ void save_train_state(const std::string& path, const nn::Module& model,
   for (auto& [k, v] : model.state_dict()) tensors["model." + k] = v;
   for (auto& [k, v] : opt.state()) tensors["optim." + k] = v;
   Metadata meta = s.extra;
-  meta["convkit_format"] = kFormat;
-  meta["kind"] = "train_state";
+  meta.insert_or_assign("convkit_format", std::string(kFormat));
+  meta.insert_or_assign("kind", std::string("train_state"));
   meta["epoch"] = std::to_string(s.epoch);
   meta["next_batch"] = std::to_string(s.next_batch);
   meta["step"] = std::to_string(s.step);
@@ -142,6 +142,10 @@ LoadedModel load_model(const std::string& path) {
     m.num_classes = j.at("num_classes").get<int64_t>();
     m.image_size = j.value("image_size", int64_t(28));
     if (j.contains("class_names")) m.class_names = j["class_names"].get<std::vector<std::string>>();
+    if (j.contains("normalization")) {
+      m.norm_mean = j["normalization"].at("mean").get<std::vector<double>>();
+      m.norm_std = j["normalization"].at("std").get<std::vector<double>>();
+    }
   } catch (const nlohmann::json::exception& e) {
     throw Error(path + ": malformed 'config' metadata: " + e.what());
   }

@@ -114,6 +114,7 @@ Metadata Trainer::run_metadata() const {
   Shape ex = train_->example_shape();
   nlohmann::json config = {{"in_channels", ex[0]}, {"num_classes", train_->num_classes()},
                            {"image_size", ex[1]}, {"class_names", train_->class_names()}};
+  if (!opt_.norm_mean.empty()) config["normalization"] = {{"mean", opt_.norm_mean}, {"std", opt_.norm_std}};
   nlohmann::json run = {{"epochs", opt_.epochs}, {"batch_size", opt_.batch_size},
                         {"optimizer", opt_.optimizer}, {"lr", opt_.lr},
                         {"schedule", opt_.schedule}, {"seed", opt_.seed},

@@ -17,6 +17,7 @@ struct TrainArgs {
   train::TrainOptions opt;
   std::string data = data::kFashionMnistDir;
   std::string progress = "auto";
+  bool normalize = true;
   RuntimeOptions runtime;
 };
 
@@ -25,12 +26,22 @@ extern "C" void on_sigint(int) {
   std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C exits at once
 }
 
-void run_train(const TrainArgs& a) {
+void run_train(const TrainArgs& args) {
+  TrainArgs a = args;
   apply_runtime_options(a.runtime);
   auto full = data::fashion_mnist(a.data, true);
-  auto test = data::fashion_mnist(a.data, false);
+  data::DatasetPtr test = data::fashion_mnist(a.data, false);
   data::DatasetPtr train_set = full, val_set;
   if (a.opt.val_fraction > 0) std::tie(train_set, val_set) = data::train_val_split(full, a.opt.val_fraction, a.opt.seed);
+  if (a.normalize) {
+    // Statistics of the training part only; validation and test get the same transform.
+    data::ChannelStats st = data::channel_stats(*train_set);
+    a.opt.norm_mean = st.mean;
+    a.opt.norm_std = st.std;
+    train_set = std::make_shared<data::Normalized>(train_set, st);
+    if (val_set) val_set = std::make_shared<data::Normalized>(val_set, st);
+    test = std::make_shared<data::Normalized>(test, st);
+  }
   std::printf("convkit train: %s on %s (%lld train, %lld validation, %lld test images)\n",
               a.opt.model.c_str(), a.data.c_str(), (long long)train_set->size(),
               (long long)(val_set ? val_set->size() : 0), (long long)test->size());
@@ -100,6 +111,8 @@ void add_train(CLI::App& app) {
   cmd->add_option("--seed", o.seed, "Random seed")->capture_default_str();
   cmd->add_option("--out,-o", o.out_dir, "Output directory (checkpoints, metrics log)")->capture_default_str();
   cmd->add_flag("--resume", o.resume, "Continue the run saved in --out");
+  cmd->add_flag("!--no-normalize", a->normalize,
+                "Use inputs as they are (default: standardize each channel with training-set statistics)");
   cmd->add_option("--progress", a->progress, "auto | always | never")->capture_default_str()
       ->check(CLI::IsMember({"auto", "always", "never"}));
   add_runtime_options(*cmd, a->runtime);

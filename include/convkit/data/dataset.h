@@ -76,6 +76,30 @@ class Subset : public Dataset {
 std::pair<DatasetPtr, DatasetPtr> train_val_split(const DatasetPtr& ds, double val_fraction,
                                                   uint64_t seed);
 
+// Per-channel mean and standard deviation of every example's input [C, ...] over the dataset.
+struct ChannelStats {
+  std::vector<double> mean, std;
+};
+ChannelStats channel_stats(const Dataset& ds);
+
+// The examples of `base` with each channel standardized: (x - mean[c]) / std[c]. The statistics
+// come from the training set and travel with the model (checkpoint metadata "normalization").
+class Normalized : public Dataset {
+ public:
+  Normalized(DatasetPtr base, ChannelStats stats);
+  int64_t size() const override { return base_->size(); }
+  Shape example_shape() const override { return base_->example_shape(); }
+  int64_t num_classes() const override { return base_->num_classes(); }
+  std::vector<std::string> class_names() const override { return base_->class_names(); }
+  Batch get_batch(const std::vector<int64_t>& indices) const override;
+  std::vector<int64_t> labels() const override { return base_->labels(); }
+  const ChannelStats& stats() const { return stats_; }
+
+ private:
+  DatasetPtr base_;
+  ChannelStats stats_;
+};
+
 // Fashion-MNIST (or MNIST) split from `dir` as a TensorDataset with the ten class names.
 DatasetPtr fashion_mnist(const std::string& dir, bool train);
 

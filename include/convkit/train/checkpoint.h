@@ -51,6 +51,7 @@ struct LoadedModel {
   std::string name;
   int64_t in_channels = 0, num_classes = 0, image_size = 0;
   std::vector<std::string> class_names;
+  std::vector<double> norm_mean, norm_std;  // input standardization used in training, if any
   Metadata metadata;
 };
 LoadedModel load_model(const std::string& weights_path);

@@ -39,6 +39,9 @@ struct TrainOptions {
   uint64_t seed = 1;
   std::string out_dir = "runs/latest";
   bool resume = false;
+  // Input standardization the datasets were given (recorded in the checkpoints' config so that
+  // eval/predict apply the same); empty when inputs are used as they are.
+  std::vector<double> norm_mean, norm_std;
 };
 
 struct EpochRecord {
