@@ -121,3 +121,19 @@ TEST(Dataset, FashionMnistHasTenNamedClasses) {
   EXPECT_EQ(ds->example_shape(), Shape({1, 28, 28}));
   EXPECT_EQ(ds->class_names()[9], "Ankle boot");
 }
+
+TEST(Dataset, NormalizedHasZeroMeanUnitStd) {
+  Tensor x = Tensor::randn({50, 2, 3, 3});
+  auto base = std::make_shared<TensorDataset>(mul(x, 3.0) + 1.0, Tensor::zeros({50}, DType::i64));
+  ChannelStats st = channel_stats(*base);
+  ASSERT_EQ(st.mean.size(), 2u);
+  EXPECT_NEAR(st.mean[0], 1.0, 0.5);
+  EXPECT_NEAR(st.std[1], 3.0, 0.5);
+  Normalized norm(base, st);
+  ChannelStats after = channel_stats(norm);
+  for (int c = 0; c < 2; ++c) {
+    EXPECT_NEAR(after.mean[c], 0.0, 1e-5);
+    EXPECT_NEAR(after.std[c], 1.0, 1e-5);
+  }
+  EXPECT_THROW_WITH(Normalized(base, ChannelStats{{0.0}, {1.0}}), "Normalized", "2 channels");
+}
