@@ -91,8 +91,7 @@ int main(int argc, char** argv) {
       std::string name = std::string("conv/") + l.name + "/" + phase_name(ph);
       benchmark::RegisterBenchmark((name + "/dnnl").c_str(), run_conv, l, ph, Backend::dnnl)
           ->Unit(benchmark::kMillisecond)
-          ->UseRealTime()
-          ->MinTime(0.5);
+          ->UseRealTime();
       // The reference kernels are single-threaded plain loops (~100x slower): a couple of
       // iterations on the cheapest layer show the gap without stalling the run.
       if (l.IC == 3)

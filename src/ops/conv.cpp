@@ -108,8 +108,7 @@ TensorList conv2d_backward(const Tensor& gy, const Tensor& x, const Tensor& w,
   if (needs[1]) dw = Tensor::empty(w.shape(), w.dtype());
   if (needs.size() > 2 && needs[2]) db = Tensor::empty({c.OC}, x.dtype());
   if (dnnl_takes(x, w)) {
-    if (dx.defined()) onednn::conv2d_backward_data(dx, gy, w, c);
-    if (dw.defined() || db.defined()) onednn::conv2d_backward_weights(dw, db, gy, x, c);
+    onednn::conv2d_backward(dx, dw, db, gy, x, w, c);
   } else {
     detail::dispatch_floating(x.dtype(), "conv2d", [&]<class T>() {
       if (dx.defined()) ref::conv2d_backward_data<T>(dx, gy, w, c);

@@ -65,7 +65,9 @@ struct Relayout {
 
 // Per-thread buffers for reordered operands, one per role, grown on demand and kept: a training
 // loop reuses them every step instead of allocating (and faulting in) fresh memory.
-enum Role { kSrc, kWei, kDst, kBias, kRoles };
+// Roles are reused across the steps of one call only after the step that read them has run
+// (the CPU stream is in order).
+enum Role { kSrc, kWei, kDst, kDst2, kBias, kRoles };
 void* scratch(Role role, std::size_t bytes) {
   thread_local std::array<Tensor, kRoles> buffers;
   Tensor& b = buffers[role];
@@ -180,35 +182,60 @@ void conv2d_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b
   stream().wait();
 }
 
+namespace {
+void run_backward_data(const BackwardDataPlan& plan, Tensor& dx, const memory& diff_dst,
+                       const Tensor& w) {
+  memory wei = feed(plan.wei, w, kWei);
+  memory diff_src = sink(plan.diff_src, dx, kSrc);
+  plan.prim.execute(stream(), {{DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_WEIGHTS, wei},
+                               {DNNL_ARG_DIFF_SRC, diff_src}});
+  drain(plan.diff_src, diff_src, dx);
+}
+
+void run_backward_weights(const BackwardWeightsPlan& plan, Tensor& dw, Tensor& db,
+                          const memory& diff_dst, const Tensor& x, const ConvProblem& p) {
+  memory src = feed(plan.src, x, kSrc);
+  // An unwanted dw still has to be written somewhere: scratch, and no reorder out.
+  memory diff_wei = dw.defined() ? sink(plan.diff_wei, dw, kWei)
+                                 : memory(plan.diff_wei.chosen, engine(),
+                                          scratch(kWei, plan.diff_wei.chosen.get_size()));
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, diff_dst},
+                                       {DNNL_ARG_DIFF_WEIGHTS, diff_wei}};
+  if (p.has_bias) {
+    void* out = db.defined() ? db.raw_data() : scratch(kBias, plan.diff_bias.get_size());
+    args.emplace(DNNL_ARG_DIFF_BIAS, memory(plan.diff_bias, engine(), out));
+  }
+  plan.prim.execute(stream(), args);
+  if (dw.defined()) drain(plan.diff_wei, diff_wei, dw);
+}
+}  // namespace
+
 void conv2d_backward_data(Tensor& dx, const Tensor& dy, const Tensor& w, const ConvProblem& p) {
   auto plan = backward_data_plan(p);
-  memory diff_dst = feed(plan->diff_dst, dy, kDst);
-  memory wei = feed(plan->wei, w, kWei);
-  memory diff_src = sink(plan->diff_src, dx, kSrc);
-  plan->prim.execute(stream(), {{DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_WEIGHTS, wei},
-                                {DNNL_ARG_DIFF_SRC, diff_src}});
-  drain(plan->diff_src, diff_src, dx);
+  run_backward_data(*plan, dx, feed(plan->diff_dst, dy, kDst), w);
   stream().wait();
 }
 
 void conv2d_backward_weights(Tensor& dw, Tensor& db, const Tensor& dy, const Tensor& x,
                              const ConvProblem& p) {
   auto plan = backward_weights_plan(p);
-  memory src = feed(plan->src, x, kSrc);
-  memory diff_dst = feed(plan->diff_dst, dy, kDst);
-  // An unwanted dw still has to be written somewhere: scratch, and no reorder out.
-  memory diff_wei = dw.defined()
-                        ? sink(plan->diff_wei, dw, kWei)
-                        : memory(plan->diff_wei.chosen, engine(),
-                                 scratch(kWei, plan->diff_wei.chosen.get_size()));
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, diff_dst},
-                                       {DNNL_ARG_DIFF_WEIGHTS, diff_wei}};
-  if (p.has_bias) {
-    void* out = db.defined() ? db.raw_data() : scratch(kBias, plan->diff_bias.get_size());
-    args.emplace(DNNL_ARG_DIFF_BIAS, memory(plan->diff_bias, engine(), out));
-  }
-  plan->prim.execute(stream(), args);
-  if (dw.defined()) drain(plan->diff_wei, diff_wei, dw);
+  run_backward_weights(*plan, dw, db, feed(plan->diff_dst, dy, kDst), x, p);
+  stream().wait();
+}
+
+void conv2d_backward(Tensor& dx, Tensor& dw, Tensor& db, const Tensor& dy, const Tensor& x,
+                     const Tensor& w, const ConvProblem& p) {
+  if (!dx.defined()) return conv2d_backward_weights(dw, db, dy, x, p);
+  if (!dw.defined() && !db.defined()) return conv2d_backward_data(dx, dy, w, p);
+  auto data = backward_data_plan(p);
+  auto weights = backward_weights_plan(p);
+  memory diff_dst = feed(data->diff_dst, dy, kDst);
+  run_backward_data(*data, dx, diff_dst, w);
+  // The weights pass reads dy from the same reordered copy when it wants the same layout.
+  memory diff_dst_w = data->diff_dst.chosen == weights->diff_dst.chosen
+                          ? diff_dst
+                          : feed(weights->diff_dst, dy, kDst2);
+  run_backward_weights(*weights, dw, db, diff_dst_w, x, p);
   stream().wait();
 }
 

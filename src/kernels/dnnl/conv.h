@@ -24,4 +24,9 @@ void conv2d_backward_data(Tensor& dx, const Tensor& dy, const Tensor& w,
 void conv2d_backward_weights(Tensor& dw, Tensor& db, const Tensor& dy, const Tensor& x,
                              const detail::ConvProblem& p);
 
+// Both backward passes from one reorder of dy (when both primitives chose the same dy layout):
+// dx, dw, db, each only when defined.
+void conv2d_backward(Tensor& dx, Tensor& dw, Tensor& db, const Tensor& dy, const Tensor& x,
+                     const Tensor& w, const detail::ConvProblem& p);
+
 }  // namespace convkit::onednn
