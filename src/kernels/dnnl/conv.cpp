@@ -58,8 +58,9 @@ struct Relayout {
   Relayout(const memory::desc& plain_md, const memory::desc& chosen_md, bool into_chosen)
       : plain(plain_md), chosen(chosen_md) {
     if (plain == chosen) return;
-    prim = into_chosen ? dnnl::reorder(dnnl::reorder::primitive_desc(engine(), plain, engine(), chosen))
-                       : dnnl::reorder(dnnl::reorder::primitive_desc(engine(), chosen, engine(), plain));
+    prim = into_chosen
+               ? dnnl::reorder(dnnl::reorder::primitive_desc(engine(), plain, engine(), chosen))
+               : dnnl::reorder(dnnl::reorder::primitive_desc(engine(), chosen, engine(), plain));
   }
 };
 
@@ -174,8 +175,8 @@ void conv2d_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b
   memory src = feed(plan->src, x, kSrc);
   memory wei = feed(plan->wei, w, kWei);
   memory dst = sink(plan->dst, y, kDst);
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei},
-                                       {DNNL_ARG_DST, dst}};
+  std::unordered_map<int, memory> args{
+      {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DST, dst}};
   if (p.has_bias) args.emplace(DNNL_ARG_BIAS, wrap(b));
   plan->prim.execute(stream(), args);
   drain(plan->dst, dst, y);
@@ -187,8 +188,9 @@ void run_backward_data(const BackwardDataPlan& plan, Tensor& dx, const memory& d
                        const Tensor& w) {
   memory wei = feed(plan.wei, w, kWei);
   memory diff_src = sink(plan.diff_src, dx, kSrc);
-  plan.prim.execute(stream(), {{DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_WEIGHTS, wei},
-                               {DNNL_ARG_DIFF_SRC, diff_src}});
+  plan.prim.execute(
+      stream(),
+      {{DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DIFF_SRC, diff_src}});
   drain(plan.diff_src, diff_src, dx);
 }
 
@@ -199,8 +201,8 @@ void run_backward_weights(const BackwardWeightsPlan& plan, Tensor& dw, Tensor& d
   memory diff_wei = dw.defined() ? sink(plan.diff_wei, dw, kWei)
                                  : memory(plan.diff_wei.chosen, engine(),
                                           scratch(kWei, plan.diff_wei.chosen.get_size()));
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, diff_dst},
-                                       {DNNL_ARG_DIFF_WEIGHTS, diff_wei}};
+  std::unordered_map<int, memory> args{
+      {DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_DIFF_WEIGHTS, diff_wei}};
   if (p.has_bias) {
     void* out = db.defined() ? db.raw_data() : scratch(kBias, plan.diff_bias.get_size());
     args.emplace(DNNL_ARG_DIFF_BIAS, memory(plan.diff_bias, engine(), out));
