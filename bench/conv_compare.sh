@@ -3,9 +3,12 @@
 #   bench/conv_compare.sh [threads=2] [rounds=5] [calls=9]
 # Builds bench_conv (Release, build-bench/), then alternates rounds of bench_conv and
 # bench/conv_torch.py so that both see the same machine load (other jobs share the cores). Each
-# round times `calls` single calls per shape and phase on each side. Prints per shape and phase:
-# the median over rounds of each round's median call, and the fastest call overall (the least
-# disturbed by other jobs), for convkit and torch, and their ratios convkit/torch.
+# round takes `calls` samples per shape and phase on each side, back to back after a warm-up:
+# torch times single calls; Google Benchmark times repetitions of at least 20 ms each (a few calls,
+# averaged; a repetition of one call would follow the benchmark's setup with cold caches and
+# sleeping OpenMP threads). Prints per shape and phase: the median over rounds of each round's
+# median sample, and the fastest sample overall (the least disturbed by other jobs), for convkit
+# and torch, and their ratios convkit/torch.
 # Results and the command go to docs/benchmarks/conv.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,8 +26,7 @@ trap 'rm -rf "$out"' EXIT
 export OMP_NUM_THREADS=$threads
 for r in $(seq "$rounds"); do
   echo "round $r/$rounds (load: $(cut -d' ' -f1-3 /proc/loadavg))" >&2
-  # min_time 1 us: each repetition is one call (a call takes milliseconds).
-  build-bench/bench/bench_conv --benchmark_filter='/dnnl' --benchmark_min_time=0.000001 \
+  build-bench/bench/bench_conv --benchmark_filter='/dnnl' --benchmark_min_time=0.02 \
     --benchmark_repetitions="$calls" --benchmark_format=json \
     --benchmark_out="$out/convkit_$r.json" > /dev/null
   /usr/bin/python3 bench/conv_torch.py --threads "$threads" --repeats "$calls" \
@@ -55,7 +57,7 @@ def stats(rounds_of_calls):
     return med, min(min(c) for c in rounds_of_calls)
 
 print("conv2d batch 128, 3x3 pad 1, %s threads, %d alternating rounds of %s calls" % (threads, rounds, calls))
-print("median: median over rounds of the round's median call; best: fastest call; ratio = convkit / torch")
+print("median: median over rounds of the round's median sample; best: fastest sample; ratio = convkit / torch")
 print("%-14s %-12s %17s %17s %17s" % ("", "", "convkit ms", "torch ms", "ratio"))
 print("%-14s %-12s %8s %8s %8s %8s %8s %8s" % ("shape", "phase", "median", "best", "median", "best", "median", "best"))
 worst_med = worst_best = 0
