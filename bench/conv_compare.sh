@@ -9,6 +9,9 @@
 # sleeping OpenMP threads). Prints per shape and phase: the median over rounds of each round's
 # median sample, and the fastest sample overall (the least disturbed by other jobs), for convkit
 # and torch, and their ratios convkit/torch.
+# TORCH_MALLOC_TUNED=1 runs torch with glibc told to keep freed memory (MALLOC_MMAP_THRESHOLD_,
+# MALLOC_TRIM_THRESHOLD_): by default its large temporaries are fresh mmaps that fault in on every
+# call, which convkit avoids by recycling large blocks; this shows torch without that cost.
 # Results and the command go to docs/benchmarks/conv.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -21,6 +24,9 @@ cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DCONVKIT_BUILD_BE
   -DCONVKIT_BUILD_TESTS=OFF "${launcher[@]}" > /dev/null
 cmake --build build-bench --target bench_conv -j"$threads" > /dev/null
 
+torch_env=(env)
+[[ "${TORCH_MALLOC_TUNED:-0}" == 1 ]] &&
+  torch_env=(env MALLOC_MMAP_THRESHOLD_=1073741824 MALLOC_TRIM_THRESHOLD_=4294967296)
 out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 export OMP_NUM_THREADS=$threads
@@ -29,7 +35,7 @@ for r in $(seq "$rounds"); do
   build-bench/bench/bench_conv --benchmark_filter='/dnnl' --benchmark_min_time=0.02 \
     --benchmark_repetitions="$calls" --benchmark_format=json \
     --benchmark_out="$out/convkit_$r.json" > /dev/null
-  /usr/bin/python3 bench/conv_torch.py --threads "$threads" --repeats "$calls" \
+  "${torch_env[@]}" /usr/bin/python3 bench/conv_torch.py --threads "$threads" --repeats "$calls" \
     --json "$out/torch_$r.json" > /dev/null
 done
 
