@@ -226,6 +226,19 @@ TEST(Conv, RandomSweep) {
   }
 }
 
+TEST(Conv, EmptyBatch) {
+  // Zero images: an empty output, and parameter gradients that are exactly zero.
+  Tensor x = Tensor::zeros({0, 3, 5, 5}).set_requires_grad(true);
+  Tensor w = Tensor::ones({4, 3, 3, 3}).set_requires_grad(true);
+  Tensor b = Tensor::ones({4}).set_requires_grad(true);
+  Tensor y = conv2d(x, w, b, Conv2dParams().set_padding(1));
+  EXPECT_EQ(y.shape(), Shape({0, 4, 5, 5}));
+  y.backward(Tensor::zeros(y.shape()));
+  EXPECT_EQ(x.grad().shape(), x.shape());
+  EXPECT_EQ(test::max_abs(w.grad()), 0.0);
+  EXPECT_EQ(test::max_abs(b.grad()), 0.0);
+}
+
 TEST(Conv, NoGradForward) {
   // Inference (no graph) must give the same values as a training forward.
   ConvCase c = small_cases()[6];

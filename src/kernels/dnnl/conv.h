@@ -9,7 +9,7 @@
 
 namespace convkit::onednn {
 
-// Declines anything but float32 tensors.
+// Declines anything but non-empty float32 tensors.
 bool conv2d_accepts(const Tensor& x, const Tensor& w, std::string* why);
 
 // y = conv(x, w) + b (b ignored unless p.has_bias). `training` picks the forward_training
