@@ -97,6 +97,17 @@ void drain(const Relayout& r, memory& m, const Tensor& t) {
   r.prim->execute(stream(), m, user);
 }
 
+// Builds a plan; a oneDNN failure (none is expected for float32 direct convolution, which always
+// has a reference implementation) becomes a convkit::Error naming the problem.
+template <class Plan, class Make>
+std::shared_ptr<Plan> build(const std::string& key, Make make) {
+  try {
+    return cached<Plan>(key, make);
+  } catch (const dnnl::error& e) {
+    throw Error(detail::concat("conv2d: oneDNN could not build ", key, ": ", e.what()));
+  }
+}
+
 struct ForwardPlan {
   dnnl::convolution_forward::primitive_desc pd;
   dnnl::convolution_forward prim;
@@ -116,7 +127,7 @@ struct BackwardWeightsPlan {
 
 std::shared_ptr<ForwardPlan> forward_plan(const ConvProblem& p, bool training) {
   const std::string key = std::string("conv2d/fwd/") + (training ? "train/" : "infer/") + p.key();
-  return cached<ForwardPlan>(key, [&] {
+  return build<ForwardPlan>(key, [&] {
     Geometry g = geometry(p);
     auto kind = training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
     memory::desc bias = p.has_bias ? plain(g.bias, tag::x) : memory::desc();
@@ -132,7 +143,7 @@ std::shared_ptr<ForwardPlan> forward_plan(const ConvProblem& p, bool training) {
 }
 
 std::shared_ptr<BackwardDataPlan> backward_data_plan(const ConvProblem& p) {
-  return cached<BackwardDataPlan>("conv2d/bwd_data/" + p.key(), [&] {
+  return build<BackwardDataPlan>("conv2d/bwd_data/" + p.key(), [&] {
     Geometry g = geometry(p);
     auto hint = forward_plan(p, /*training=*/true)->pd;
     dnnl::convolution_backward_data::desc d(dnnl::algorithm::convolution_direct, any(g.src),
@@ -147,7 +158,7 @@ std::shared_ptr<BackwardDataPlan> backward_data_plan(const ConvProblem& p) {
 }
 
 std::shared_ptr<BackwardWeightsPlan> backward_weights_plan(const ConvProblem& p) {
-  return cached<BackwardWeightsPlan>("conv2d/bwd_weights/" + p.key(), [&] {
+  return build<BackwardWeightsPlan>("conv2d/bwd_weights/" + p.key(), [&] {
     Geometry g = geometry(p);
     auto hint = forward_plan(p, /*training=*/true)->pd;
     memory::desc bias = p.has_bias ? plain(g.bias, tag::x) : memory::desc();
