@@ -1,6 +1,7 @@
 // conv2d micro-benchmark at ResNet-20 (CIFAR) shapes, batch 128: forward, backward-data,
 // backward-weights (+bias) and forward+backward, per backend. bench/conv_torch.py times the same
-// phases in PyTorch; bench/conv_compare.sh runs both and prints the ratios (docs/benchmarks/conv.md).
+// phases in PyTorch; bench/conv_compare.sh runs both and prints the ratios
+// (docs/benchmarks/conv.md).
 //
 // Phases, as a training step sees them (conv_torch.py mirrors each one):
 //   fwd:         y = conv2d(x, w, b) with x, w, b requiring grad (the forward_training primitive)
@@ -37,10 +38,14 @@ const std::vector<Layer> kLayers = {
 enum class Phase { fwd, bwd_data, bwd_weights, fwd_bwd };
 const char* phase_name(Phase p) {
   switch (p) {
-    case Phase::fwd: return "fwd";
-    case Phase::bwd_data: return "bwd_data";
-    case Phase::bwd_weights: return "bwd_weights";
-    case Phase::fwd_bwd: return "fwd_bwd";
+    case Phase::fwd:
+      return "fwd";
+    case Phase::bwd_data:
+      return "bwd_data";
+    case Phase::bwd_weights:
+      return "bwd_weights";
+    case Phase::fwd_bwd:
+      return "fwd_bwd";
   }
   return "?";
 }
@@ -77,8 +82,8 @@ void run_conv(benchmark::State& state, Layer l, Phase phase, Backend backend) {
   // Direct-convolution multiply-adds of the timed phase, as a rate (fwd_bwd counts three convs).
   const double macs = double(l.N) * l.OC * l.HW * l.HW * l.IC * 9;
   const double convs = phase == Phase::fwd_bwd ? 3 : 1;
-  state.counters["GFLOP/s"] = benchmark::Counter(2 * macs * convs * double(state.iterations()) / 1e9,
-                                                 benchmark::Counter::kIsRate);
+  state.counters["GFLOP/s"] = benchmark::Counter(
+      2 * macs * convs * double(state.iterations()) / 1e9, benchmark::Counter::kIsRate);
 }
 
 }  // namespace
@@ -91,8 +96,7 @@ int main(int argc, char** argv) {
       std::string name = std::string("conv/") + l.name + "/" + phase_name(ph);
       benchmark::RegisterBenchmark((name + "/dnnl").c_str(), run_conv, l, ph, Backend::dnnl)
           ->Unit(benchmark::kMillisecond)
-          ->UseRealTime()
-          ->MinTime(0.5);
+          ->UseRealTime();
       // The reference kernels are single-threaded plain loops (~100x slower): a couple of
       // iterations on the cheapest layer show the gap without stalling the run.
       if (l.IC == 3)

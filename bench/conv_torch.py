@@ -7,7 +7,8 @@ Phases (mirroring bench_conv.cpp):
   bwd_data:    torch.autograd.grad(y, [x], gy) with only x requiring grad (forward not timed)
   bwd_weights: torch.autograd.grad(y, [w, b], gy) with only w, b requiring grad (forward not timed)
   fwd_bwd:     forward, then torch.autograd.grad(y, [x, w, b], gy)
-Each phase: warm-up, then the median of --repeats timed runs, in milliseconds.
+Each phase: warm-up, then --repeats timed calls; prints their median in milliseconds; --json
+writes every call's time.
 """
 import argparse
 import json
@@ -55,14 +56,14 @@ def time_phase(layer, phase, repeats, warmup=3):
         del y
         if i >= warmup:
             samples.append((t1 - t0) * 1e3)
-    return statistics.median(samples)
+    return samples
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--repeats", type=int, default=15)
-    ap.add_argument("--json", help="also write {layer: {phase: ms}} here")
+    ap.add_argument("--json", help="also write {layer: {phase: [ms per call]}} here")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     results = {}
@@ -71,9 +72,10 @@ def main():
     for layer in LAYERS:
         results[layer[0]] = {}
         for phase in PHASES:
-            ms = time_phase(layer, phase, args.repeats)
-            results[layer[0]][phase] = ms
-            print("%-14s %-12s %8.2f ms" % (layer[0], phase, ms), flush=True)
+            samples = time_phase(layer, phase, args.repeats)
+            results[layer[0]][phase] = samples
+            print("%-14s %-12s %8.2f ms (median), %8.2f ms (min)"
+                  % (layer[0], phase, statistics.median(samples), min(samples)), flush=True)
     if args.json:
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)

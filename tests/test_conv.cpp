@@ -23,17 +23,30 @@ struct ConvCase {
 std::vector<ConvCase> small_cases() {
   return {
       {"3x3 pad 1", {2, 3, 5, 6}, {4, 3, 3, 3}, true, Conv2dParams().set_padding(1)},
-      {"stride 2 odd input", {1, 2, 7, 9}, {3, 2, 3, 3}, true,
+      {"stride 2 odd input",
+       {1, 2, 7, 9},
+       {3, 2, 3, 3},
+       true,
        Conv2dParams().set_stride(2).set_padding(1)},
-      {"dilation 2", {1, 2, 7, 8}, {3, 2, 3, 3}, true, Conv2dParams().set_dilation(2).set_padding(1)},
+      {"dilation 2",
+       {1, 2, 7, 8},
+       {3, 2, 3, 3},
+       true,
+       Conv2dParams().set_dilation(2).set_padding(1)},
       {"groups 2", {2, 4, 5, 5}, {6, 2, 3, 3}, true, Conv2dParams().set_groups(2).set_padding(1)},
       {"depthwise", {1, 3, 6, 5}, {3, 1, 3, 3}, true, Conv2dParams().set_groups(3).set_padding(1)},
       {"1x1", {2, 3, 4, 5}, {5, 3, 1, 1}, true, Conv2dParams()},
-      {"same stride 2 (asymmetric)", {1, 2, 8, 7}, {3, 2, 3, 3}, true,
+      {"same stride 2 (asymmetric)",
+       {1, 2, 8, 7},
+       {3, 2, 3, 3},
+       true,
        Conv2dParams().set_stride(2).same()},
       {"valid", {1, 2, 6, 7}, {3, 2, 3, 2}, true, Conv2dParams().set_padding(5).valid()},
       {"no bias", {2, 2, 5, 5}, {3, 2, 3, 3}, false, Conv2dParams().set_padding(1)},
-      {"3x1 kernel, mixed stride/pad/dilation", {1, 2, 9, 6}, {4, 2, 3, 1}, true,
+      {"3x1 kernel, mixed stride/pad/dilation",
+       {1, 2, 9, 6},
+       {4, 2, 3, 1},
+       true,
        Conv2dParams().set_stride(2, 1).set_padding(1, 2).set_dilation(2, 1)},
   };
 }
@@ -48,6 +61,45 @@ TensorList float_inputs(const ConvCase& c, uint64_t seed) {
                 Tensor::randn(c.w, &g).set_requires_grad(true)};
   if (c.bias) in.push_back(Tensor::randn({c.w[0]}, &g).set_requires_grad(true));
   return in;
+}
+
+// Seeded random configurations (dlib-style fuzzing): sizes, strides, pads, dilations, groups and
+// padding modes drawn at random; draws whose output would be empty are skipped.
+std::vector<ConvCase> random_cases(int count, uint64_t seed) {
+  Generator g(seed);
+  auto pick = [&](int64_t lo, int64_t hi) {
+    return lo + int64_t(g.next_u64() % uint64_t(hi - lo + 1));
+  };
+  std::vector<ConvCase> cases;
+  while (int(cases.size()) < count) {
+    const int64_t groups = pick(1, 3), icg = pick(1, 3), ocg = pick(1, 3);
+    const int64_t kh = pick(1, 4), kw = pick(1, 4), h = pick(1, 9), w = pick(1, 9);
+    Conv2dParams p;
+    p.set_stride(pick(1, 3), pick(1, 3)).set_dilation(pick(1, 3), pick(1, 2)).set_groups(groups);
+    p.set_padding(pick(0, 3), pick(0, 3));
+    const int64_t mode = pick(0, 3);  // explicit twice as often as same or valid
+    if (mode == 2) p.same();
+    if (mode == 3) p.valid();
+    const bool fits =
+        p.mode == Padding::same ||
+        (h + 2 * (p.mode == Padding::valid ? 0 : p.pad_h) >= p.dilation_h * (kh - 1) + 1 &&
+         w + 2 * (p.mode == Padding::valid ? 0 : p.pad_w) >= p.dilation_w * (kw - 1) + 1);
+    if (!fits) continue;
+    cases.push_back({"random",
+                     {pick(1, 3), groups * icg, h, w},
+                     {groups * ocg, icg, kh, kw},
+                     pick(0, 1) == 1,
+                     p});
+  }
+  return cases;
+}
+
+std::string describe(const ConvCase& c) {
+  const Conv2dParams& p = c.p;
+  return detail::concat(c.name, " x", c.x.to_string(), " w", c.w.to_string(), " bias=", c.bias,
+                        " stride=", p.stride_h, "x", p.stride_w, " pad=", p.pad_h, "x", p.pad_w,
+                        " dilation=", p.dilation_h, "x", p.dilation_w, " groups=", p.groups,
+                        " mode=", int(p.mode));
 }
 
 // "1,2" -> {1, 2}
@@ -68,7 +120,7 @@ TEST(Conv, OutputSizeTable) {
   EXPECT_EQ(conv_output_size(7, 3, 2, 1, 1), 4);
   EXPECT_EQ(conv_output_size(7, 3, 2, 0, 1), 3);
   EXPECT_EQ(conv_output_size(224, 7, 2, 3, 1), 112);  // ResNet stem
-  EXPECT_EQ(conv_output_size(8, 3, 1, 0, 2), 4);       // dilated extent 5
+  EXPECT_EQ(conv_output_size(8, 3, 1, 0, 2), 4);      // dilated extent 5
   EXPECT_EQ(conv_output_size(5, 5, 1, 0, 1), 1);
   EXPECT_EQ(conv_output_size(1, 1, 3, 0, 1), 1);
   EXPECT_EQ(conv_output_size(10, 1, 3, 0, 1), 4);
@@ -108,8 +160,8 @@ TEST(Conv, HandComputedValues) {
     for (int64_t j = 0; j < 2; ++j) EXPECT_FLOAT_EQ(y.at({0, 0, i, j}), -4.5);
   Tensor yp = conv2d(x, w, Tensor(), Conv2dParams().set_stride(2).set_padding(1));
   ASSERT_EQ(yp.shape(), Shape({1, 1, 3, 3}));
-  EXPECT_FLOAT_EQ(yp.at({0, 0, 0, 0}), -1.0);     // only w[1,1] * x[0,0]
-  EXPECT_FLOAT_EQ(yp.at({0, 0, 2, 2}), 16.0);     // only w[0,0] * x[3,3]
+  EXPECT_FLOAT_EQ(yp.at({0, 0, 0, 0}), -1.0);      // only w[1,1] * x[0,0]
+  EXPECT_FLOAT_EQ(yp.at({0, 0, 2, 2}), 16.0);      // only w[0,0] * x[3,3]
   EXPECT_FLOAT_EQ(yp.at({0, 0, 1, 1}), 6 - 11.0);  // x[1,1] - x[2,2]
 }
 
@@ -135,13 +187,22 @@ TEST(Conv, GradcheckPartialInputs) {
 
 TEST(Conv, BackendsAgree) {
   std::vector<ConvCase> cases = small_cases();
-  cases.push_back({"bigger [4,16,13,13]", {4, 16, 13, 13}, {16, 16, 3, 3}, true,
+  cases.push_back({"bigger [4,16,13,13]",
+                   {4, 16, 13, 13},
+                   {16, 16, 3, 3},
+                   true,
                    Conv2dParams().set_padding(1)});
-  cases.push_back({"bigger stride 2 [4,16,13,13] -> 32", {4, 16, 13, 13}, {32, 16, 3, 3}, true,
+  cases.push_back({"bigger stride 2 [4,16,13,13] -> 32",
+                   {4, 16, 13, 13},
+                   {32, 16, 3, 3},
+                   true,
                    Conv2dParams().set_stride(2).set_padding(1)});
-  cases.push_back({"first layer 3 -> 16", {4, 3, 16, 16}, {16, 3, 3, 3}, false,
-                   Conv2dParams().set_padding(1)});
-  cases.push_back({"depthwise 32 same stride 2", {2, 32, 11, 10}, {32, 1, 3, 3}, true,
+  cases.push_back(
+      {"first layer 3 -> 16", {4, 3, 16, 16}, {16, 3, 3, 3}, false, Conv2dParams().set_padding(1)});
+  cases.push_back({"depthwise 32 same stride 2",
+                   {2, 32, 11, 10},
+                   {32, 1, 3, 3},
+                   true,
                    Conv2dParams().set_groups(32).set_stride(2).same()});
   uint64_t seed = 100;
   for (const ConvCase& c : cases) {
@@ -149,6 +210,33 @@ TEST(Conv, BackendsAgree) {
                                        float_inputs(c, seed++), 1e-4, 1e-4))
         << c.name;
   }
+}
+
+TEST(Conv, RandomSweep) {
+  uint64_t seed = 500;
+  for (const ConvCase& c : random_cases(60, 42)) {
+    EXPECT_TRUE(test::compare_backends([&](const TensorList& v) { return run(c, v); },
+                                       float_inputs(c, seed++), 1e-4, 1e-4))
+        << describe(c);
+  }
+  for (const ConvCase& c : random_cases(12, 7)) {
+    TensorList in{rand_var(c.x, seed++), rand_var(c.w, seed++)};
+    if (c.bias) in.push_back(rand_var({c.w[0]}, seed++));
+    EXPECT_TRUE(gradcheck([&](const TensorList& v) { return run(c, v); }, in)) << describe(c);
+  }
+}
+
+TEST(Conv, EmptyBatch) {
+  // Zero images: an empty output, and parameter gradients that are exactly zero.
+  Tensor x = Tensor::zeros({0, 3, 5, 5}).set_requires_grad(true);
+  Tensor w = Tensor::ones({4, 3, 3, 3}).set_requires_grad(true);
+  Tensor b = Tensor::ones({4}).set_requires_grad(true);
+  Tensor y = conv2d(x, w, b, Conv2dParams().set_padding(1));
+  EXPECT_EQ(y.shape(), Shape({0, 4, 5, 5}));
+  y.backward(Tensor::zeros(y.shape()));
+  EXPECT_EQ(x.grad().shape(), x.shape());
+  EXPECT_EQ(test::max_abs(w.grad()), 0.0);
+  EXPECT_EQ(test::max_abs(b.grad()), 0.0);
 }
 
 TEST(Conv, NoGradForward) {
@@ -175,8 +263,8 @@ TEST(Conv, Errors) {
   EXPECT_THROW_WITH(conv2d(Tensor::zeros({1, 4, 5, 5}), Tensor::zeros({6, 1, 3, 3}), Tensor(),
                            Conv2dParams().set_groups(4)),
                     "conv2d", "6 output channels", "groups=4", "[6,1,3,3]");
-  EXPECT_THROW_WITH(conv2d(x, Tensor::zeros({16, 3, 3, 3}), Tensor::zeros({8})), "conv2d",
-                    "bias", "[8]", "[16,3,3,3]");
+  EXPECT_THROW_WITH(conv2d(x, Tensor::zeros({16, 3, 3, 3}), Tensor::zeros({8})), "conv2d", "bias",
+                    "[8]", "[16,3,3,3]");
   EXPECT_THROW_WITH(conv2d(Tensor::zeros({1, 3, 2, 2}), Tensor::zeros({4, 3, 3, 3})), "conv2d",
                     "height", "empty", "[1,3,2,2]", "[4,3,3,3]");
   EXPECT_THROW_WITH(conv2d(Tensor::zeros({1, 3, 5, 2}), Tensor::zeros({4, 3, 3, 3}), Tensor(),
@@ -186,13 +274,15 @@ TEST(Conv, Errors) {
                     "float64");
   EXPECT_THROW_WITH(conv2d(x, Tensor::zeros({16, 3, 3, 3}), Tensor(), Conv2dParams().set_stride(0)),
                     "conv2d", "stride", "[8,3,32,32]");
-  EXPECT_THROW_WITH(conv2d(x, Tensor::zeros({16, 3, 3, 3}), Tensor(),
-                           Conv2dParams().set_dilation(0, 1)),
-                    "conv2d", "dilation");
-  EXPECT_THROW_WITH(conv2d(x, Tensor::zeros({16, 3, 3, 3}), Tensor(), Conv2dParams().set_padding(-1)),
-                    "conv2d", "padding");
-  EXPECT_THROW_WITH(conv2d(Tensor::zeros({1, 3, 4, 4}, DType::i64), Tensor::zeros({1, 3, 1, 1}, DType::i64)),
-                    "conv2d", "floating");
+  EXPECT_THROW_WITH(
+      conv2d(x, Tensor::zeros({16, 3, 3, 3}), Tensor(), Conv2dParams().set_dilation(0, 1)),
+      "conv2d", "dilation");
+  EXPECT_THROW_WITH(
+      conv2d(x, Tensor::zeros({16, 3, 3, 3}), Tensor(), Conv2dParams().set_padding(-1)), "conv2d",
+      "padding");
+  EXPECT_THROW_WITH(
+      conv2d(Tensor::zeros({1, 3, 4, 4}, DType::i64), Tensor::zeros({1, 3, 1, 1}, DType::i64)),
+      "conv2d", "floating");
 }
 
 TEST(Conv, GoldenParityWithPyTorch) {

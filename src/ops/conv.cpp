@@ -1,9 +1,10 @@
 // conv2d: y = conv(x, w) + b over NCHW, with stride, per-side zero padding, dilation and groups.
-//   y[n,oc,oh,ow] = b[oc] + sum_{ic,kh,kw} w[oc,ic,kh,kw] x[n, g(oc)*ICg + ic, oh*SH-PT+kh*DH, ow*SW-PL+kw*DW]
+//   y[n,oc,oh,ow] = b[oc] + sum_{ic,kh,kw} w[oc,ic,kh,kw] x[n, g(oc)*ICg + ic, oh*SH-PT+kh*DH,
+//   ow*SW-PL+kw*DW]
 // Gradients (docs/derivatives/conv.md), for upstream gradient gy of y's shape:
 //   dx = conv2d_backward_data(gy, w)       the transposed convolution: every tap sends gy*w back
-//   dw = conv2d_backward_weights(gy, x)    dw[oc,ic,kh,kw] = sum_{n,oh,ow} gy[n,oc,oh,ow] x[n,c,ih,iw]
-//   db = sum_{n,oh,ow} gy[n,oc,oh,ow]
+//   dw = conv2d_backward_weights(gy, x)    dw[oc,ic,kh,kw] = sum_{n,oh,ow} gy[n,oc,oh,ow]
+//   x[n,c,ih,iw] db = sum_{n,oh,ow} gy[n,oc,oh,ow]
 // Saved: x (for dw) and w (for dx), as detached views (no copies), and the resolved problem.
 #include "convkit/ops/conv.h"
 
@@ -21,8 +22,8 @@ int64_t conv_output_size(int64_t n, int64_t k, int64_t s, int64_t p, int64_t d) 
                 ", s=", s, ", p=", p, ", d=", d);
   const int64_t extent = d * (k - 1) + 1;
   CONVKIT_CHECK(n + 2 * p >= extent, "conv_output_size: the dilated kernel (", extent,
-                " = d*(k-1)+1) is larger than the padded input (", n + 2 * p,
-                " = n+2p) for n=", n, ", k=", k, ", s=", s, ", p=", p, ", d=", d);
+                " = d*(k-1)+1) is larger than the padded input (", n + 2 * p, " = n+2p) for n=", n,
+                ", k=", k, ", s=", s, ", p=", p, ", d=", d);
   return (n + 2 * p - extent) / s + 1;
 }
 
@@ -42,9 +43,9 @@ using detail::ConvProblem;
 ConvProblem resolve(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& p) {
   CONVKIT_CHECK(x.defined() && w.defined(), "conv2d: input and weight must be defined");
   // "(input [8,3,32,32], weight [16,1,3,3], bias [16])": the tail of every message below.
-  const std::string shapes = detail::concat(
-      "(input ", x.shape().to_string(), ", weight ", w.shape().to_string(),
-      b.defined() ? ", bias " + b.shape().to_string() : std::string(), ")");
+  const std::string shapes =
+      detail::concat("(input ", x.shape().to_string(), ", weight ", w.shape().to_string(),
+                     b.defined() ? ", bias " + b.shape().to_string() : std::string(), ")");
   CONVKIT_CHECK(x.ndim() == 4, "conv2d: input must be 4-D [N, C, H, W] ", shapes);
   CONVKIT_CHECK(w.ndim() == 4, "conv2d: weight must be 4-D [O, C/groups, KH, KW] ", shapes);
   CONVKIT_CHECK(x.dtype() == w.dtype() && (!b.defined() || b.dtype() == x.dtype()),
@@ -64,13 +65,12 @@ ConvProblem resolve(const Tensor& x, const Tensor& w, const Tensor& b, const Con
   c.OC = w.size(0), c.KH = w.size(2), c.KW = w.size(3), c.G = p.groups;
   CONVKIT_CHECK(c.OC % c.G == 0, "conv2d: weight has ", c.OC,
                 " output channels, not divisible by groups=", c.G, " ", shapes);
-  CONVKIT_CHECK(c.IC == w.size(1) * c.G, "conv2d: input has ", c.IC, " channels but weight expects ",
-                w.size(1) * c.G, " (", w.size(1), " per group x groups=", c.G, ") ",
-                shapes);
+  CONVKIT_CHECK(c.IC == w.size(1) * c.G, "conv2d: input has ", c.IC,
+                " channels but weight expects ", w.size(1) * c.G, " (", w.size(1),
+                " per group x groups=", c.G, ") ", shapes);
   if (b.defined())
     CONVKIT_CHECK(b.ndim() == 1 && b.size(0) == c.OC, "conv2d: bias must be [", c.OC,
-                  "] (one per output channel), got ", b.shape().to_string(),
-                  " ", shapes);
+                  "] (one per output channel), got ", b.shape().to_string(), " ", shapes);
   c.has_bias = b.defined();
   c.SH = p.stride_h, c.SW = p.stride_w, c.DH = p.dilation_h, c.DW = p.dilation_w;
 
@@ -86,8 +86,8 @@ ConvProblem resolve(const Tensor& x, const Tensor& w, const Tensor& b, const Con
     try {
       out = conv_output_size(n, k, s, before, d);
     } catch (const Error& e) {
-      throw Error(detail::concat("conv2d: output ", dim, " would be empty: ", e.what(),
-                                 " ", shapes));
+      throw Error(
+          detail::concat("conv2d: output ", dim, " would be empty: ", e.what(), " ", shapes));
     }
   };
   resolve_dim("height", c.IH, c.KH, c.SH, p.pad_h, c.DH, c.PT, c.PB, c.OH);
@@ -101,15 +101,14 @@ bool dnnl_takes(const Tensor& x, const Tensor& w) {
 }
 
 // Gradients of x, w, b for upstream gy, each only where wanted.
-TensorList conv2d_backward(const Tensor& gy, const Tensor& x, const Tensor& w,
-                           const ConvProblem& c, const std::vector<bool>& needs) {
+TensorList conv2d_backward(const Tensor& gy, const Tensor& x, const Tensor& w, const ConvProblem& c,
+                           const std::vector<bool>& needs) {
   Tensor dx, dw, db;
   if (needs[0]) dx = Tensor::empty(x.shape(), x.dtype());
   if (needs[1]) dw = Tensor::empty(w.shape(), w.dtype());
   if (needs.size() > 2 && needs[2]) db = Tensor::empty({c.OC}, x.dtype());
   if (dnnl_takes(x, w)) {
-    if (dx.defined()) onednn::conv2d_backward_data(dx, gy, w, c);
-    if (dw.defined() || db.defined()) onednn::conv2d_backward_weights(dw, db, gy, x, c);
+    onednn::conv2d_backward(dx, dw, db, gy, x, w, c);
   } else {
     detail::dispatch_floating(x.dtype(), "conv2d", [&]<class T>() {
       if (dx.defined()) ref::conv2d_backward_data<T>(dx, gy, w, c);
@@ -123,9 +122,8 @@ TensorList conv2d_backward(const Tensor& gy, const Tensor& x, const Tensor& w,
 Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dParams& p) {
   const ConvProblem c = resolve(x, w, bias, p);
   Tensor y = Tensor::empty({c.N, c.OC, c.OH, c.OW}, x.dtype());
-  const bool training = autograd::grad_enabled() &&
-                        (x.requires_grad() || w.requires_grad() ||
-                         (bias.defined() && bias.requires_grad()));
+  const bool training = autograd::grad_enabled() && (x.requires_grad() || w.requires_grad() ||
+                                                     (bias.defined() && bias.requires_grad()));
   if (dnnl_takes(x, w)) {
     onednn::conv2d_forward(y, x, w, bias, c, training);
   } else {
@@ -133,11 +131,11 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2d
                               [&]<class T>() { ref::conv2d_forward<T>(y, x, w, bias, c); });
   }
   if (!training) return y;
-  autograd::record(y, "conv2d", {x, w, bias},
-                   [xs = x.detach(), ws = w.detach(), c](const Tensor& gy,
-                                                         const std::vector<bool>& needs) {
-                     return conv2d_backward(gy, xs, ws, c, needs);
-                   });
+  autograd::record(
+      y, "conv2d", {x, w, bias},
+      [xs = x.detach(), ws = w.detach(), c](const Tensor& gy, const std::vector<bool>& needs) {
+        return conv2d_backward(gy, xs, ws, c, needs);
+      });
   return y;
 }
 

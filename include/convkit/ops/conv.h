@@ -29,7 +29,10 @@ struct Conv2dParams {
   Padding mode = Padding::explicit_pad;
 
   Conv2dParams& set_stride(int64_t s) { return set_stride(s, s); }
-  Conv2dParams& set_stride(int64_t h, int64_t w) { stride_h = h, stride_w = w; return *this; }
+  Conv2dParams& set_stride(int64_t h, int64_t w) {
+    stride_h = h, stride_w = w;
+    return *this;
+  }
   // Switches to explicit padding.
   Conv2dParams& set_padding(int64_t p) { return set_padding(p, p); }
   Conv2dParams& set_padding(int64_t h, int64_t w) {
@@ -37,10 +40,22 @@ struct Conv2dParams {
     return *this;
   }
   Conv2dParams& set_dilation(int64_t d) { return set_dilation(d, d); }
-  Conv2dParams& set_dilation(int64_t h, int64_t w) { dilation_h = h, dilation_w = w; return *this; }
-  Conv2dParams& set_groups(int64_t g) { groups = g; return *this; }
-  Conv2dParams& same() { mode = Padding::same; return *this; }
-  Conv2dParams& valid() { mode = Padding::valid; return *this; }
+  Conv2dParams& set_dilation(int64_t h, int64_t w) {
+    dilation_h = h, dilation_w = w;
+    return *this;
+  }
+  Conv2dParams& set_groups(int64_t g) {
+    groups = g;
+    return *this;
+  }
+  Conv2dParams& same() {
+    mode = Padding::same;
+    return *this;
+  }
+  Conv2dParams& valid() {
+    mode = Padding::valid;
+    return *this;
+  }
 };
 
 // Output length along one spatial dimension with `p` zeros on both sides:

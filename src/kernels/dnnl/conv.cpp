@@ -58,14 +58,17 @@ struct Relayout {
   Relayout(const memory::desc& plain_md, const memory::desc& chosen_md, bool into_chosen)
       : plain(plain_md), chosen(chosen_md) {
     if (plain == chosen) return;
-    prim = into_chosen ? dnnl::reorder(dnnl::reorder::primitive_desc(engine(), plain, engine(), chosen))
-                       : dnnl::reorder(dnnl::reorder::primitive_desc(engine(), chosen, engine(), plain));
+    prim = into_chosen
+               ? dnnl::reorder(dnnl::reorder::primitive_desc(engine(), plain, engine(), chosen))
+               : dnnl::reorder(dnnl::reorder::primitive_desc(engine(), chosen, engine(), plain));
   }
 };
 
 // Per-thread buffers for reordered operands, one per role, grown on demand and kept: a training
 // loop reuses them every step instead of allocating (and faulting in) fresh memory.
-enum Role { kSrc, kWei, kDst, kBias, kRoles };
+// Roles are reused across the steps of one call only after the step that read them has run
+// (the CPU stream is in order).
+enum Role { kSrc, kWei, kDst, kDst2, kBias, kRoles };
 void* scratch(Role role, std::size_t bytes) {
   thread_local std::array<Tensor, kRoles> buffers;
   Tensor& b = buffers[role];
@@ -94,6 +97,17 @@ void drain(const Relayout& r, memory& m, const Tensor& t) {
   r.prim->execute(stream(), m, user);
 }
 
+// Builds a plan; a oneDNN failure (none is expected for float32 direct convolution, which always
+// has a reference implementation) becomes a convkit::Error naming the problem.
+template <class Plan, class Make>
+std::shared_ptr<Plan> build(const std::string& key, Make make) {
+  try {
+    return cached<Plan>(key, make);
+  } catch (const dnnl::error& e) {
+    throw Error(detail::concat("conv2d: oneDNN could not build ", key, ": ", e.what()));
+  }
+}
+
 struct ForwardPlan {
   dnnl::convolution_forward::primitive_desc pd;
   dnnl::convolution_forward prim;
@@ -113,7 +127,7 @@ struct BackwardWeightsPlan {
 
 std::shared_ptr<ForwardPlan> forward_plan(const ConvProblem& p, bool training) {
   const std::string key = std::string("conv2d/fwd/") + (training ? "train/" : "infer/") + p.key();
-  return cached<ForwardPlan>(key, [&] {
+  return build<ForwardPlan>(key, [&] {
     Geometry g = geometry(p);
     auto kind = training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
     memory::desc bias = p.has_bias ? plain(g.bias, tag::x) : memory::desc();
@@ -129,7 +143,7 @@ std::shared_ptr<ForwardPlan> forward_plan(const ConvProblem& p, bool training) {
 }
 
 std::shared_ptr<BackwardDataPlan> backward_data_plan(const ConvProblem& p) {
-  return cached<BackwardDataPlan>("conv2d/bwd_data/" + p.key(), [&] {
+  return build<BackwardDataPlan>("conv2d/bwd_data/" + p.key(), [&] {
     Geometry g = geometry(p);
     auto hint = forward_plan(p, /*training=*/true)->pd;
     dnnl::convolution_backward_data::desc d(dnnl::algorithm::convolution_direct, any(g.src),
@@ -144,7 +158,7 @@ std::shared_ptr<BackwardDataPlan> backward_data_plan(const ConvProblem& p) {
 }
 
 std::shared_ptr<BackwardWeightsPlan> backward_weights_plan(const ConvProblem& p) {
-  return cached<BackwardWeightsPlan>("conv2d/bwd_weights/" + p.key(), [&] {
+  return build<BackwardWeightsPlan>("conv2d/bwd_weights/" + p.key(), [&] {
     Geometry g = geometry(p);
     auto hint = forward_plan(p, /*training=*/true)->pd;
     memory::desc bias = p.has_bias ? plain(g.bias, tag::x) : memory::desc();
@@ -163,6 +177,9 @@ std::shared_ptr<BackwardWeightsPlan> backward_weights_plan(const ConvProblem& p)
 
 bool conv2d_accepts(const Tensor& x, const Tensor& w, std::string* why) {
   if (x.dtype() != DType::f32 || w.dtype() != DType::f32) return *why = "not float32", false;
+  // oneDNN skips zero-volume problems without writing the gradients; the reference kernels
+  // define them (zero dw/dx, db = 0, y = bias).
+  if (x.numel() == 0 || w.numel() == 0) return *why = "empty tensor", false;
   return true;
 }
 
@@ -172,43 +189,69 @@ void conv2d_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b
   memory src = feed(plan->src, x, kSrc);
   memory wei = feed(plan->wei, w, kWei);
   memory dst = sink(plan->dst, y, kDst);
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei},
-                                       {DNNL_ARG_DST, dst}};
+  std::unordered_map<int, memory> args{
+      {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DST, dst}};
   if (p.has_bias) args.emplace(DNNL_ARG_BIAS, wrap(b));
   plan->prim.execute(stream(), args);
   drain(plan->dst, dst, y);
   stream().wait();
 }
 
+namespace {
+void run_backward_data(const BackwardDataPlan& plan, Tensor& dx, const memory& diff_dst,
+                       const Tensor& w) {
+  memory wei = feed(plan.wei, w, kWei);
+  memory diff_src = sink(plan.diff_src, dx, kSrc);
+  plan.prim.execute(
+      stream(),
+      {{DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DIFF_SRC, diff_src}});
+  drain(plan.diff_src, diff_src, dx);
+}
+
+void run_backward_weights(const BackwardWeightsPlan& plan, Tensor& dw, Tensor& db,
+                          const memory& diff_dst, const Tensor& x, const ConvProblem& p) {
+  memory src = feed(plan.src, x, kSrc);
+  // An unwanted dw still has to be written somewhere: scratch, and no reorder out.
+  memory diff_wei = dw.defined() ? sink(plan.diff_wei, dw, kWei)
+                                 : memory(plan.diff_wei.chosen, engine(),
+                                          scratch(kWei, plan.diff_wei.chosen.get_size()));
+  std::unordered_map<int, memory> args{
+      {DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_DIFF_WEIGHTS, diff_wei}};
+  if (p.has_bias) {
+    void* out = db.defined() ? db.raw_data() : scratch(kBias, plan.diff_bias.get_size());
+    args.emplace(DNNL_ARG_DIFF_BIAS, memory(plan.diff_bias, engine(), out));
+  }
+  plan.prim.execute(stream(), args);
+  if (dw.defined()) drain(plan.diff_wei, diff_wei, dw);
+}
+}  // namespace
+
 void conv2d_backward_data(Tensor& dx, const Tensor& dy, const Tensor& w, const ConvProblem& p) {
   auto plan = backward_data_plan(p);
-  memory diff_dst = feed(plan->diff_dst, dy, kDst);
-  memory wei = feed(plan->wei, w, kWei);
-  memory diff_src = sink(plan->diff_src, dx, kSrc);
-  plan->prim.execute(stream(), {{DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_WEIGHTS, wei},
-                                {DNNL_ARG_DIFF_SRC, diff_src}});
-  drain(plan->diff_src, diff_src, dx);
+  run_backward_data(*plan, dx, feed(plan->diff_dst, dy, kDst), w);
   stream().wait();
 }
 
 void conv2d_backward_weights(Tensor& dw, Tensor& db, const Tensor& dy, const Tensor& x,
                              const ConvProblem& p) {
   auto plan = backward_weights_plan(p);
-  memory src = feed(plan->src, x, kSrc);
-  memory diff_dst = feed(plan->diff_dst, dy, kDst);
-  // An unwanted dw still has to be written somewhere: scratch, and no reorder out.
-  memory diff_wei = dw.defined()
-                        ? sink(plan->diff_wei, dw, kWei)
-                        : memory(plan->diff_wei.chosen, engine(),
-                                 scratch(kWei, plan->diff_wei.chosen.get_size()));
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, diff_dst},
-                                       {DNNL_ARG_DIFF_WEIGHTS, diff_wei}};
-  if (p.has_bias) {
-    void* out = db.defined() ? db.raw_data() : scratch(kBias, plan->diff_bias.get_size());
-    args.emplace(DNNL_ARG_DIFF_BIAS, memory(plan->diff_bias, engine(), out));
-  }
-  plan->prim.execute(stream(), args);
-  if (dw.defined()) drain(plan->diff_wei, diff_wei, dw);
+  run_backward_weights(*plan, dw, db, feed(plan->diff_dst, dy, kDst), x, p);
+  stream().wait();
+}
+
+void conv2d_backward(Tensor& dx, Tensor& dw, Tensor& db, const Tensor& dy, const Tensor& x,
+                     const Tensor& w, const ConvProblem& p) {
+  if (!dx.defined()) return conv2d_backward_weights(dw, db, dy, x, p);
+  if (!dw.defined() && !db.defined()) return conv2d_backward_data(dx, dy, w, p);
+  auto data = backward_data_plan(p);
+  auto weights = backward_weights_plan(p);
+  memory diff_dst = feed(data->diff_dst, dy, kDst);
+  run_backward_data(*data, dx, diff_dst, w);
+  // The weights pass reads dy from the same reordered copy when it wants the same layout.
+  memory diff_dst_w = data->diff_dst.chosen == weights->diff_dst.chosen
+                          ? diff_dst
+                          : feed(weights->diff_dst, dy, kDst2);
+  run_backward_weights(*weights, dw, db, diff_dst_w, x, p);
   stream().wait();
 }
 

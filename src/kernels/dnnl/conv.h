@@ -9,7 +9,7 @@
 
 namespace convkit::onednn {
 
-// Declines anything but float32 tensors.
+// Declines anything but non-empty float32 tensors.
 bool conv2d_accepts(const Tensor& x, const Tensor& w, std::string* why);
 
 // y = conv(x, w) + b (b ignored unless p.has_bias). `training` picks the forward_training
@@ -23,5 +23,10 @@ void conv2d_backward_data(Tensor& dx, const Tensor& dy, const Tensor& w,
 // dw and/or db (either may be undefined: not wanted).
 void conv2d_backward_weights(Tensor& dw, Tensor& db, const Tensor& dy, const Tensor& x,
                              const detail::ConvProblem& p);
+
+// Both backward passes from one reorder of dy (when both primitives chose the same dy layout):
+// dx, dw, db, each only when defined.
+void conv2d_backward(Tensor& dx, Tensor& dw, Tensor& db, const Tensor& dy, const Tensor& x,
+                     const Tensor& w, const detail::ConvProblem& p);
 
 }  // namespace convkit::onednn

@@ -105,12 +105,12 @@ void conv2d_backward_weights(Tensor& dw, Tensor& db, const Tensor& dy, const Ten
   }
 }
 
-#define CONVKIT_INSTANTIATE(T)                                                                  \
-  template void conv2d_forward<T>(Tensor&, const Tensor&, const Tensor&, const Tensor&,         \
-                                  const detail::ConvProblem&);                                  \
-  template void conv2d_backward_data<T>(Tensor&, const Tensor&, const Tensor&,                  \
-                                        const detail::ConvProblem&);                            \
-  template void conv2d_backward_weights<T>(Tensor&, Tensor&, const Tensor&, const Tensor&,      \
+#define CONVKIT_INSTANTIATE(T)                                                             \
+  template void conv2d_forward<T>(Tensor&, const Tensor&, const Tensor&, const Tensor&,    \
+                                  const detail::ConvProblem&);                             \
+  template void conv2d_backward_data<T>(Tensor&, const Tensor&, const Tensor&,             \
+                                        const detail::ConvProblem&);                       \
+  template void conv2d_backward_weights<T>(Tensor&, Tensor&, const Tensor&, const Tensor&, \
                                            const detail::ConvProblem&);
 CONVKIT_INSTANTIATE(float)
 CONVKIT_INSTANTIATE(double)
