@@ -17,12 +17,15 @@ LeNet5::LeNet5(int64_t in_channels, int64_t num_classes, bool modern, int64_t im
   int64_t s = (image_size / 2 - 4) / 2 - 4;
   CONVKIT_CHECK(s >= 1, "LeNet5: input images must be at least 28x28, got ", image_size);
   add(std::make_shared<Conv2d>(in_channels, 6, 5, 1, 2));
+  if (modern) add(std::make_shared<BatchNorm2d>(6));
   add(act());
   add(pool());
   add(std::make_shared<Conv2d>(6, 16, 5));
+  if (modern) add(std::make_shared<BatchNorm2d>(16));
   add(act());
   add(pool());
   add(std::make_shared<Conv2d>(16, 120, 5));
+  if (modern) add(std::make_shared<BatchNorm2d>(120));
   add(act());
   add(std::make_shared<Flatten>());
   add(std::make_shared<Linear>(120 * s * s, 84));

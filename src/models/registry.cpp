@@ -15,7 +15,7 @@ std::vector<ModelEntry>& entries() {
     v.push_back({"lenet5", "LeNet-5 (LeCun et al. 1998): tanh, average pooling", [](const ModelConfig& c) {
                    return std::make_shared<LeNet5>(c.in_channels, c.num_classes, false, c.image_size);
                  }});
-    v.push_back({"lenet5-modern", "LeNet-5 with ReLU and max pooling", [](const ModelConfig& c) {
+    v.push_back({"lenet5-modern", "LeNet-5 with batch norm, ReLU and max pooling", [](const ModelConfig& c) {
                    return std::make_shared<LeNet5>(c.in_channels, c.num_classes, true, c.image_size);
                  }});
     v.push_back({"small-cnn", "conv-pool-conv-pool-dense-dropout", [](const ModelConfig& c) {

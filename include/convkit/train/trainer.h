@@ -21,7 +21,7 @@ struct TrainOptions {
   int64_t epochs = 3;
   int64_t batch_size = 128;
   std::string optimizer = "sgd";  // sgd | adam | adamw
-  double lr = 0.05;
+  double lr = 0.1;
   double momentum = 0.9;
   bool nesterov = false;
   double weight_decay = 5e-4;
