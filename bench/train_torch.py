@@ -1,4 +1,4 @@
-"""PyTorch peer of bench/bench_train.cpp: the same architectures (LeNet-5 modern, CIFAR ResNet-20
+"""PyTorch peer of bench/bench_train.cpp: the same architectures (LeNet-5 modern with batch norm, CIFAR ResNet-20
 with 1x1 projection shortcuts), SGD momentum, random data, batch 128. Prints one JSON line."""
 import argparse
 import json
@@ -10,9 +10,9 @@ import torch.nn.functional as F
 
 
 def lenet5_modern(c, classes):
-    return nn.Sequential(nn.Conv2d(c, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2),
-                         nn.Conv2d(6, 16, 5), nn.ReLU(), nn.MaxPool2d(2),
-                         nn.Conv2d(16, 120, 5), nn.ReLU(), nn.Flatten(),
+    return nn.Sequential(nn.Conv2d(c, 6, 5, padding=2), nn.BatchNorm2d(6), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(6, 16, 5), nn.BatchNorm2d(16), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Conv2d(16, 120, 5), nn.BatchNorm2d(120), nn.ReLU(), nn.Flatten(),
                          nn.Linear(120, 84), nn.ReLU(), nn.Linear(84, classes))
 
 
