@@ -2,12 +2,15 @@
 
 #include <cmath>
 
+#include "core/dispatch.h"
 #include "optim/param_loop.h"
 
 namespace convkit::optim {
 
 Adam::Adam(std::vector<ParamGroup> groups, AdamOptions options, bool decoupled)
-    : Optimizer(std::move(groups), decoupled ? "AdamW" : "Adam"), opt_(options), decoupled_(decoupled) {
+    : Optimizer(std::move(groups), decoupled ? "AdamW" : "Adam"),
+      opt_(options),
+      decoupled_(decoupled) {
   CONVKIT_CHECK(opt_.beta1 >= 0 && opt_.beta1 < 1 && opt_.beta2 >= 0 && opt_.beta2 < 1, name_,
                 ": betas must lie in [0, 1), got (", opt_.beta1, ", ", opt_.beta2, ")");
   CONVKIT_CHECK(opt_.eps >= 0, name_, ": negative eps ", opt_.eps);
@@ -19,38 +22,33 @@ Adam::Adam(std::vector<ParamGroup> groups, AdamOptions options, bool decoupled)
 }
 
 void Adam::step() {
-  for (size_t gi = 0; gi < groups_.size(); ++gi) {
-    ParamGroup& g = groups_[gi];
-    for (size_t pi = 0; pi < g.params.size(); ++pi) {
-      Tensor& p = g.params[pi];
-      Tensor grad = p.grad();
-      if (!grad.defined()) continue;
-      if (!m_[gi][pi].defined()) {
-        m_[gi][pi] = Tensor::zeros(p.shape(), p.dtype());
-        v_[gi][pi] = Tensor::zeros(p.shape(), p.dtype());
-      }
-      const int64_t t = ++steps_[gi][pi];
-      const double bc1 = 1 - std::pow(opt_.beta1, double(t));
-      const double bc2 = 1 - std::pow(opt_.beta2, double(t));
-      detail::for_each_float(p, [&]<class T>() {
-        T* w = p.data<T>();
-        const T* dg = grad.data<T>();
-        T* m = m_[gi][pi].data<T>();
-        T* v = v_[gi][pi].data<T>();
-        const T b1 = T(opt_.beta1), b2 = T(opt_.beta2), eps = T(opt_.eps);
-        const T step_size = T(g.lr / bc1), sqrt_bc2 = T(std::sqrt(bc2));
-        const T l2 = decoupled_ ? T(0) : T(g.weight_decay);
-        const T shrink = decoupled_ ? T(1 - g.lr * g.weight_decay) : T(1);
-        for (int64_t i = 0; i < p.numel(); ++i) {
-          T d = dg[i] + l2 * w[i];
-          w[i] *= shrink;
-          m[i] = b1 * m[i] + (1 - b1) * d;
-          v[i] = b2 * v[i] + (1 - b2) * d * d;
-          w[i] -= step_size * m[i] / (std::sqrt(v[i]) / sqrt_bc2 + eps);
+  detail::for_each_param_with_grad(
+      groups_, [&](size_t gi, size_t pi, ParamGroup& g, Tensor& p, const Tensor& grad) {
+        if (!m_[gi][pi].defined()) {
+          m_[gi][pi] = Tensor::zeros(p.shape(), p.dtype());
+          v_[gi][pi] = Tensor::zeros(p.shape(), p.dtype());
         }
+        const int64_t t = ++steps_[gi][pi];
+        const double bc1 = 1 - std::pow(opt_.beta1, double(t));
+        const double bc2 = 1 - std::pow(opt_.beta2, double(t));
+        convkit::detail::dispatch_floating(p.dtype(), name_, [&]<class T>() {
+          T* w = p.data<T>();
+          const T* dg = grad.data<T>();
+          T* m = m_[gi][pi].data<T>();
+          T* v = v_[gi][pi].data<T>();
+          const T b1 = T(opt_.beta1), b2 = T(opt_.beta2), eps = T(opt_.eps);
+          const T step_size = T(g.lr / bc1), sqrt_bc2 = T(std::sqrt(bc2));
+          const T l2 = decoupled_ ? T(0) : T(g.weight_decay);
+          const T shrink = decoupled_ ? T(1 - g.lr * g.weight_decay) : T(1);
+          for (int64_t i = 0; i < p.numel(); ++i) {
+            T d = dg[i] + l2 * w[i];
+            w[i] *= shrink;
+            m[i] = b1 * m[i] + (1 - b1) * d;
+            v[i] = b2 * v[i] + (1 - b2) * d * d;
+            w[i] -= step_size * m[i] / (std::sqrt(v[i]) / sqrt_bc2 + eps);
+          }
+        });
       });
-    }
-  }
 }
 
 std::map<std::string, Tensor> Adam::state() const {

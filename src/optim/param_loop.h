@@ -1,15 +1,23 @@
 #pragma once
-// Runs an update over the elements of one parameter in float or double.
-#include "convkit/tensor.h"
+// Shared by the optimizers: the walk over parameters that have a gradient, and state loading.
+#include <map>
+#include <string>
+#include <vector>
+
+#include "convkit/optim/optimizer.h"
 
 namespace convkit::optim::detail {
 
+// Calls f(group index, param index, group, param, grad) for every parameter with a gradient.
 template <class F>
-void for_each_float(const Tensor& p, F&& f) {
-  if (p.dtype() == DType::f32)
-    f.template operator()<float>();
-  else
-    f.template operator()<double>();
+void for_each_param_with_grad(std::vector<ParamGroup>& groups, F&& f) {
+  for (size_t gi = 0; gi < groups.size(); ++gi) {
+    ParamGroup& g = groups[gi];
+    for (size_t pi = 0; pi < g.params.size(); ++pi) {
+      Tensor grad = g.params[pi].grad();
+      if (grad.defined()) f(gi, pi, g, g.params[pi], grad);
+    }
+  }
 }
 
 // Loads state entry `key` into `dst` (same shape as the parameter), naming the optimizer on error.

@@ -2,6 +2,7 @@
 
 #include <map>
 
+#include "core/dispatch.h"
 #include "optim/param_loop.h"
 
 namespace convkit::optim {
@@ -16,33 +17,28 @@ SGD::SGD(std::vector<ParamGroup> groups, SGDOptions options)
 }
 
 void SGD::step() {
-  for (size_t gi = 0; gi < groups_.size(); ++gi) {
-    ParamGroup& g = groups_[gi];
-    for (size_t pi = 0; pi < g.params.size(); ++pi) {
-      Tensor& p = g.params[pi];
-      Tensor grad = p.grad();
-      if (!grad.defined()) continue;
-      Tensor& buf = momentum_[gi][pi];
-      const bool first = !buf.defined();
-      if (opt_.momentum != 0 && first) buf = Tensor::empty(p.shape(), p.dtype());
-      detail::for_each_float(p, [&]<class T>() {
-        T* w = p.data<T>();
-        const T* dg = grad.data<T>();
-        T* b = opt_.momentum != 0 ? buf.data<T>() : nullptr;
-        const T lr = T(g.lr), wd = T(g.weight_decay), mom = T(opt_.momentum),
-                damp = T(1 - opt_.dampening);
-        const int64_t n = p.numel();
-        for (int64_t i = 0; i < n; ++i) {
-          T d = dg[i] + wd * w[i];
-          if (b) {
-            b[i] = first ? d : mom * b[i] + damp * d;
-            d = opt_.nesterov ? d + mom * b[i] : b[i];
+  detail::for_each_param_with_grad(
+      groups_, [&](size_t gi, size_t pi, ParamGroup& g, Tensor& p, const Tensor& grad) {
+        Tensor& buf = momentum_[gi][pi];
+        const bool first = !buf.defined();
+        if (opt_.momentum != 0 && first) buf = Tensor::empty(p.shape(), p.dtype());
+        convkit::detail::dispatch_floating(p.dtype(), name_, [&]<class T>() {
+          T* w = p.data<T>();
+          const T* dg = grad.data<T>();
+          T* b = opt_.momentum != 0 ? buf.data<T>() : nullptr;
+          const T lr = T(g.lr), wd = T(g.weight_decay), mom = T(opt_.momentum),
+                  damp = T(1 - opt_.dampening);
+          const int64_t n = p.numel();
+          for (int64_t i = 0; i < n; ++i) {
+            T d = dg[i] + wd * w[i];
+            if (b) {
+              b[i] = first ? d : mom * b[i] + damp * d;
+              d = opt_.nesterov ? d + mom * b[i] : b[i];
+            }
+            w[i] -= lr * d;
           }
-          w[i] -= lr * d;
-        }
+        });
       });
-    }
-  }
 }
 
 std::map<std::string, Tensor> SGD::state() const {
