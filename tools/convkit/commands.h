@@ -2,6 +2,9 @@
 // The `convkit` command-line tool: one file per subcommand.
 #include <CLI/CLI.hpp>
 
+#include "convkit/data/dataset.h"
+#include "convkit/train/checkpoint.h"
+
 namespace convkit::cli {
 
 void add_train(CLI::App& app);
@@ -16,5 +19,9 @@ struct RuntimeOptions {
 };
 void add_runtime_options(CLI::App& cmd, RuntimeOptions& opt);
 void apply_runtime_options(const RuntimeOptions& opt);
+
+// The split of the MNIST-layout dataset in `dir`, standardized as the model was in training.
+data::DatasetPtr dataset_for_model(const train::LoadedModel& m, const std::string& dir,
+                                   const std::string& split);
 
 }  // namespace convkit::cli

@@ -18,8 +18,7 @@ struct EvalArgs {
 void run_eval(const EvalArgs& a) {
   apply_runtime_options(a.runtime);
   train::LoadedModel m = train::load_model(a.weights);
-  data::DatasetPtr ds = data::fashion_mnist(a.data, a.split == "train");
-  if (!m.norm_mean.empty()) ds = std::make_shared<data::Normalized>(ds, data::ChannelStats{m.norm_mean, m.norm_std});
+  data::DatasetPtr ds = dataset_for_model(m, a.data, a.split);
   data::DataLoader loader(ds, {.batch_size = 256, .shuffle = false});
   train::EvalResult r = train::evaluate(*m.model, loader, ds->num_classes());
   std::printf("%s (%s) on %s/%s, %lld images: loss %.4f, top-1 %.2f%%, top-5 %.2f%%\n\n",

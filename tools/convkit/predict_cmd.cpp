@@ -22,8 +22,7 @@ void run_predict(const PredictArgs& a) {
   apply_runtime_options(a.runtime);
   train::LoadedModel m = train::load_model(a.weights);
   m.model->eval();
-  data::DatasetPtr ds = data::fashion_mnist(a.data, a.split == "train");
-  if (!m.norm_mean.empty()) ds = std::make_shared<data::Normalized>(ds, data::ChannelStats{m.norm_mean, m.norm_std});
+  data::DatasetPtr ds = dataset_for_model(m, a.data, a.split);
   auto names = m.class_names.empty() ? ds->class_names() : m.class_names;
   data::Batch b = ds->get_batch(a.indices);
   NoGradGuard no_grad;

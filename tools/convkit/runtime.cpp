@@ -19,4 +19,11 @@ void apply_runtime_options(const RuntimeOptions& opt) {
   if (opt.backend == "dnnl") set_backend(Backend::dnnl);
 }
 
+data::DatasetPtr dataset_for_model(const train::LoadedModel& m, const std::string& dir,
+                                   const std::string& split) {
+  data::DatasetPtr ds = data::fashion_mnist(dir, split == "train");
+  if (m.norm_mean.empty()) return ds;
+  return std::make_shared<data::Normalized>(ds, data::ChannelStats{m.norm_mean, m.norm_std});
+}
+
 }  // namespace convkit::cli
