@@ -4,7 +4,8 @@
 #   scripts/install_deps.sh --bench  also PyTorch (the benchmark peer and golden-file oracle)
 set -euo pipefail
 packages=(build-essential cmake ninja-build pkg-config
-          libdnnl-dev ocl-icd-opencl-dev opencl-headers zlib1g-dev libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev libcli11-dev dataset-fashion-mnist)
+          libdnnl-dev ocl-icd-opencl-dev opencl-headers zlib1g-dev libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev libcli11-dev dataset-fashion-mnist
+          libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev)
 if [[ "${1:-}" == "--bench" ]]; then
   packages+=(python3 python3-torch python3-numpy)
 fi

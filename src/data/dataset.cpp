@@ -72,14 +72,24 @@ Subset::Subset(DatasetPtr base, std::vector<int64_t> indices)
                   base_->size(), " examples");
 }
 
-Batch Subset::get_batch(const std::vector<int64_t>& indices) const {
+std::vector<int64_t> Subset::map(const std::vector<int64_t>& indices) const {
   std::vector<int64_t> mapped(indices.size());
   for (size_t k = 0; k < indices.size(); ++k) {
     CONVKIT_CHECK(indices[k] >= 0 && indices[k] < size(), "Subset: index ", indices[k],
                   " out of range for ", size(), " examples");
     mapped[k] = indices_[indices[k]];
   }
-  Batch b = base_->get_batch(mapped);
+  return mapped;
+}
+
+Batch Subset::get_batch(const std::vector<int64_t>& indices) const {
+  Batch b = base_->get_batch(map(indices));
+  b.indices = indices;
+  return b;
+}
+
+Batch Subset::get_epoch_batch(const std::vector<int64_t>& indices, uint64_t epoch_seed) const {
+  Batch b = base_->get_epoch_batch(map(indices), epoch_seed);
   b.indices = indices;
   return b;
 }
@@ -154,7 +164,14 @@ Normalized::Normalized(DatasetPtr base, ChannelStats stats)
 }
 
 Batch Normalized::get_batch(const std::vector<int64_t>& indices) const {
-  Batch b = base_->get_batch(indices);
+  return standardize(base_->get_batch(indices));
+}
+
+Batch Normalized::get_epoch_batch(const std::vector<int64_t>& indices, uint64_t epoch_seed) const {
+  return standardize(base_->get_epoch_batch(indices, epoch_seed));
+}
+
+Batch Normalized::standardize(Batch b) const {
   const int64_t c = int64_t(stats_.mean.size());
   const int64_t per = b.inputs.numel() / std::max<int64_t>(b.inputs.size(0) * c, 1);
   float* p = b.inputs.data<float>();

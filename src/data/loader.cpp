@@ -21,15 +21,26 @@ int64_t DataLoader::num_batches() const {
   return opt_.drop_last ? n / opt_.batch_size : (n + opt_.batch_size - 1) / opt_.batch_size;
 }
 
+namespace {
+// splitmix64: decorrelates the streams of consecutive epochs.
+uint64_t splitmix(uint64_t z) {
+  z += 0x9e3779b97f4a7c15ULL;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+}  // namespace
+
+uint64_t DataLoader::epoch_seed(int64_t epoch) const {
+  // A different mix from the order's, so augmentation draws are independent of the shuffle.
+  return splitmix(opt_.seed ^ splitmix(uint64_t(epoch) ^ 0xa5a5a5a5a5a5a5a5ULL));
+}
+
 std::vector<int64_t> DataLoader::epoch_order(int64_t epoch) const {
   std::vector<int64_t> order(dataset_->size());
   std::iota(order.begin(), order.end(), 0);
   if (!opt_.shuffle) return order;
-  // splitmix64 of the epoch decorrelates consecutive epochs' streams.
-  uint64_t z = uint64_t(epoch) + 0x9e3779b97f4a7c15ULL;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  Generator gen(opt_.seed ^ (z ^ (z >> 31)));
+  Generator gen(opt_.seed ^ splitmix(uint64_t(epoch)));
   for (int64_t i = int64_t(order.size()) - 1; i > 0; --i) {
     int64_t j = int64_t(gen.next_u64() % uint64_t(i + 1));
     std::swap(order[i], order[j]);
@@ -40,7 +51,8 @@ std::vector<int64_t> DataLoader::epoch_order(int64_t epoch) const {
 Batch DataLoader::make_batch(int64_t b) const {
   const int64_t begin = b * opt_.batch_size;
   const int64_t end = std::min<int64_t>(begin + opt_.batch_size, int64_t(order_.size()));
-  return dataset_->get_batch(std::vector<int64_t>(order_.begin() + begin, order_.begin() + end));
+  return dataset_->get_epoch_batch(
+      std::vector<int64_t>(order_.begin() + begin, order_.begin() + end), epoch_seed_);
 }
 
 void DataLoader::start_epoch(int64_t epoch, int64_t first_batch) {
@@ -48,6 +60,7 @@ void DataLoader::start_epoch(int64_t epoch, int64_t first_batch) {
   CONVKIT_CHECK(first_batch >= 0 && first_batch <= num_batches(), "DataLoader: cannot start at batch ",
                 first_batch, " of ", num_batches());
   order_ = epoch_order(epoch);
+  epoch_seed_ = epoch_seed(epoch);
   next_batch_ = first_batch;
   pending_ = num_batches() - first_batch;
   if (opt_.prefetch == 0) return;

@@ -31,6 +31,14 @@ class Dataset {
   // The examples at `indices` stacked along a new dim 0. Throws naming an out-of-range index.
   virtual Batch get_batch(const std::vector<int64_t>& indices) const = 0;
   Batch get(int64_t index) const { return get_batch({index}); }
+  // The batch as seen in one training epoch. Datasets with random per-example transforms
+  // (augmentation) derive example i's generator from (epoch_seed, i) alone, so a batch depends only
+  // on the seed and its indices, never on the thread or worker that assembled it. Plain datasets
+  // ignore the seed; wrappers forward it.
+  virtual Batch get_epoch_batch(const std::vector<int64_t>& indices, uint64_t epoch_seed) const {
+    (void)epoch_seed;
+    return get_batch(indices);
+  }
   // Labels of every example, for stratified splits and class counts.
   virtual std::vector<int64_t> labels() const;
 };
@@ -64,9 +72,11 @@ class Subset : public Dataset {
   int64_t num_classes() const override { return base_->num_classes(); }
   std::vector<std::string> class_names() const override { return base_->class_names(); }
   Batch get_batch(const std::vector<int64_t>& indices) const override;
+  Batch get_epoch_batch(const std::vector<int64_t>& indices, uint64_t epoch_seed) const override;
   const std::vector<int64_t>& indices() const { return indices_; }
 
  private:
+  std::vector<int64_t> map(const std::vector<int64_t>& indices) const;
   DatasetPtr base_;
   std::vector<int64_t> indices_;
 };
@@ -92,10 +102,12 @@ class Normalized : public Dataset {
   int64_t num_classes() const override { return base_->num_classes(); }
   std::vector<std::string> class_names() const override { return base_->class_names(); }
   Batch get_batch(const std::vector<int64_t>& indices) const override;
+  Batch get_epoch_batch(const std::vector<int64_t>& indices, uint64_t epoch_seed) const override;
   std::vector<int64_t> labels() const override { return base_->labels(); }
   const ChannelStats& stats() const { return stats_; }
 
  private:
+  Batch standardize(Batch b) const;
   DatasetPtr base_;
   ChannelStats stats_;
 };

@@ -35,6 +35,8 @@ class DataLoader {
   const LoaderOptions& options() const { return opt_; }
   // The example order of an epoch (all of it; batches are consecutive runs of it).
   std::vector<int64_t> epoch_order(int64_t epoch) const;
+  // The seed handed to Dataset::get_epoch_batch in epoch `epoch` (augmentation draws).
+  uint64_t epoch_seed(int64_t epoch) const;
 
   // Starts epoch `epoch` at batch `first_batch` (for resuming). Stops any epoch in progress.
   void start_epoch(int64_t epoch, int64_t first_batch = 0);
@@ -49,6 +51,7 @@ class DataLoader {
   DatasetPtr dataset_;
   LoaderOptions opt_;
   std::vector<int64_t> order_;
+  uint64_t epoch_seed_ = 0;
   int64_t next_batch_ = 0;  // used when prefetch == 0
 
   std::thread worker_;
