@@ -5,9 +5,11 @@
 // storage with an offset; every other layout change (transpose, permute) copies. That keeps every
 // kernel's indexing plain. Storage is 64-byte aligned. A seam for oneDNN's blocked formats is
 // described in docs/architecture.md ("Layouts").
+#include <atomic>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -23,22 +25,49 @@ namespace autograd {
 struct Node;
 }
 
+// A backend's own arrangement of one whole tensor's elements (oneDNN's blocked formats such as
+// nChw16c). Kernels that understand it read and write it directly; everyone else gets the plain
+// row-major copy that to_plain() makes on first access (docs/architecture.md, "Layouts").
+class StorageLayout {
+ public:
+  virtual ~StorageLayout() = default;
+  // Writes the elements held in `src` (this layout) to `dst` in plain row-major order.
+  virtual void to_plain(const void* src, void* dst) const = 0;
+};
+
 // Owns one aligned allocation, or wraps a caller's buffer (then `deleter` may release it).
 class Storage {
  public:
   explicit Storage(std::size_t bytes);
   Storage(void* external, std::size_t bytes, std::function<void(void*)> deleter);
+  // `bytes` in `layout`; the plain tensor it holds has `plain_bytes`.
+  Storage(std::size_t bytes, std::shared_ptr<const StorageLayout> layout, std::size_t plain_bytes);
   ~Storage();
   Storage(const Storage&) = delete;
   Storage& operator=(const Storage&) = delete;
-  void* data() const { return data_; }
+  // The bytes in plain row-major order: a storage with a layout is converted (once, in place for
+  // every tensor sharing it) before its address is returned.
+  void* data() const {
+    if (laid_out_.load(std::memory_order_acquire)) make_plain();
+    return data_;
+  }
   std::size_t bytes() const { return bytes_; }
+  // The layout, or null when plain. layout_data() is the raw buffer in that layout.
+  std::shared_ptr<const StorageLayout> layout() const;
+  void* layout_data() const { return data_; }
 
  private:
-  void* data_ = nullptr;
-  std::size_t bytes_ = 0;
+  void make_plain() const;
+  void release();
+
+  mutable void* data_ = nullptr;
+  mutable std::size_t bytes_ = 0;
   bool owned_ = true;
   std::function<void(void*)> deleter_;
+  mutable std::atomic<bool> laid_out_{false};
+  mutable std::mutex layout_mu_;
+  mutable std::shared_ptr<const StorageLayout> layout_;
+  std::size_t plain_bytes_ = 0;
 };
 
 using GradHook = std::function<Tensor(const Tensor& grad)>;
@@ -82,6 +111,9 @@ class Tensor {
   // `deleter` owns it. 64-byte alignment is recommended (oneDNN kernels run faster).
   static Tensor from_blob(void* data, const Shape& shape, DType dtype,
                           std::function<void(void*)> deleter = nullptr);
+  // A tensor whose `bytes` of storage hold its elements in a backend layout (see StorageLayout).
+  static Tensor with_layout(const Shape& shape, DType dtype,
+                            std::shared_ptr<const StorageLayout> layout, std::size_t bytes);
 
   // ---- metadata ----
   bool defined() const { return impl_ != nullptr; }
@@ -97,6 +129,10 @@ class Tensor {
   template <class T> T* data();
   template <class T> const T* data() const;
   void* raw_data() const;
+  // The backend layout its storage is in, or null for plain tensors (most). Kernels that
+  // understand it read layout_data() instead of raw_data() and skip the conversion.
+  std::shared_ptr<const StorageLayout> layout() const;
+  void* layout_data() const;
   // Value of a one-element tensor, converted to double.
   double item() const;
   // Element at a full index, converted to double (slow; for tests and debugging).

@@ -15,16 +15,30 @@ namespace {
 // malloc's mmap threshold otherwise fault in 4 KiB pages on every step (shared/DESIGN.md).
 constexpr std::size_t kSmallAlign = 64;
 constexpr std::size_t kHugePage = std::size_t(2) << 20;
+// Blocks from this size on are recycled; smaller ones are left to malloc's own bins.
+constexpr std::size_t kCachedFrom = std::size_t(16) << 10;
 
 std::size_t round_up(std::size_t n, std::size_t a) { return (n + a - 1) / a * a; }
 
-// Freed large blocks wait here for the next request of the same rounded size. Without this,
-// glibc serves each 2 MiB-aligned block with a fresh mmap and returns it with munmap, so every
-// training step faults all of its activations in again (measured on a 2-core VM: ~5 ms per 2 MiB
-// huge page, 20 ms for one [128,16,32,32] conv output, against ~5 ms for the conv itself).
-// Bounded: past kMaxCached bytes, freed blocks go back to the system.
-// (Minimal stand-in for the size-bucketed caching allocator of shared/DESIGN.md.)
-class LargeBlockCache {
+// How a request of `bytes` is served: alignment and rounded size (the cache's size class).
+struct Block {
+  std::size_t align, alloc;
+  bool cached() const { return alloc >= kCachedFrom; }
+};
+Block block_for(std::size_t bytes) {
+  if (bytes >= kHugePage) return {kHugePage, round_up(bytes, kHugePage)};
+  // 4 KiB classes: a training step asks for the same sizes every time, so exact reuse is the
+  // common case, and page granularity keeps near-equal requests in one class.
+  if (bytes >= kCachedFrom) return {kSmallAlign, round_up(bytes, 4096)};
+  return {kSmallAlign, round_up(bytes == 0 ? 1 : bytes, kSmallAlign)};
+}
+
+// Freed blocks of 16 KiB and more wait here for the next request of the same size class. Without
+// this, every training step gives its activations back to glibc, which unmaps (>= mmap threshold)
+// or trims them, and the next step faults all of them in again: measured on the 2-core VM, ~5 ms
+// per 2 MiB huge page, and for ResNet-20 training 20-28% of the step (bench_train with glibc
+// tunables that disable trimming vs without). Bounded: past kMaxCached bytes, blocks go back.
+class BlockCache {
  public:
   void* take(std::size_t alloc) {
     std::lock_guard<std::mutex> lock(mu_);
@@ -56,31 +70,58 @@ class LargeBlockCache {
 };
 
 // Never destroyed: tensors released during static destruction may still return blocks.
-LargeBlockCache& large_blocks() {
-  static LargeBlockCache* cache = new LargeBlockCache;
+BlockCache& block_cache() {
+  static BlockCache* cache = new BlockCache;
   return *cache;
 }
 }  // namespace
 
 Storage::Storage(std::size_t bytes) : bytes_(bytes) {
-  std::size_t align = bytes >= kHugePage ? kHugePage : kSmallAlign;
-  std::size_t alloc = round_up(bytes == 0 ? 1 : bytes, align);
-  if (align == kHugePage && (data_ = large_blocks().take(alloc))) return;
-  data_ = std::aligned_alloc(align, alloc);
+  const Block b = block_for(bytes);
+  if (b.cached() && (data_ = block_cache().take(b.alloc))) return;
+  data_ = std::aligned_alloc(b.align, b.alloc);
   if (!data_) throw std::bad_alloc();
-  if (align == kHugePage) madvise(data_, alloc, MADV_HUGEPAGE);
+  if (b.align == kHugePage) madvise(data_, b.alloc, MADV_HUGEPAGE);
 }
 
 Storage::Storage(void* external, std::size_t bytes, std::function<void(void*)> deleter)
     : data_(external), bytes_(bytes), owned_(false), deleter_(std::move(deleter)) {}
 
-Storage::~Storage() {
+Storage::Storage(std::size_t bytes, std::shared_ptr<const StorageLayout> layout,
+                 std::size_t plain_bytes)
+    : Storage(bytes) {
+  layout_ = std::move(layout);
+  plain_bytes_ = plain_bytes;
+  laid_out_.store(layout_ != nullptr, std::memory_order_release);
+}
+
+std::shared_ptr<const StorageLayout> Storage::layout() const {
+  if (!laid_out_.load(std::memory_order_acquire)) return nullptr;
+  std::lock_guard<std::mutex> lock(layout_mu_);
+  return layout_;
+}
+
+void Storage::make_plain() const {
+  std::lock_guard<std::mutex> lock(layout_mu_);
+  if (!layout_) return;  // another thread converted it meanwhile
+  Storage plain(plain_bytes_);
+  layout_->to_plain(data_, plain.data_);
+  // Swap buffers: this storage keeps the plain one, `plain` frees the laid-out one.
+  std::swap(data_, plain.data_);
+  std::swap(bytes_, plain.bytes_);
+  layout_.reset();
+  laid_out_.store(false, std::memory_order_release);
+}
+
+void Storage::release() {
   if (owned_) {
-    const bool large = bytes_ >= kHugePage;
-    if (!large || !large_blocks().give(data_, round_up(bytes_, kHugePage))) std::free(data_);
+    const Block b = block_for(bytes_);
+    if (!b.cached() || !block_cache().give(data_, b.alloc)) std::free(data_);
   } else if (deleter_) {
     deleter_(data_);
   }
 }
+
+Storage::~Storage() { release(); }
 
 }  // namespace convkit

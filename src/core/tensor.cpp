@@ -22,6 +22,10 @@ std::shared_ptr<detail::TensorImpl> new_impl(const Shape& shape, DType dtype) {
 
 // A tensor sharing `src`'s storage with another shape/offset (no autograd state).
 Tensor view_of(const Tensor& src, const Shape& shape, std::size_t extra_offset) {
+  // Views that change the shape or offset index plain memory: a laid-out storage is converted
+  // first (for every tensor sharing it). Same-shape aliases (detach, reshape to the same shape)
+  // keep the layout.
+  if (extra_offset != 0 || !(shape == src.shape())) (void)src.raw_data();
   auto impl = std::make_shared<detail::TensorImpl>();
   impl->storage = src.impl().storage;
   impl->offset = src.impl().offset + extra_offset;
@@ -51,7 +55,28 @@ void* Tensor::raw_data() const {
   return static_cast<char*>(i.storage->data()) + i.offset * dtype_size(i.dtype);
 }
 
+std::shared_ptr<const StorageLayout> Tensor::layout() const {
+  auto& i = impl();
+  return i.storage->layout();
+}
+
+void* Tensor::layout_data() const {
+  auto& i = impl();
+  CONVKIT_CHECK(i.offset == 0, "Tensor::layout_data: a view (offset ", i.offset, ") has no layout");
+  return i.storage->layout_data();
+}
+
 Tensor Tensor::empty(const Shape& shape, DType dtype) { return Tensor(new_impl(shape, dtype)); }
+
+Tensor Tensor::with_layout(const Shape& shape, DType dtype, std::shared_ptr<const StorageLayout> layout,
+                           std::size_t bytes) {
+  auto impl = std::make_shared<detail::TensorImpl>();
+  const std::size_t plain = std::size_t(shape.numel()) * dtype_size(dtype);
+  impl->storage = std::make_shared<Storage>(bytes, std::move(layout), plain);
+  impl->shape = shape;
+  impl->dtype = dtype;
+  return Tensor(impl);
+}
 
 Tensor Tensor::zeros(const Shape& shape, DType dtype) {
   Tensor t = empty(shape, dtype);

@@ -121,12 +121,13 @@ TensorList conv2d_backward(const Tensor& gy, const Tensor& x, const Tensor& w, c
 
 Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dParams& p) {
   const ConvProblem c = resolve(x, w, bias, p);
-  Tensor y = Tensor::empty({c.N, c.OC, c.OH, c.OW}, x.dtype());
+  Tensor y;
   const bool training = autograd::grad_enabled() && (x.requires_grad() || w.requires_grad() ||
                                                      (bias.defined() && bias.requires_grad()));
   if (dnnl_takes(x, w)) {
-    onednn::conv2d_forward(y, x, w, bias, c, training);
+    y = onednn::conv2d_forward(x, w, bias, c, training);
   } else {
+    y = Tensor::empty({c.N, c.OC, c.OH, c.OW}, x.dtype());
     detail::dispatch_floating(x.dtype(), "conv2d",
                               [&]<class T>() { ref::conv2d_forward<T>(y, x, w, bias, c); });
   }

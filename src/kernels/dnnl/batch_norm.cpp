@@ -4,6 +4,7 @@
 #include "kernels/dnnl/batch_norm.h"
 
 #include "kernels/dnnl/context.h"
+#include "kernels/dnnl/layout.h"
 #include "kernels/dnnl/layout_choice.h"
 
 namespace convkit::onednn {
@@ -55,11 +56,53 @@ Primitives make_primitives(const dnnl::memory::desc& plain, flags f, double eps)
   return r;
 }
 
-std::shared_ptr<Primitives> primitives_for(const dnnl::memory::desc& plain, flags f, double eps) {
-  const auto d = plain.dims();
-  const std::string key = detail::concat("batch_norm/", d[0], "x", d[1], "x", d[2], "x", d[3],
-                                         "/flags", int(f), "/eps", std::hexfloat, eps);
-  return cached<Primitives>(key, [&] { return make_primitives(plain, f, eps); });
+std::shared_ptr<Primitives> primitives_for(const dnnl::memory::desc& data, flags f, double eps) {
+  const std::string key =
+      detail::concat("batch_norm/", desc_key(data), "/flags", int(f), "/eps", std::hexfloat, eps);
+  return cached<Primitives>(key, [&] { return make_primitives(data, f, eps); });
+}
+
+// The layout a problem runs in: an input already in a oneDNN layout runs in it; a plain one in
+// the first layout with JIT kernels (layout_choice.h), reordered into it.
+std::shared_ptr<Primitives> primitives_for(const Tensor& x, bool scale, bool shift,
+                                           const ref::BatchNormParams& p) {
+  const flags f = flags_of(scale, shift, p.use_global_stats);
+  if (x.ndim() == 4 && x.layout()) return primitives_for(desc_of(x), f, p.eps);
+  return primitives_for(plain_data_desc(x), f, p.eps);
+}
+
+// A tensor of x's shape to hold an output in layout md. 4-D outputs stay in md; [N, C] ones
+// (run as [N, C, 1, 1]) are plain, written through `plain_dst` and reordered by finish().
+struct Output {
+  Tensor t;
+  dnnl::memory mem, plain_home;
+  void finish() {
+    if (plain_home) reorder(mem, plain_home);
+  }
+};
+Output output_for(const Tensor& x, const dnnl::memory::desc& md) {
+  Output o;
+  if (x.ndim() == 4) {
+    o.t = new_tensor(x.shape(), md);
+    o.mem = memory_of(o.t);
+    return o;
+  }
+  o.t = Tensor::empty(x.shape());
+  dnnl::memory home = wrap(o.t, plain_data_desc(x));
+  o.mem = output_in(home, md);
+  if (o.mem.get_data_handle() != home.get_data_handle()) o.plain_home = home;
+  return o;
+}
+
+// x's memory in md: as it is when it already is, else reordered into a buffer `keep` owns.
+dnnl::memory input_in(const Tensor& x, const dnnl::memory::desc& md, Tensor& keep) {
+  if (x.ndim() == 4) return memory_in(x, md, keep);
+  dnnl::memory plain = wrap(x, plain_data_desc(x));
+  if (plain.get_desc() == md) return plain;
+  keep = Tensor::empty({int64_t(md.get_size() / sizeof(float)) + 1});
+  dnnl::memory m(md, engine(), keep.raw_data());
+  reorder(plain, m);
+  return m;
 }
 }  // namespace
 
@@ -70,37 +113,33 @@ bool batch_norm_accepts(const Tensor& x, std::string* why) {
 
 void batch_norm_forward(Tensor& y, Tensor& mean, Tensor& var, const Tensor& x, const Tensor& weight,
                         const Tensor& bias, const ref::BatchNormParams& p) {
-  const dnnl::memory::desc plain = plain_data_desc(x);
-  auto prims =
-      primitives_for(plain, flags_of(weight.defined(), bias.defined(), p.use_global_stats), p.eps);
+  auto prims = primitives_for(x, weight.defined(), bias.defined(), p);
   const dnnl::memory::desc cd = plain_desc(mean.shape());
-  dnnl::memory y_plain = wrap(y, plain);
-  dnnl::memory dst = output_in(y_plain, prims->md);
-  std::unordered_map<int, dnnl::memory> args = {
-      {DNNL_ARG_SRC, to_layout(wrap(x, plain), prims->md)},
-      {DNNL_ARG_DST, dst},
-      {DNNL_ARG_MEAN, wrap(mean, cd)},
-      {DNNL_ARG_VARIANCE, wrap(var, cd)}};
+  Tensor keep;
+  Output out = output_for(x, prims->md);
+  std::unordered_map<int, dnnl::memory> args = {{DNNL_ARG_SRC, input_in(x, prims->md, keep)},
+                                                {DNNL_ARG_DST, out.mem},
+                                                {DNNL_ARG_MEAN, wrap(mean, cd)},
+                                                {DNNL_ARG_VARIANCE, wrap(var, cd)}};
   if (weight.defined()) args[DNNL_ARG_SCALE] = wrap(weight, cd);
   if (bias.defined()) args[DNNL_ARG_SHIFT] = wrap(bias, cd);
   prims->fwd.execute(stream(), args);
   stream().wait();
-  reorder(dst, y_plain);
+  out.finish();
+  y = out.t;
 }
 
 void batch_norm_backward(Tensor& dx, Tensor& dweight, Tensor& dbias, const Tensor& dy,
                          const Tensor& x, const Tensor& mean, const Tensor& var,
                          const Tensor& weight, const Tensor& bias, const ref::BatchNormParams& p) {
-  const dnnl::memory::desc plain = plain_data_desc(x);
-  auto prims =
-      primitives_for(plain, flags_of(weight.defined(), bias.defined(), p.use_global_stats), p.eps);
+  auto prims = primitives_for(x, weight.defined(), bias.defined(), p);
   const dnnl::memory::desc cd = plain_desc(mean.shape());
-  dnnl::memory dx_plain = wrap(dx, plain);
-  dnnl::memory diff_src = output_in(dx_plain, prims->md);
+  Tensor keep_x, keep_dy;
+  Output out = output_for(x, prims->md);
   std::unordered_map<int, dnnl::memory> args = {
-      {DNNL_ARG_SRC, to_layout(wrap(x, plain), prims->md)},
-      {DNNL_ARG_DIFF_DST, to_layout(wrap(dy, plain), prims->md)},
-      {DNNL_ARG_DIFF_SRC, diff_src},
+      {DNNL_ARG_SRC, input_in(x, prims->md, keep_x)},
+      {DNNL_ARG_DIFF_DST, input_in(dy, prims->md, keep_dy)},
+      {DNNL_ARG_DIFF_SRC, out.mem},
       {DNNL_ARG_MEAN, wrap(mean, cd)},
       {DNNL_ARG_VARIANCE, wrap(var, cd)}};
   if (weight.defined()) {
@@ -115,7 +154,8 @@ void batch_norm_backward(Tensor& dx, Tensor& dweight, Tensor& dbias, const Tenso
   }
   prims->bwd.execute(stream(), args);
   stream().wait();
-  reorder(diff_src, dx_plain);
+  out.finish();
+  dx = out.t;
 }
 
 }  // namespace convkit::onednn

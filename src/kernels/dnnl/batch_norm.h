@@ -10,6 +10,8 @@ namespace convkit::onednn {
 
 bool batch_norm_accepts(const Tensor& x, std::string* why);
 
+// y (and dx below) are replaced by tensors in the layout the primitive runs in: x's own oneDNN
+// layout when it has one (kernels/dnnl/layout.h).
 void batch_norm_forward(Tensor& y, Tensor& mean, Tensor& var, const Tensor& x, const Tensor& weight,
                         const Tensor& bias, const ref::BatchNormParams& p);
 

@@ -12,6 +12,7 @@
 #include <optional>
 
 #include "kernels/dnnl/context.h"
+#include "kernels/dnnl/layout.h"
 
 namespace convkit::onednn {
 
@@ -76,9 +77,17 @@ void* scratch(Role role, std::size_t bytes) {
   return b.raw_data();
 }
 
-// Memory in the primitive's layout holding tensor t: t itself when layouts agree, otherwise a
-// reorder of t into scratch (queued on the stream before the primitive).
+// Memory in the primitive's layout holding tensor t: t itself when layouts agree (a plain tensor
+// in a plain layout, or an activation kept in the chosen blocked layout), otherwise a reorder of t
+// into scratch (queued on the stream before the primitive).
 memory feed(const Relayout& r, const Tensor& t, Role role) {
+  if (t.layout()) {
+    memory have = memory_of(t);
+    if (have.get_desc() == r.chosen) return have;
+    memory m(r.chosen, engine(), scratch(role, r.chosen.get_size()));
+    dnnl::reorder(have, m).execute(stream(), have, m);
+    return m;
+  }
   memory user(r.plain, engine(), t.raw_data());
   if (!r.prim) return user;
   memory m(r.chosen, engine(), scratch(role, r.chosen.get_size()));
@@ -183,29 +192,31 @@ bool conv2d_accepts(const Tensor& x, const Tensor& w, std::string* why) {
   return true;
 }
 
-void conv2d_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b,
-                    const ConvProblem& p, bool training) {
+Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const ConvProblem& p,
+                      bool training) {
   auto plan = forward_plan(p, training);
   memory src = feed(plan->src, x, kSrc);
   memory wei = feed(plan->wei, w, kWei);
-  memory dst = sink(plan->dst, y, kDst);
+  // The output stays in the primitive's layout (kernels/dnnl/layout.h).
+  Tensor y = new_tensor({p.N, p.OC, p.OH, p.OW}, plan->dst.chosen);
   std::unordered_map<int, memory> args{
-      {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DST, dst}};
+      {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DST, memory_of(y)}};
   if (p.has_bias) args.emplace(DNNL_ARG_BIAS, wrap(b));
   plan->prim.execute(stream(), args);
-  drain(plan->dst, dst, y);
   stream().wait();
+  return y;
 }
 
 namespace {
-void run_backward_data(const BackwardDataPlan& plan, Tensor& dx, const memory& diff_dst,
-                       const Tensor& w) {
+// dx comes out in the layout the primitive chose, like a forward output.
+Tensor run_backward_data(const BackwardDataPlan& plan, const memory& diff_dst, const Tensor& w,
+                         const ConvProblem& p) {
   memory wei = feed(plan.wei, w, kWei);
-  memory diff_src = sink(plan.diff_src, dx, kSrc);
-  plan.prim.execute(
-      stream(),
-      {{DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DIFF_SRC, diff_src}});
-  drain(plan.diff_src, diff_src, dx);
+  Tensor dx = new_tensor({p.N, p.IC, p.IH, p.IW}, plan.diff_src.chosen);
+  plan.prim.execute(stream(), {{DNNL_ARG_DIFF_DST, diff_dst},
+                               {DNNL_ARG_WEIGHTS, wei},
+                               {DNNL_ARG_DIFF_SRC, memory_of(dx)}});
+  return dx;
 }
 
 void run_backward_weights(const BackwardWeightsPlan& plan, Tensor& dw, Tensor& db,
@@ -226,10 +237,11 @@ void run_backward_weights(const BackwardWeightsPlan& plan, Tensor& dw, Tensor& d
 }
 }  // namespace
 
-void conv2d_backward_data(Tensor& dx, const Tensor& dy, const Tensor& w, const ConvProblem& p) {
+Tensor conv2d_backward_data(const Tensor& dy, const Tensor& w, const ConvProblem& p) {
   auto plan = backward_data_plan(p);
-  run_backward_data(*plan, dx, feed(plan->diff_dst, dy, kDst), w);
+  Tensor dx = run_backward_data(*plan, feed(plan->diff_dst, dy, kDst), w, p);
   stream().wait();
+  return dx;
 }
 
 void conv2d_backward_weights(Tensor& dw, Tensor& db, const Tensor& dy, const Tensor& x,
@@ -242,11 +254,14 @@ void conv2d_backward_weights(Tensor& dw, Tensor& db, const Tensor& dy, const Ten
 void conv2d_backward(Tensor& dx, Tensor& dw, Tensor& db, const Tensor& dy, const Tensor& x,
                      const Tensor& w, const ConvProblem& p) {
   if (!dx.defined()) return conv2d_backward_weights(dw, db, dy, x, p);
-  if (!dw.defined() && !db.defined()) return conv2d_backward_data(dx, dy, w, p);
+  if (!dw.defined() && !db.defined()) {
+    dx = conv2d_backward_data(dy, w, p);
+    return;
+  }
   auto data = backward_data_plan(p);
   auto weights = backward_weights_plan(p);
   memory diff_dst = feed(data->diff_dst, dy, kDst);
-  run_backward_data(*data, dx, diff_dst, w);
+  dx = run_backward_data(*data, diff_dst, w, p);
   // The weights pass reads dy from the same reordered copy when it wants the same layout.
   memory diff_dst_w = data->diff_dst.chosen == weights->diff_dst.chosen
                           ? diff_dst

@@ -14,11 +14,12 @@ bool conv2d_accepts(const Tensor& x, const Tensor& w, std::string* why);
 
 // y = conv(x, w) + b (b ignored unless p.has_bias). `training` picks the forward_training
 // primitive (whose descriptor is the hint for the backward primitives) or forward_inference.
-void conv2d_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& b,
-                    const detail::ConvProblem& p, bool training);
+// y = conv(x, w) + b, in the layout the primitive chose (kernels/dnnl/layout.h).
+Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const detail::ConvProblem& p,
+                      bool training);
 
-void conv2d_backward_data(Tensor& dx, const Tensor& dy, const Tensor& w,
-                          const detail::ConvProblem& p);
+// dx, in the layout the primitive chose.
+Tensor conv2d_backward_data(const Tensor& dy, const Tensor& w, const detail::ConvProblem& p);
 
 // dw and/or db (either may be undefined: not wanted).
 void conv2d_backward_weights(Tensor& dw, Tensor& db, const Tensor& dy, const Tensor& x,
@@ -26,6 +27,7 @@ void conv2d_backward_weights(Tensor& dw, Tensor& db, const Tensor& dy, const Ten
 
 // Both backward passes from one reorder of dy (when both primitives chose the same dy layout):
 // dx, dw, db, each only when defined.
+// dx (when defined on entry: replaced by one in the primitive's layout), dw, db.
 void conv2d_backward(Tensor& dx, Tensor& dw, Tensor& db, const Tensor& dy, const Tensor& x,
                      const Tensor& w, const detail::ConvProblem& p);
 

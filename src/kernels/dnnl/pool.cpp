@@ -1,10 +1,15 @@
 #include "kernels/dnnl/pool.h"
 
 #include "kernels/dnnl/context.h"
+#include "kernels/dnnl/layout.h"
 
 namespace convkit::onednn {
 
+// What the backward needs from its forward: the layouts it ran in (an input kept in a oneDNN
+// layout pools in it, and the output follows) and, for max pooling, the argmax workspace.
 struct PoolWorkspace {
+  dnnl::memory::desc src, dst;
+  Tensor buffer;  // owns the workspace bytes (the caching allocator, not oneDNN's malloc)
   dnnl::memory memory;
 };
 
@@ -23,13 +28,13 @@ struct Geometry {
   dims strides, kernel, dilation, pad_l, pad_r;
 };
 
-Geometry geometry(const Tensor& x, const Tensor& y, const Pool2dParams& p) {
+Geometry geometry(const Shape& x, const Shape& y, const Pool2dParams& p) {
   return {{p.stride_h, p.stride_w},
           {p.kernel_h, p.kernel_w},
           {0, 0},  // oneDNN dilation is 0-based: 0 means dense windows
           {p.pad_h, p.pad_w},
-          {pad_right(x.size(2), y.size(2), p.kernel_h, p.stride_h, p.pad_h),
-           pad_right(x.size(3), y.size(3), p.kernel_w, p.stride_w, p.pad_w)}};
+          {pad_right(x[2], y[2], p.kernel_h, p.stride_h, p.pad_h),
+           pad_right(x[3], y[3], p.kernel_w, p.stride_w, p.pad_w)}};
 }
 
 dnnl::algorithm algorithm_of(const Pool2dParams& p, bool is_max) {
@@ -49,16 +54,22 @@ struct Forward {
   dnnl::pooling_v2_forward prim;
 };
 
-std::shared_ptr<Forward> forward_prim(const Tensor& x, const Tensor& y, const Pool2dParams& p,
-                                      bool is_max, bool training) {
+// src: x's layout; the output is `any` for a laid-out input (oneDNN keeps the blocking), plain
+// for a plain one.
+std::shared_ptr<Forward> forward_prim(const Tensor& x, const Shape& y, const dnnl::memory::desc& src,
+                                      const Pool2dParams& p, bool is_max, bool training) {
   const auto prop =
       training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
+  const bool plain = src == plain_desc(x.shape());
   return cached<Forward>(
-      key(training ? "pool_fwd_train" : "pool_fwd_infer", x.shape(), y.shape(), p, is_max), [&] {
-        Geometry g = geometry(x, y, p);
-        dnnl::pooling_v2_forward::desc d(prop, algorithm_of(p, is_max), plain_desc(x.shape()),
-                                         plain_desc(y.shape()), g.strides, g.kernel, g.dilation,
-                                         g.pad_l, g.pad_r);
+      key(training ? "pool_fwd_train" : "pool_fwd_infer", x.shape(), y, p, is_max) + desc_key(src),
+      [&] {
+        Geometry g = geometry(x.shape(), y, p);
+        dnnl::memory::desc dst = plain ? plain_desc(y)
+                                       : dnnl::memory::desc(dims_of(y), dnnl::memory::data_type::f32,
+                                                            dnnl::memory::format_tag::any);
+        dnnl::pooling_v2_forward::desc d(prop, algorithm_of(p, is_max), src, dst, g.strides,
+                                         g.kernel, g.dilation, g.pad_l, g.pad_r);
         dnnl::pooling_v2_forward::primitive_desc pd(d, engine());
         return Forward{pd, dnnl::pooling_v2_forward(pd)};
       });
@@ -70,7 +81,7 @@ bool pool2d_accepts(const Tensor& x, const Tensor& y, const Pool2dParams& p, boo
   if (x.dtype() != DType::f32) return *why = "not float32", false;
   if (x.numel() == 0 || y.numel() == 0) return *why = "empty tensor", false;
   if (!is_max && p.count_include_pad) {
-    Geometry g = geometry(x, y, p);
+    Geometry g = geometry(x.shape(), y.shape(), p);
     if (g.pad_r[0] > p.pad_h || g.pad_r[1] > p.pad_w)
       return *why =
                  "avg with count_include_pad and a ceil_mode overhang: oneDNN's divisor would "
@@ -83,12 +94,17 @@ bool pool2d_accepts(const Tensor& x, const Tensor& y, const Pool2dParams& p, boo
 std::shared_ptr<PoolWorkspace> pool2d_forward(Tensor& y, const Tensor& x, const Pool2dParams& p,
                                               bool is_max, bool training) {
   const bool keep_ws = training && is_max;
-  auto f = forward_prim(x, y, p, is_max, training);
-  std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, wrap(x)}, {DNNL_ARG_DST, wrap(y)}};
-  std::shared_ptr<PoolWorkspace> ws;
+  auto f = forward_prim(x, y.shape(), desc_of(x), p, is_max, training);
+  auto ws = std::make_shared<PoolWorkspace>();
+  ws->src = f->pd.src_desc();
+  ws->dst = f->pd.dst_desc();
+  y = new_tensor(y.shape(), ws->dst);
+  std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, memory_of(x)},
+                                             {DNNL_ARG_DST, memory_of(y)}};
   if (keep_ws) {
-    ws = std::make_shared<PoolWorkspace>(
-        PoolWorkspace{dnnl::memory(f->pd.workspace_desc(), engine())});
+    const dnnl::memory::desc wd = f->pd.workspace_desc();
+    ws->buffer = Tensor::empty({int64_t(wd.get_size() / sizeof(float)) + 1});
+    ws->memory = dnnl::memory(wd, engine(), ws->buffer.raw_data());
     args.emplace(DNNL_ARG_WORKSPACE, ws->memory);
   }
   f->prim.execute(stream(), args);
@@ -101,17 +117,22 @@ void pool2d_backward(Tensor& dx, const std::shared_ptr<PoolWorkspace>& ws, const
   struct Backward {
     dnnl::pooling_v2_backward prim;
   };
-  auto b = cached<Backward>(key("pool_bwd", dx.shape(), dy.shape(), p, is_max), [&] {
-    auto f = forward_prim(dx, dy, p, is_max, /*training=*/true);
-    Geometry g = geometry(dx, dy, p);
-    dnnl::pooling_v2_backward::desc d(algorithm_of(p, is_max), plain_desc(dx.shape()),
-                                      plain_desc(dy.shape()), g.strides, g.kernel, g.dilation,
-                                      g.pad_l, g.pad_r);
+  const Shape xs = dx.shape();
+  auto b = cached<Backward>(key("pool_bwd", xs, dy.shape(), p, is_max) + desc_key(ws->src), [&] {
+    auto f = forward_prim(dx, dy.shape(), ws->src, p, is_max, /*training=*/true);
+    Geometry g = geometry(xs, dy.shape(), p);
+    dnnl::pooling_v2_backward::desc d(algorithm_of(p, is_max), ws->src, ws->dst, g.strides,
+                                      g.kernel, g.dilation, g.pad_l, g.pad_r);
     return Backward{
         dnnl::pooling_v2_backward(dnnl::pooling_v2_backward::primitive_desc(d, engine(), f->pd))};
   });
-  std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_DIFF_DST, wrap(dy)},
-                                             {DNNL_ARG_DIFF_SRC, wrap(dx)}};
+  // The gradient arrives in whatever layout the next op left it; the backward runs in the
+  // forward's (the workspace indexes the forward's output layout).
+  Tensor keep;
+  dnnl::memory diff_dst = memory_in(dy, ws->dst, keep);
+  dx = new_tensor(xs, ws->src);
+  std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_DIFF_DST, diff_dst},
+                                             {DNNL_ARG_DIFF_SRC, memory_of(dx)}};
   if (is_max) args.emplace(DNNL_ARG_WORKSPACE, ws->memory);
   b->prim.execute(stream(), args);
   stream().wait();

@@ -22,6 +22,8 @@ bool pool2d_accepts(const Tensor& x, const Tensor& y, const Pool2dParams& p, boo
 
 // y: [N, C, OH, OW] (allocated). With `training` (needed for backward), max pooling returns its
 // workspace; otherwise returns null.
+// y (and dx below) are replaced by tensors in the layouts the primitive runs in: the input's
+// oneDNN layout when it has one (kernels/dnnl/layout.h), plain otherwise.
 std::shared_ptr<PoolWorkspace> pool2d_forward(Tensor& y, const Tensor& x, const Pool2dParams& p,
                                               bool is_max, bool training);
 // dx: [N, C, H, W] (allocated; overwritten). `ws` is what pool2d_forward returned with training.

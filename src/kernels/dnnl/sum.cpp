@@ -1,6 +1,7 @@
 #include "kernels/dnnl/sum.h"
 
 #include "kernels/dnnl/context.h"
+#include "kernels/dnnl/layout.h"
 
 namespace convkit::onednn {
 
@@ -12,13 +13,17 @@ bool add_accepts(const Tensor& a, const Tensor& b, std::string* why) {
 }
 
 void add_forward(Tensor& y, const Tensor& a, const Tensor& b) {
-  dnnl::memory::desc md = plain_desc(a.shape());
-  auto prim = cached<dnnl::sum>("sum/" + a.shape().to_string(), [&] {
+  // Runs in an operand's oneDNN layout when one has it (a residual sum of two blocked activations
+  // stays blocked); the other operand is converted when it differs.
+  const dnnl::memory::desc md = a.layout() ? desc_of(a) : desc_of(b);
+  auto prim = cached<dnnl::sum>("sum/" + desc_key(md), [&] {
     return dnnl::sum(dnnl::sum::primitive_desc({1.f, 1.f}, {md, md}, engine()));
   });
-  dnnl::memory ma = wrap(a, md), mb = wrap(b, md), my = wrap(y, md);
+  Tensor keep_a, keep_b;
+  dnnl::memory ma = memory_in(a, md, keep_a), mb = memory_in(b, md, keep_b);
+  y = new_tensor(a.shape(), md);
   prim->execute(stream(), {{DNNL_ARG_MULTIPLE_SRC + 0, ma}, {DNNL_ARG_MULTIPLE_SRC + 1, mb},
-                           {DNNL_ARG_DST, my}});
+                           {DNNL_ARG_DST, memory_of(y)}});
   stream().wait();
 }
 
