@@ -13,6 +13,7 @@
 #include "convkit/optim/adam.h"
 #include "convkit/optim/sgd.h"
 #include "convkit/random.h"
+#include "convkit/train/distillation.h"
 
 namespace convkit::train {
 
@@ -119,6 +120,10 @@ Metadata Trainer::run_metadata() const {
                         {"optimizer", opt_.optimizer}, {"lr", opt_.lr},
                         {"schedule", opt_.schedule}, {"seed", opt_.seed},
                         {"label_smoothing", opt_.label_smoothing}};
+  if (!opt_.teacher.empty())
+    run["distillation"] = {{"teacher", opt_.teacher},
+                           {"temperature", opt_.distill_temperature},
+                           {"alpha", opt_.distill_alpha}};
   return {{"model", opt_.model}, {"config", config.dump()}, {"run", run.dump()}};
 }
 
@@ -155,6 +160,16 @@ bool Trainer::run() {
     save_train_state(state_path(), *model_, *optimizer_, st);
   };
 
+  std::unique_ptr<Teacher> teacher;
+  if (!opt_.teacher.empty()) {
+    teacher = std::make_unique<Teacher>(opt_.teacher, opt_.norm_mean, opt_.norm_std);
+    CONVKIT_CHECK(teacher->loaded().num_classes == train_->num_classes(), "teacher ", opt_.teacher,
+                  " predicts ", teacher->loaded().num_classes, " classes; the data has ",
+                  train_->num_classes());
+    say(detail::concat("distilling from ", teacher->loaded().name, " (", opt_.teacher, "), T=",
+                       opt_.distill_temperature, ", alpha=", opt_.distill_alpha));
+  }
+
   for (int64_t epoch = st.epoch; epoch < opt_.epochs; ++epoch) {
     model_->train();
     metrics::RunningMetrics running;
@@ -165,7 +180,10 @@ bool Trainer::run() {
       if (opt_.schedule != "plateau") optim::apply_schedule(*schedule, *optimizer_, st.step);
       optimizer_->zero_grad();
       Tensor logits = (*model_)(b->inputs);
-      Tensor loss = cross_entropy(logits, b->labels, opt_.label_smoothing);
+      Tensor loss = teacher ? distillation_loss(logits, teacher->logits(b->inputs), b->labels,
+                                                opt_.distill_temperature, opt_.distill_alpha,
+                                                opt_.label_smoothing)
+                            : cross_entropy(logits, b->labels, opt_.label_smoothing);
       loss.backward();
       if (opt_.clip_grad_norm > 0)
         optim::clip_grad_norm(model_->parameters(), opt_.clip_grad_norm);

@@ -106,6 +106,13 @@ void add_train(CLI::App& app) {
   cmd->add_option("--scale-lr", o.scale_lr_base_batch,
                   "Linear scaling rule: lr *= batch-size / this base batch size (0: off)")->capture_default_str();
   cmd->add_option("--label-smoothing", o.label_smoothing, "Label smoothing epsilon")->capture_default_str();
+  cmd->add_option("--teacher", o.teacher,
+                  "Distill from this trained model (weights file, e.g. runs/big/best.safetensors)");
+  cmd->add_option("--distill-temperature", o.distill_temperature, "Distillation temperature T")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  cmd->add_option("--distill-alpha", o.distill_alpha,
+                  "Weight of the soft (teacher) term; 1 - alpha goes to the hard labels")
+      ->capture_default_str()->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--clip-grad-norm", o.clip_grad_norm, "Clip gradients to this global L2 norm (0: off)")->capture_default_str();
   cmd->add_option("--val-fraction", o.val_fraction, "Fraction of the training set held out for validation")->capture_default_str();
   cmd->add_option("--seed", o.seed, "Random seed")->capture_default_str();

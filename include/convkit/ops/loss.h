@@ -31,6 +31,17 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, double label_sm
 Tensor soft_cross_entropy(const Tensor& logits, const Tensor& soft_targets,
                           Reduction r = Reduction::mean);
 
+// Knowledge distillation (Hinton, Vinyals & Dean 2015), the student's loss against a teacher's
+// softened outputs and the hard labels:
+//   alpha * T^2 * KL(softmax(teacher/T) || softmax(student/T)) + (1 - alpha) * CE(student, target)
+// KL is averaged over the batch (PyTorch's KLDivLoss(reduction='batchmean')); the T^2 factor keeps
+// the soft term's gradient scale independent of T. label_smoothing applies to the hard term.
+// student_logits, teacher_logits: [N, C], same dtype; target: int64 [N]. T > 0, alpha in [0, 1].
+// Gradients to student_logits only (the teacher is a constant).
+Tensor distillation_loss(const Tensor& student_logits, const Tensor& teacher_logits,
+                         const Tensor& target, double temperature, double alpha,
+                         double label_smoothing = 0.0);
+
 // Mean squared error: (pred - target)^2 per element. Same shape and dtype required.
 // Gradients to pred and target.
 Tensor mse_loss(const Tensor& pred, const Tensor& target, Reduction r = Reduction::mean);

@@ -34,6 +34,11 @@ struct TrainOptions {
   int64_t plateau_patience = 3;
   int64_t scale_lr_base_batch = 0;   // > 0: linear scaling rule, lr *= batch_size / this
   double label_smoothing = 0.0;
+  // Knowledge distillation: weights file of a trained teacher (empty: off), temperature T and the
+  // weight alpha of the soft term (ops/loss.h distillation_loss).
+  std::string teacher;
+  double distill_temperature = 4.0;
+  double distill_alpha = 0.9;
   double clip_grad_norm = 0.0;       // 0: off
   double val_fraction = 0.1;
   uint64_t seed = 1;

@@ -4,8 +4,8 @@
 // Some oneDNN 2.6 primitives have JIT kernels only for blocked or channels-last layouts: LRN's
 // backward on NCHW falls back to oneDNN's reference loop, and batch norm on NCHW runs a generic
 // C++ kernel (ncsp_bnorm). Reordering in and out of nChw16c and running the JIT kernel is
-// faster (measurements in docs/derivatives/norm.md, "Kernels and layouts"). Once activations
-// keep blocked layouts between ops (docs/architecture.md, "Layouts") the reorders disappear.
+// faster (measurements in docs/derivatives/norm.md, "Kernels and layouts"). Inputs that already
+// come in a oneDNN layout (kernels/dnnl/layout.h) run in it and skip the choice.
 #include <functional>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <vector>
