@@ -5,6 +5,7 @@
 // OpenCV's BGR once, at load). A transform draws all its randomness from the generator it is given;
 // the dataset seeds that generator per example from (epoch seed, example index), which makes
 // augmentation reproducible and independent of how many threads decode.
+#include <cstdint>
 #include <memory>
 #include <string>
 
@@ -23,5 +24,10 @@ class Transform {
   virtual std::string describe() const = 0;
 };
 using TransformPtr = std::shared_ptr<const Transform>;
+
+// The seed of example `index`'s generator in the epoch whose loader seed is `epoch_seed`
+// (DataLoader::epoch_seed). Every dataset that augments seeds Generator(example_seed(...)) with it,
+// so an example's augmentation depends on nothing but these two numbers.
+uint64_t example_seed(uint64_t epoch_seed, int64_t index);
 
 }  // namespace convkit::data
