@@ -21,12 +21,19 @@ cv::Mat chw_to_image(const float* chw, int64_t channels, int64_t height, int64_t
 }
 
 void image_to_chw(const cv::Mat& image, float* chw) {
+  // v / 255.f by table, not v * (1 / 255.): the same floats the IDX reader makes, so an unchanged
+  // image comes back bit for bit.
+  static const cv::Mat table = [] {
+    cv::Mat t(1, 256, CV_32F);
+    for (int v = 0; v < 256; ++v) t.at<float>(v) = float(v) / 255.f;
+    return t;
+  }();
   const int H = image.rows, W = image.cols;
   std::vector<cv::Mat> planes;
   cv::split(image, planes);
   for (size_t c = 0; c < planes.size(); ++c) {
-    cv::Mat dst(H, W, CV_32F, chw + c * size_t(H) * size_t(W));  // writes in place: same size and type
-    planes[c].convertTo(dst, CV_32F, 1.0 / 255.0);
+    cv::Mat dst(H, W, CV_32F, chw + c * size_t(H) * size_t(W));  // written in place: same size and type
+    cv::LUT(planes[c], table, dst);
   }
 }
 
