@@ -11,6 +11,7 @@ void add_train(CLI::App& app);
 void add_eval(CLI::App& app);
 void add_predict(CLI::App& app);
 void add_summary(CLI::App& app);
+void add_augment_preview(CLI::App& app);
 
 // Shared: --threads and --backend, applied before a command runs.
 struct RuntimeOptions {
