@@ -181,3 +181,24 @@ TEST(Augmented, SampleImagesSpreadOverTheDataset) {
   image_to_chw(s[3], back.data());
   EXPECT_EQ(back, row_of(ds->get_batch({7}), 0));  // indices 0, 2, 5, 7
 }
+
+TEST(Recipe, TheExampleRecipesParseAndRun) {
+  // tests/golden/data -> the repository root.
+  const auto root = std::filesystem::path(CONVKIT_GOLDEN_DIR).parent_path().parent_path().parent_path();
+  RecipeContext ctx{[] { return std::vector<cv::Mat>{cv::Mat(8, 8, CV_8UC3, cv::Scalar(10, 200, 90))}; }};
+  const std::pair<const char*, cv::Mat> cases[] = {
+      {"fashion_mnist.json", cv::Mat(28, 28, CV_8UC1, cv::Scalar(128))},
+      {"cifar.json", cv::Mat(32, 32, CV_8UC3, cv::Scalar(1, 2, 3))},
+      {"keras_geometry.json", cv::Mat(32, 32, CV_8UC3, cv::Scalar(1, 2, 3))},
+      {"imagenet.json", cv::Mat(300, 400, CV_8UC3, cv::Scalar(1, 2, 3))},
+      {"vgg_multiscale.json", cv::Mat(300, 400, CV_8UC3, cv::Scalar(1, 2, 3))}};
+  for (const auto& [name, image] : cases) {
+    SCOPED_TRACE(name);
+    TransformPtr t = load_recipe((root / "examples/recipes" / name).string(), ctx);
+    Generator g(0);
+    cv::Mat out = t->apply(image, g);
+    const int expected = image.rows > 100 ? 224 : image.rows;
+    EXPECT_EQ(out.size(), cv::Size(expected, expected));
+    EXPECT_EQ(out.type(), image.type());
+  }
+}
