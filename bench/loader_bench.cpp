@@ -1,7 +1,7 @@
 // Data loader throughput on JPEG files with a typical augmentation recipe, next to the training
 // step it has to feed (issue 5, item 4). Prints a Markdown table for docs/benchmarks.md.
 //
-// Usage: loader_bench [epochs=3] [max_workers=2] [train_steps=10]
+// Usage: loader_bench [epochs=3] [max_workers=2] [train_steps=10] [opencv_threads=OpenCV default]
 //   32x32:   512 JPEGs, random_crop(padding=4) + horizontal_flip, standardized; feeds resnet20
 //   224x224: 256 JPEGs, random_resized_crop(224) + horizontal_flip + color_jitter(0.4, 0.4, 0.4),
 //            standardized; feeds resnet18 (when the model zoo registers it)
@@ -13,7 +13,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <cstdlib>
 #include <filesystem>
 #include <string>
 
@@ -158,7 +157,7 @@ int main(int argc, char** argv) {
                       data::color_jitter({.brightness = 0.4, .contrast = 0.4, .saturation = 0.4})}),
        "resnet18"},
   };
-  if (const char* t = std::getenv("CV_THREADS")) cv::setNumThreads(std::atoi(t));
+  if (argc > 4) cv::setNumThreads(std::stoi(argv[4]));
   std::printf("threads (OpenMP, training step): %d; OpenCV threads: %d\n\n", omp_get_max_threads(),
               cv::getNumThreads());
   std::printf("| input | recipe | workers | loader img/s | model | train step img/s (fixed batch) | train img/s fed by the loader |\n");
