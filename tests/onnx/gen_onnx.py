@@ -1,16 +1,18 @@
 """ONNX golden cases for tests/test_onnx_import.cpp, written at test time into the build folder.
 
 For each case: <out>/<case>.onnx exported by torch.onnx.export from an eval-mode model, and
-<out>/<case>.safetensors with the input, PyTorch's eval output, and one training-mode step
-(dropout off, batch norm on batch statistics): its output, the upstream gradient used
-(loss = sum(output * upstream)), the gradient of the first convolution's weight, the first
-batch norm's running mean afterwards, and the eval output after one plain SGD step (lr 0.1) from
-those gradients. Metadata names those parameters. Cases with small weights also carry the
-state dict after the step ("state.<name>"), to load into the imported model.
+<out>/<case>.safetensors with the input, PyTorch's eval output (float32), and one training-mode
+step computed in float64 (dropout off, batch norm on batch statistics): its output, the upstream
+gradient used (loss = sum(output * upstream)), the gradient of the first convolution's weight, the
+first batch norm's running mean afterwards, and the eval output after one plain SGD step from
+those gradients. Metadata names those parameters and gives, per result, the tolerance a float32
+run is held to: max(1e-4, 4 x PyTorch's own float32 error). Cases with small weights also carry
+PyTorch's float32 state dict after the step ("state.<name>") and its eval output.
 
 Usage: /usr/bin/python3 tests/onnx/gen_onnx.py --out DIR CASE [CASE ...]   (--list lists cases)
 """
 import argparse
+import copy
 import io
 import os
 import sys
@@ -155,6 +157,21 @@ def main_output(y):
     return y.logits if hasattr(y, "logits") else y
 
 
+def training_forward(model, xt, upstream):
+    """Training mode with dropout off (its masks cannot match); loss = sum(output * upstream)."""
+    model.train()
+    for m in model.modules():
+        if isinstance(m, nn.Dropout):
+            m.eval()
+    y = main_output(model(xt))
+    (y * upstream).sum().backward()
+    return y.detach()
+
+
+def rel(a, b):
+    return ((a.double() - b.double()).abs().max() / b.double().abs().max().clamp_min(1e-12)).item()
+
+
 def generate(case, out):
     builder, shape, opset, plain_bn, with_state = CASES[case]
     torch.manual_seed(SEED)
@@ -175,31 +192,42 @@ def generate(case, out):
     with open(os.path.join(out, case + ".onnx.tmp"), "wb") as f:
         f.write(buf.getvalue())
 
-    # One training step: batch norm on batch statistics, dropout off (its masks cannot match).
-    conv_name, conv = first_of(model, nn.Conv2d)
-    bn_name, bn = first_of(model, nn.BatchNorm2d)
-    model.train()
-    for m in model.modules():
-        if isinstance(m, nn.Dropout):
-            m.eval()
+    # The training step runs in float64 (the reference) and float32. Training-mode batch norm
+    # through dozens of layers loses digits: PyTorch's own float32 gradients of deep ResNets are
+    # 1e-2 off the float64 ones, so float32 results are held to what PyTorch's float32 achieves.
+    conv_name, _ = first_of(model, nn.Conv2d)
+    bn_name, _ = first_of(model, nn.BatchNorm2d)
     xt = torch.randn(shape)
-    y_train = main_output(model(xt))
-    upstream = torch.randn(y_train.shape)
-    (y_train * upstream).sum().backward()
+    m32, m64 = copy.deepcopy(model), copy.deepcopy(model).double()
+    y32 = training_forward(m32, xt, upstream := torch.randn(y_eval.shape))
+    y64 = training_forward(m64, xt.double(), upstream.double())
+    # One SGD step scaled so that the largest weight moves by 1e-2 (the raw gradients of an
+    # untrained net would blow its outputs up).
+    lr = 1e-2 / max(p.grad.abs().max().item() for p in m64.parameters() if p.grad is not None)
+    results = {}
+    for tag, m, xx, y in (("f32", m32, x, y32), ("f64", m64, x.double(), y64)):
+        mods = dict(m.named_modules())
+        r = {"train_output": y, "train_grad": mods[conv_name].weight.grad.clone()}
+        if bn_name is not None:
+            r["train_running_mean"] = mods[bn_name].running_mean.clone()
+        torch.optim.SGD(m.parameters(), lr=lr).step()
+        m.eval()
+        with torch.no_grad():
+            r["eval_output_after_step"] = main_output(m(xx))
+        results[tag] = r
 
-    tensors = {"input": x, "eval_output": y_eval, "train_input": xt, "train_output": y_train.detach(),
-               "train_upstream": upstream, "train_grad": conv.weight.grad.clone()}
-    meta = {"case": case, "opset": opset, "grad_param": conv_name + ".weight"}
-    if bn is not None:
-        tensors["train_running_mean"] = bn.running_mean.clone()
+    tensors = {"input": x, "eval_output": y_eval, "train_input": xt, "train_upstream": upstream,
+               "eval_output_after_step_f32": results["f32"]["eval_output_after_step"]}
+    meta = {"case": case, "opset": opset, "grad_param": conv_name + ".weight", "lr": repr(lr)}
+    if bn_name is not None:
         meta["bn_param"] = bn_name + ".running_mean"
-    torch.optim.SGD(model.parameters(), lr=0.1).step()
-    model.eval()
-    with torch.no_grad():
-        tensors["eval_output_after_step"] = main_output(model(x))
+    for k, v in results["f64"].items():
+        tensors[k] = v
+        meta["tol_" + k] = repr(max(1e-4, 4 * rel(results["f32"][k], v)))
+    meta["step_change"] = repr(rel(results["f64"]["eval_output_after_step"], y_eval))
     if with_state:
         # googlenet's auxiliary classifiers are not in the eval-mode graph.
-        for k, v in model.state_dict().items():
+        for k, v in m32.state_dict().items():
             if not k.startswith("aux"):
                 tensors["state." + k] = v
     golden.DATA_DIR = out

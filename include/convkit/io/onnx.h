@@ -52,18 +52,26 @@ class OnnxModel : public nn::Module {
   std::unique_ptr<Impl> impl_;
 };
 
+struct OnnxLoadOptions {
+  // Float initializers and constants are converted to this dtype. float64 runs the reference
+  // kernels: for gradient checks and comparisons that float32 rounding would blur.
+  DType float_dtype = DType::f32;
+};
+
 // Reads `path`. Throws convkit::Error naming the path and what is wrong: missing or unreadable
 // file, not an ONNX protobuf (or truncated), no default-domain opset or one outside 7..18, an
 // initializer of an unsupported type or with external data, a node reading a value nothing
 // defines, and "onnx: node 'name' (OpType) is not supported; supported: ..." for ops outside the
 // supported set (docs/onnx.md lists it).
-std::shared_ptr<OnnxModel> load_onnx(const std::string& path);
+std::shared_ptr<OnnxModel> load_onnx(const std::string& path, const OnnxLoadOptions& options = {});
 // The same from the bytes of a model; `source` names it in messages.
 std::shared_ptr<OnnxModel> load_onnx_bytes(const std::string& bytes,
-                                           const std::string& source = "<memory>");
+                                           const std::string& source = "<memory>",
+                                           const OnnxLoadOptions& options = {});
 
 struct OnnxExportOptions {
-  int opset = 13;                   // 11..17
+  // 9..17. OpenCV 4.6's importer reads Clip (ReLU6) only in its opset <= 10 attribute form.
+  int opset = 13;
   std::string input_name = "input";
   std::string output_name = "output";
   bool dynamic_batch = true;        // dim 0 of input and output is the symbolic "N"

@@ -146,7 +146,8 @@ DType input_dtype_ok(const onnx::ValueInfoProto& v, const std::string& source) {
   return dtype_from_onnx(v.type().tensor_type().elem_type(), source + ": input '" + v.name() + "'");
 }
 
-std::shared_ptr<OnnxModel> build(const onnx::ModelProto& mp, const std::string& source) {
+std::shared_ptr<OnnxModel> build(const onnx::ModelProto& mp, const std::string& source,
+                                 const OnnxLoadOptions& options) {
   auto impl = std::make_unique<OnnxModel::Impl>();
   OnnxModel::Impl& m = *impl;
   m.source = source;
@@ -166,7 +167,8 @@ std::shared_ptr<OnnxModel> build(const onnx::ModelProto& mp, const std::string& 
   std::map<std::string, Tensor> inits;
   std::vector<std::string> init_order;
   for (const auto& t : g.initializer()) {
-    inits[t.name()] = tensor_from_proto(t, source + ": initializer '" + t.name() + "'");
+    Tensor v = tensor_from_proto(t, source + ": initializer '" + t.name() + "'");
+    inits[t.name()] = is_floating(v.dtype()) ? v.to(options.float_dtype) : v;
     init_order.push_back(t.name());
   }
   std::vector<const onnx::NodeProto*> live;
@@ -288,7 +290,7 @@ std::shared_ptr<OnnxModel> build(const onnx::ModelProto& mp, const std::string& 
                     "', which is not a graph input, an initializer or an output of an earlier node");
       s.in.push_back(it->second);
     }
-    NodeContext ctx{d, m.opset, model.get(), Tensor(), {}};
+    NodeContext ctx{d, m.opset, model.get(), Tensor(), {}, options.float_dtype};
     for (const std::string& out : d.outputs) ctx.output_used.push_back(!out.empty() && read.count(out));
     if (d.op_type == "BatchNormalization" && d.inputs.size() > 1) {
       auto [path, leaf] = split_name(d.inputs[1]);
@@ -323,22 +325,23 @@ std::shared_ptr<OnnxModel> build(const onnx::ModelProto& mp, const std::string& 
 
 }  // namespace
 
-std::shared_ptr<OnnxModel> load_onnx_bytes(const std::string& bytes, const std::string& source) {
+std::shared_ptr<OnnxModel> load_onnx_bytes(const std::string& bytes, const std::string& source,
+                                           const OnnxLoadOptions& options) {
   CONVKIT_CHECK(!bytes.empty(), "onnx: ", source, ": the file is empty");
   onnx::ModelProto mp;
   CONVKIT_CHECK(mp.ParseFromString(bytes), "onnx: ", source,
                 ": not a valid ONNX model (the protobuf does not parse; is the file truncated or ",
                 "not an .onnx file?)");
-  return build(mp, source);
+  return build(mp, source, options);
 }
 
-std::shared_ptr<OnnxModel> load_onnx(const std::string& path) {
+std::shared_ptr<OnnxModel> load_onnx(const std::string& path, const OnnxLoadOptions& options) {
   std::ifstream f(path, std::ios::binary);
   CONVKIT_CHECK(f.good(), "onnx: cannot open '", path, "': ", std::strerror(errno));
   std::ostringstream bytes;
   bytes << f.rdbuf();
   CONVKIT_CHECK(!f.bad(), "onnx: cannot read '", path, "'");
-  return load_onnx_bytes(bytes.str(), path);
+  return load_onnx_bytes(bytes.str(), path, options);
 }
 
 }  // namespace convkit::io

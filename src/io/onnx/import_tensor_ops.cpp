@@ -58,6 +58,7 @@ Kernel constant(const NodeContext& c) {
     throw Error("onnx: " + c.where() + ": no supported value attribute (value, value_float(s), " +
                 "value_int(s))");
   }
+  if (is_floating(value.dtype())) value = value.to(c.float_dtype);
   return [value](const TensorList&) { return TensorList{value}; };
 }
 
@@ -220,7 +221,8 @@ Kernel slice(const NodeContext& c) {
 }
 
 Kernel cast(const NodeContext& c) {
-  const DType to = dtype_from_onnx(c.node.attrs.i("to", 0), c.where());
+  DType to = dtype_from_onnx(c.node.attrs.i("to", 0), c.where());
+  if (is_floating(to)) to = c.float_dtype;
   return [to](const TensorList& in) { return TensorList{in[0].to(to)}; };
 }
 
@@ -284,9 +286,10 @@ Kernel pad(const NodeContext& c) {
 
 Kernel constant_of_shape(const NodeContext& c) {
   Tensor fill = c.node.attrs.has("value") ? c.node.attrs.t("value") : Tensor::zeros({1});
-  return [fill](const TensorList& in) {
+  const DType dtype = is_floating(fill.dtype()) ? c.float_dtype : fill.dtype();
+  return [fill, dtype](const TensorList& in) {
     return TensorList{Tensor::full(Shape(int_values(in[0], "shape")), fill.to(DType::f64).data<double>()[0],
-                                   fill.dtype())};
+                                   dtype)};
   };
 }
 
@@ -297,16 +300,18 @@ Kernel resize(const NodeContext& c) {
   const std::string mode = c.node.attrs.s("mode", "nearest");
   CONVKIT_CHECK(mode == "nearest", "onnx: ", c.where(), ": mode '", mode,
                 "' is not supported (nearest only)");
-  const bool upsample = c.node.op_type == "Upsample";
+  // Upsample (opset 7-9) and Resize at opset 10 take the scales as input 1 (Upsample 7-8 as an
+  // attribute); Resize from opset 11 on takes (X, roi, scales, sizes).
+  const bool scales_second = c.node.op_type == "Upsample" || c.opset < 11;
   const std::vector<double> attr_scales = c.node.attrs.floats("scales", {});
-  return [upsample, attr_scales](const TensorList& in) {
+  return [scales_second, attr_scales](const TensorList& in) {
     const Tensor& x = in[0];
     std::vector<double> scales = attr_scales;
-    if (upsample && in.size() > 1 && in[1].defined()) {
+    if (scales_second && in.size() > 1 && in[1].defined()) {
       scales.clear();
       const Tensor s = in[1].to(DType::f64);
       scales.assign(s.data<double>(), s.data<double>() + s.numel());
-    } else if (!upsample) {
+    } else if (!scales_second) {
       if (in.size() > 2 && in[2].defined() && in[2].numel() > 0) {
         const Tensor s = in[2].to(DType::f64);
         scales.assign(s.data<double>(), s.data<double>() + s.numel());

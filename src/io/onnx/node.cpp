@@ -1,5 +1,6 @@
 #include "io/onnx/node.h"
 
+#include <set>
 #include <sstream>
 
 namespace convkit::io::onnx_detail {
@@ -71,11 +72,13 @@ std::string supported_ops() {
 
 Role initializer_role(const std::string& op, size_t i, const Tensor& value) {
   if (!is_floating(value.dtype())) return Role::constant;
-  if (op == "Conv" || op == "Gemm" || op == "MatMul") return i <= 2 ? Role::parameter : Role::constant;
+  if (op == "Conv" || op == "Gemm" || op == "MatMul") return Role::parameter;
   if (op == "BatchNormalization")
     return i == 1 || i == 2 ? Role::parameter : i == 3 || i == 4 ? Role::buffer : Role::constant;
-  if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div")
-    return value.numel() > 1 ? Role::parameter : Role::constant;
+  // Data operands: input 0 of any op (a weight reshaped or sliced before use) and every operand of
+  // the n-ary arithmetic; other inputs are options (shapes, pads, bounds, scales, exponents).
+  static const std::set<std::string> nary{"Add", "Sub", "Mul", "Div", "Sum", "Concat", "Max", "Min"};
+  if (value.numel() > 1 && (i == 0 || nary.count(op))) return Role::parameter;
   return Role::constant;
 }
 

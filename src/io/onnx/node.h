@@ -54,6 +54,7 @@ struct NodeContext {
   const nn::Module* mode;         // its is_training() decides BatchNormalization and Dropout
   Tensor num_batches_tracked;     // BatchNormalization with torchvision-style names, else undefined
   std::vector<bool> output_used;  // per node output: read by a later node or a graph output
+  DType float_dtype;              // floating constants and casts produce this dtype
   std::string where() const { return node.where(); }
   bool has_input(size_t i) const { return i < node.inputs.size() && !node.inputs[i].empty(); }
 };
@@ -68,10 +69,11 @@ void add_tensor_handlers(HandlerMap& m);  // import_tensor_ops.cpp
 const HandlerMap& handlers();
 std::string supported_ops();  // "Add, AveragePool, ..." for messages and docs
 
-// What an initializer feeding input `i` of `op_type` is: weights and biases of Conv, Gemm,
-// MatMul, BatchNormalization (scale, B) and non-scalar operands of Add/Sub/Mul/Div train;
-// BatchNormalization's mean and var are buffers; everything else (shapes, pads, clip bounds,
-// scalars) stays a constant outside the state dict.
+// What an initializer feeding input `i` of `op_type` is. Floating weights train: those of Conv,
+// Gemm, MatMul and BatchNormalization (scale, B), and any non-scalar data operand (input 0 of any
+// op, operands of Add/Sub/Mul/Div/Sum/Concat/Max/Min). BatchNormalization's mean and var are
+// buffers. Everything else (shapes, pads, clip bounds, scalars, integer tensors) stays a constant
+// outside the state dict.
 enum class Role { constant, buffer, parameter };
 Role initializer_role(const std::string& op_type, size_t i, const Tensor& value);
 
