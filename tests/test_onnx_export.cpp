@@ -39,16 +39,21 @@ Tensor eval_forward(nn::Module& m, const Tensor& x) {
   return m(x);
 }
 
-// OpenCV DNN's output for `x`, or an undefined tensor with `why` set when Python lacks a module.
-Tensor run_opencv(const std::string& onnx_path, const Tensor& x, std::string* why) {
-  if (!test::python_has("cv2, onnx, numpy", why)) return Tensor();
-  const std::string in = onnx_path + ".in.safetensors", out = onnx_path + ".cv.safetensors";
-  io::save_safetensors(in, {{"input", x}});
+// OpenCV DNN's outputs for each (onnx file, input) pair, from one Python run; empty with `why`
+// set when Python lacks a module.
+std::vector<Tensor> run_opencv(const std::vector<std::pair<std::string, Tensor>>& runs, std::string* why) {
+  if (!test::python_has("cv2, onnx, numpy", why)) return {};
+  std::string args = std::string(CONVKIT_TESTS_DIR) + "/onnx/run_opencv.py";
+  for (const auto& [path, x] : runs) {
+    io::save_safetensors(path + ".in.safetensors", {{"input", x}});
+    args += " " + path + " " + path + ".in.safetensors " + path + ".cv.safetensors";
+  }
   std::string log;
-  const std::string script = std::string(CONVKIT_TESTS_DIR) + "/onnx/run_opencv.py";
-  const int rc = test::run_python(script + " " + onnx_path + " " + in + " " + out, &log);
-  CONVKIT_CHECK(rc == 0, "run_opencv.py ", onnx_path, " failed (exit ", rc, "):\n", log);
-  return io::load_safetensors(out).tensors.at("output");
+  const int rc = test::run_python(args, &log);
+  CONVKIT_CHECK(rc == 0, "run_opencv.py failed (exit ", rc, "):\n", log);
+  std::vector<Tensor> outs;
+  for (const auto& [path, x] : runs) outs.push_back(io::load_safetensors(path + ".cv.safetensors").tensors.at("output"));
+  return outs;
 }
 
 // Every op with an export rule that OpenCV 4.6 also runs, in one hand-written block.
@@ -214,18 +219,19 @@ TEST(OnnxExport, RunsInOpenCvDnn) {
     entries.push_back({name, models::create_model(name, {1, 10, 28}), {2, 1, 28, 28}, 13});
   // OpenCV 4.6 reads ReLU6's Clip only in the opset <= 10 form.
   entries.push_back({"many_ops", std::make_shared<ManyOps>(), {2, 3, 15, 15}, 10});
+  std::vector<std::pair<std::string, Tensor>> runs;
   for (Entry& e : entries) {
-    SCOPED_TRACE(e.name);
     randomize_batch_norms(*e.model, 11);
     const std::string path = test::onnx_work_dir() + "/export_" + e.name + ".onnx";
     io::OnnxExportOptions options;
     options.opset = e.opset;
     io::save_onnx(*e.model, {1, e.input[1], e.input[2], e.input[3]}, path, options);
-    const Tensor x = Tensor::randn(e.input);
-    const Tensor cv = run_opencv(path, x, &why);
-    if (!cv.defined()) GTEST_SKIP() << why;
-    EXPECT_LE(rel_error(cv, eval_forward(*e.model, x)), kTol);
+    runs.emplace_back(path, Tensor::randn(e.input));
   }
+  const std::vector<Tensor> cv = run_opencv(runs, &why);
+  if (cv.empty()) GTEST_SKIP() << why;
+  for (size_t i = 0; i < entries.size(); ++i)
+    EXPECT_LE(rel_error(cv[i], eval_forward(*entries[i].model, runs[i].second)), kTol) << entries[i].name;
 }
 
 }  // namespace

@@ -1,8 +1,9 @@
 """Runs an ONNX file in OpenCV's DNN module (an ONNX runtime independent of convkit) after
 onnx.checker validates it: tests/test_onnx_export.cpp checks convkit's exports this way.
 
-Usage: /usr/bin/python3 tests/onnx/run_opencv.py MODEL.onnx INPUT.safetensors OUTPUT.safetensors
-INPUT holds the tensor "input"; OUTPUT receives OpenCV's result as "output".
+Usage: /usr/bin/python3 tests/onnx/run_opencv.py MODEL.onnx INPUT.safetensors OUTPUT.safetensors ...
+(any number of triples, so that one Python start serves a whole test). INPUT holds the tensor
+"input"; OUTPUT receives OpenCV's result as "output".
 """
 import json
 import struct
@@ -42,14 +43,21 @@ def write_safetensors(path, tensors):
         f.write(struct.pack("<Q", len(h)) + h + b"".join(blobs))
 
 
-def main():
-    model_path, in_path, out_path = sys.argv[1:4]
+def run(model_path, in_path, out_path):
     onnx.checker.check_model(onnx.load(model_path), full_check=True)
     x = read_safetensors(in_path)["input"]
     net = cv2.dnn.readNetFromONNX(model_path)
     net.setPreferableBackend(cv2.dnn.DNN_BACKEND_OPENCV)
     net.setInput(x)
     write_safetensors(out_path, {"output": net.forward()})
+
+
+def main():
+    args = sys.argv[1:]
+    if not args or len(args) % 3:
+        sys.exit("usage: run_opencv.py MODEL.onnx INPUT.safetensors OUTPUT.safetensors ...")
+    for k in range(0, len(args), 3):
+        run(*args[k:k + 3])
 
 
 if __name__ == "__main__":
