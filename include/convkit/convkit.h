@@ -2,9 +2,13 @@
 // The whole public API.
 #include "convkit/autograd.h"
 #include "convkit/backend.h"
+#include "convkit/data/augment.h"
+#include "convkit/data/augmented.h"
 #include "convkit/data/dataset.h"
 #include "convkit/data/idx.h"
 #include "convkit/data/loader.h"
+#include "convkit/data/recipe.h"
+#include "convkit/data/transform.h"
 #include "convkit/error.h"
 #include "convkit/io/safetensors.h"
 #include "convkit/metrics/classification.h"

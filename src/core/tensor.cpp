@@ -6,6 +6,7 @@
 
 #include "convkit/autograd.h"
 #include "convkit/random.h"
+#include "core/trace.h"
 
 namespace convkit {
 
@@ -228,6 +229,7 @@ Tensor Tensor::reshape(const Shape& target) const {
   autograd::record(out, "reshape", {*this}, [in_shape](const Tensor& g, const std::vector<bool>&) {
     return TensorList{g.reshape(in_shape)};
   });
+  if (detail::tracing()) detail::trace_op("reshape", out, {*this});
   return out;
 }
 
@@ -256,6 +258,7 @@ Tensor Tensor::slice(int64_t begin, int64_t end) const {
                 g.nbytes());
     return TensorList{gi};
   });
+  if (detail::tracing()) detail::trace_op("slice", out, {*this}, std::vector<int64_t>{begin, end});
   return out;
 }
 
@@ -273,6 +276,7 @@ Tensor Tensor::clone() const {
   autograd::record(out, "clone", {*this}, [](const Tensor& g, const std::vector<bool>&) {
     return TensorList{g};
   });
+  if (detail::tracing()) detail::trace_op("clone", out, {*this});
   return out;
 }
 
@@ -292,6 +296,7 @@ Tensor Tensor::to(DType target) const {
       return TensorList{g.to(src_type)};
     });
   }
+  if (detail::tracing()) detail::trace_op("to", out, {*this});
   return out;
 }
 

@@ -1,5 +1,6 @@
 #include "convkit/data/loader.h"
 
+#include <algorithm>
 #include <numeric>
 
 #include "convkit/random.h"
@@ -12,6 +13,7 @@ DataLoader::DataLoader(DatasetPtr dataset, LoaderOptions options)
   CONVKIT_CHECK(opt_.batch_size > 0, "DataLoader: batch size must be positive, got ",
                 opt_.batch_size);
   CONVKIT_CHECK(opt_.prefetch >= 0, "DataLoader: negative prefetch ", opt_.prefetch);
+  CONVKIT_CHECK(opt_.workers >= 1, "DataLoader: need at least one worker, got ", opt_.workers);
 }
 
 DataLoader::~DataLoader() { stop(); }
@@ -61,63 +63,74 @@ void DataLoader::start_epoch(int64_t epoch, int64_t first_batch) {
                 first_batch, " of ", num_batches());
   order_ = epoch_order(epoch);
   epoch_seed_ = epoch_seed(epoch);
-  next_batch_ = first_batch;
   pending_ = num_batches() - first_batch;
-  if (opt_.prefetch == 0) return;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    queue_.clear();
+    ready_.clear();
     stop_ = false;
-    done_ = false;
-    error_ = nullptr;
+    next_claim_ = next_deliver_ = first_batch;
+    end_ = num_batches();
   }
-  worker_ = std::thread([this, first_batch] { produce(first_batch); });
+  if (opt_.prefetch == 0) return;
+  const int n = int(std::min<int64_t>(opt_.workers, pending_));
+  for (int w = 0; w < n; ++w) workers_.emplace_back([this] { work(); });
 }
 
-void DataLoader::produce(int64_t first_batch) {
-  for (int64_t b = first_batch; b < num_batches(); ++b) {
+void DataLoader::work() {
+  // The claim window: batches taken by workers but not yet by next() never exceed it.
+  const int64_t window = std::max(opt_.prefetch, opt_.workers);
+  for (;;) {
+    int64_t b;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return stop_ || int64_t(queue_.size()) < opt_.prefetch; });
-      if (stop_) break;
+      cv_.wait(lock, [&] { return stop_ || next_claim_ >= end_ || next_claim_ < next_deliver_ + window; });
+      if (stop_ || next_claim_ >= end_) return;
+      b = next_claim_++;
     }
+    Slot slot;
     try {
-      Batch batch = make_batch(b);
-      std::lock_guard<std::mutex> lock(mu_);
-      queue_.push_back(std::move(batch));
+      slot.batch = make_batch(b);
     } catch (...) {
+      slot.error = std::current_exception();
+    }
+    {
       std::lock_guard<std::mutex> lock(mu_);
-      error_ = std::current_exception();
-      break;
+      // After a failure no later batch is assembled: next() stops at the error.
+      if (slot.error) end_ = std::min(end_, next_claim_);
+      ready_.emplace(b, std::move(slot));
     }
     cv_.notify_all();
   }
-  std::lock_guard<std::mutex> lock(mu_);
-  done_ = true;
-  cv_.notify_all();
 }
 
 std::optional<Batch> DataLoader::next() {
   if (pending_ <= 0) return std::nullopt;
   if (opt_.prefetch == 0) {
     --pending_;
-    return make_batch(next_batch_++);
-  }
-  std::unique_lock<std::mutex> lock(mu_);
-  cv_.wait(lock, [&] { return !queue_.empty() || done_; });
-  if (queue_.empty()) {
-    if (error_) {
+    try {
+      return make_batch(next_deliver_++);
+    } catch (...) {
       pending_ = 0;
-      std::rethrow_exception(error_);
+      throw;
     }
-    return std::nullopt;
   }
-  Batch b = std::move(queue_.front());
-  queue_.pop_front();
-  --pending_;
-  lock.unlock();
+  Slot slot;
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    // Every claimed batch ends in ready_ (a batch or an error), so this wait always ends.
+    cv_.wait(lock, [&] { return ready_.count(next_deliver_) > 0; });
+    auto it = ready_.find(next_deliver_);
+    slot = std::move(it->second);
+    ready_.erase(it);
+    ++next_deliver_;
+  }
   cv_.notify_all();
-  return b;
+  --pending_;
+  if (slot.error) {
+    pending_ = 0;
+    std::rethrow_exception(slot.error);
+  }
+  return std::move(slot.batch);
 }
 
 void DataLoader::stop() {
@@ -126,9 +139,15 @@ void DataLoader::stop() {
     stop_ = true;
   }
   cv_.notify_all();
-  if (worker_.joinable()) worker_.join();
+  for (std::thread& t : workers_) t.join();
+  workers_.clear();
   std::lock_guard<std::mutex> lock(mu_);
-  queue_.clear();
+  ready_.clear();
+  pending_ = 0;
+}
+
+int default_loader_workers() {
+  return int(std::clamp<unsigned>(std::thread::hardware_concurrency(), 1, 2));
 }
 
 }  // namespace convkit::data

@@ -5,6 +5,7 @@
 
 #include "convkit/autograd.h"
 #include "core/dispatch.h"
+#include "core/trace.h"
 #include "kernels/dnnl/eltwise.h"
 #include "kernels/ref/eltwise.h"
 
@@ -35,6 +36,7 @@ Tensor eltwise(const Tensor& x, const ref::EltwiseParams& p, const char* op) {
     }
     return TensorList{dx};
   });
+  if (detail::tracing()) detail::trace_op(op, y, {x}, p.alpha);
   return y;
 }
 

@@ -14,6 +14,7 @@
 #include "convkit/autograd.h"
 #include "convkit/ops/norm.h"
 #include "core/dispatch.h"
+#include "core/trace.h"
 #include "kernels/ref/batch_norm.h"
 
 namespace convkit {
@@ -123,6 +124,9 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Ten
                    [saved](const Tensor& g, const std::vector<bool>& needs) {
                      return batch_norm_backward(g, needs, saved);
                    });
+  if (detail::tracing())
+    detail::trace_op("batch_norm", y, {x, weight, bias, running_mean, running_var},
+                     std::vector<double>{eps, momentum, double(training)});
   return y;
 }
 

@@ -10,6 +10,7 @@
 
 #include "convkit/autograd.h"
 #include "core/dispatch.h"
+#include "core/trace.h"
 #include "kernels/conv_problem.h"
 #include "kernels/dnnl/conv.h"
 #include "kernels/ref/conv.h"
@@ -131,6 +132,7 @@ Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2d
     detail::dispatch_floating(x.dtype(), "conv2d",
                               [&]<class T>() { ref::conv2d_forward<T>(y, x, w, bias, c); });
   }
+  if (detail::tracing()) detail::trace_op("conv2d", y, {x, w, bias}, p);
   if (!training) return y;
   autograd::record(
       y, "conv2d", {x, w, bias},

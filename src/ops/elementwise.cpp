@@ -12,6 +12,7 @@
 #include "convkit/autograd.h"
 #include "convkit/ops/reduce.h"
 #include "core/dispatch.h"
+#include "core/trace.h"
 #include "kernels/dnnl/sum.h"
 #include "kernels/ref/elementwise.h"
 
@@ -75,6 +76,7 @@ Tensor sum_to(const Tensor& g, const Shape& shape) {
 
 Tensor add(const Tensor& a, const Tensor& b) {
   Tensor y = binary_raw(a, b, ref::BinaryOp::add, "add");
+  if (detail::tracing()) detail::trace_op("add", y, {a, b});
   Shape sa = a.shape(), sb = b.shape();
   autograd::record(y, "add", {a, b}, [sa, sb](const Tensor& g, const std::vector<bool>& needs) {
     return TensorList{needs[0] ? sum_to(g, sa) : Tensor(), needs[1] ? sum_to(g, sb) : Tensor()};
@@ -84,6 +86,7 @@ Tensor add(const Tensor& a, const Tensor& b) {
 
 Tensor sub(const Tensor& a, const Tensor& b) {
   Tensor y = binary_raw(a, b, ref::BinaryOp::sub, "sub");
+  if (detail::tracing()) detail::trace_op("sub", y, {a, b});
   Shape sa = a.shape(), sb = b.shape();
   autograd::record(y, "sub", {a, b}, [sa, sb](const Tensor& g, const std::vector<bool>& needs) {
     return TensorList{needs[0] ? sum_to(g, sa) : Tensor(), needs[1] ? sum_to(neg(g), sb) : Tensor()};
@@ -93,6 +96,7 @@ Tensor sub(const Tensor& a, const Tensor& b) {
 
 Tensor mul(const Tensor& a, const Tensor& b) {
   Tensor y = binary_raw(a, b, ref::BinaryOp::mul, "mul");
+  if (detail::tracing()) detail::trace_op("mul", y, {a, b});
   autograd::record(y, "mul", {a, b}, [a, b](const Tensor& g, const std::vector<bool>& needs) {
     return TensorList{needs[0] ? sum_to(mul(g, b.detach()), a.shape()) : Tensor(),
                       needs[1] ? sum_to(mul(g, a.detach()), b.shape()) : Tensor()};
@@ -102,6 +106,7 @@ Tensor mul(const Tensor& a, const Tensor& b) {
 
 Tensor div(const Tensor& a, const Tensor& b) {
   Tensor y = binary_raw(a, b, ref::BinaryOp::div, "div");
+  if (detail::tracing()) detail::trace_op("div", y, {a, b});
   autograd::record(y, "div", {a, b}, [a, b](const Tensor& g, const std::vector<bool>& needs) {
     Tensor ad = a.detach(), bd = b.detach();
     return TensorList{needs[0] ? sum_to(div(g, bd), a.shape()) : Tensor(),
@@ -112,6 +117,7 @@ Tensor div(const Tensor& a, const Tensor& b) {
 
 Tensor add(const Tensor& a, double s) {
   Tensor y = unary_raw(a, "add", [s](double v) { return v + s; });
+  if (detail::tracing()) detail::trace_op("add_scalar", y, {a}, s);
   autograd::record(y, "add_scalar", {a}, [](const Tensor& g, const std::vector<bool>&) {
     return TensorList{g};
   });
@@ -120,6 +126,7 @@ Tensor add(const Tensor& a, double s) {
 
 Tensor mul(const Tensor& a, double s) {
   Tensor y = unary_raw(a, "mul", [s](double v) { return v * s; });
+  if (detail::tracing()) detail::trace_op("mul_scalar", y, {a}, s);
   autograd::record(y, "mul_scalar", {a}, [s](const Tensor& g, const std::vector<bool>&) {
     return TensorList{mul(g, s)};
   });
@@ -130,6 +137,7 @@ Tensor neg(const Tensor& a) { return mul(a, -1.0); }
 
 Tensor exp(const Tensor& a) {
   Tensor y = unary_raw(a, "exp", [](double v) { return std::exp(v); });
+  if (detail::tracing()) detail::trace_op("exp", y, {a});
   Tensor ys = y.detach();
   autograd::record(y, "exp", {a}, [ys](const Tensor& g, const std::vector<bool>&) {
     return TensorList{mul(g, ys)};
@@ -139,6 +147,7 @@ Tensor exp(const Tensor& a) {
 
 Tensor log(const Tensor& a) {
   Tensor y = unary_raw(a, "log", [](double v) { return std::log(v); });
+  if (detail::tracing()) detail::trace_op("log", y, {a});
   autograd::record(y, "log", {a}, [a](const Tensor& g, const std::vector<bool>&) {
     return TensorList{div(g, a.detach())};
   });
@@ -147,6 +156,7 @@ Tensor log(const Tensor& a) {
 
 Tensor sqrt(const Tensor& a) {
   Tensor y = unary_raw(a, "sqrt", [](double v) { return std::sqrt(v); });
+  if (detail::tracing()) detail::trace_op("sqrt", y, {a});
   Tensor ys = y.detach();
   autograd::record(y, "sqrt", {a}, [ys](const Tensor& g, const std::vector<bool>&) {
     return TensorList{div(g, mul(ys, 2.0))};
@@ -156,6 +166,7 @@ Tensor sqrt(const Tensor& a) {
 
 Tensor abs(const Tensor& a) {
   Tensor y = unary_raw(a, "abs", [](double v) { return std::abs(v); });
+  if (detail::tracing()) detail::trace_op("abs", y, {a});
   autograd::record(y, "abs", {a}, [a](const Tensor& g, const std::vector<bool>&) {
     Tensor sign = unary_raw(a, "abs", [](double v) { return double((v > 0) - (v < 0)); });
     return TensorList{mul(g, sign)};
@@ -165,6 +176,7 @@ Tensor abs(const Tensor& a) {
 
 Tensor pow(const Tensor& a, double p) {
   Tensor y = unary_raw(a, "pow", [p](double v) { return std::pow(v, p); });
+  if (detail::tracing()) detail::trace_op("pow", y, {a}, p);
   autograd::record(y, "pow", {a}, [a, p](const Tensor& g, const std::vector<bool>&) {
     Tensor d = unary_raw(a, "pow", [p](double v) { return p * std::pow(v, p - 1); });
     return TensorList{mul(g, d)};

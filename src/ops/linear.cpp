@@ -7,6 +7,7 @@
 #include "convkit/autograd.h"
 #include "convkit/ops/reduce.h"
 #include "core/dispatch.h"
+#include "core/trace.h"
 #include "kernels/dnnl/inner_product.h"
 #include "kernels/dnnl/matmul.h"
 #include "kernels/ref/matmul.h"
@@ -125,6 +126,7 @@ Tensor matmul(const Tensor& a, const Tensor& b) {
                      }
                      return grads;
                    });
+  if (detail::tracing()) detail::trace_op("matmul", c, {a, b});
   return c;
 }
 
@@ -156,6 +158,7 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
                      }
                      return grads;
                    });
+  if (detail::tracing()) detail::trace_op("linear", y, {x, w, b});
   return y;
 }
 

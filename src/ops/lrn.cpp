@@ -10,6 +10,7 @@
 #include "convkit/autograd.h"
 #include "convkit/ops/norm.h"
 #include "core/dispatch.h"
+#include "core/trace.h"
 #include "kernels/ref/lrn.h"
 
 namespace convkit {
@@ -64,6 +65,8 @@ Tensor local_response_norm(const Tensor& x, int64_t size, double alpha, double b
                    [saved](const Tensor& g, const std::vector<bool>&) {
                      return TensorList{lrn_backward(g, saved)};
                    });
+  if (detail::tracing())
+    detail::trace_op("local_response_norm", y, {x}, std::vector<double>{double(size), alpha, beta, k});
   return y;
 }
 

@@ -8,6 +8,7 @@
 // Only shapes and pads are saved.
 #include "convkit/ops/shape_ops.h"
 #include "core/dispatch.h"
+#include "core/trace.h"
 #include "kernels/ref/shape.h"
 
 namespace convkit {
@@ -62,6 +63,10 @@ Tensor pad2d(const Tensor& x, int64_t left, int64_t right, int64_t top, int64_t 
                               [&]<class T>() { ref::pad2d_backward<T>(dx, g, p); });
     return TensorList{dx};
   });
+  if (detail::tracing())
+    detail::trace_op("pad2d", y, {x},
+                     std::vector<double>{double(left), double(right), double(top), double(bottom),
+                                         double(mode), value});
   return y;
 }
 
@@ -85,6 +90,8 @@ Tensor upsample_nearest2d(const Tensor& x, int64_t scale_h, int64_t scale_w) {
                                   [&]<class T>() { ref::upsample_nearest2d_backward<T>(dx, g); });
         return TensorList{dx};
       });
+  if (detail::tracing())
+    detail::trace_op("upsample_nearest2d", y, {x}, std::vector<int64_t>{scale_h, scale_w});
   return y;
 }
 

@@ -10,6 +10,7 @@
 
 #include "convkit/autograd.h"
 #include "core/dispatch.h"
+#include "core/trace.h"
 #include "kernels/dnnl/pool.h"
 #include "kernels/ref/pool.h"
 
@@ -114,13 +115,23 @@ int64_t pool_output_size(int64_t n, int64_t k, int64_t s, int64_t p, bool ceil_m
   return out;
 }
 
-Tensor max_pool2d(const Tensor& x, const Pool2dParams& p) { return pool2d(x, p, /*is_max=*/true); }
+Tensor max_pool2d(const Tensor& x, const Pool2dParams& p) {
+  Tensor y = pool2d(x, p, /*is_max=*/true);
+  if (detail::tracing()) detail::trace_op("max_pool2d", y, {x}, p);
+  return y;
+}
 
-Tensor avg_pool2d(const Tensor& x, const Pool2dParams& p) { return pool2d(x, p, /*is_max=*/false); }
+Tensor avg_pool2d(const Tensor& x, const Pool2dParams& p) {
+  Tensor y = pool2d(x, p, /*is_max=*/false);
+  if (detail::tracing()) detail::trace_op("avg_pool2d", y, {x}, p);
+  return y;
+}
 
 Tensor global_avg_pool2d(const Tensor& x) {
   check_image(x, "global_avg_pool2d");
-  return adaptive_avg_pool2d(x, 1, 1);
+  Tensor y = adaptive_avg_pool2d(x, 1, 1);
+  if (detail::tracing()) detail::trace_op("global_avg_pool2d", y, {x});
+  return y;
 }
 
 Tensor adaptive_avg_pool2d(const Tensor& x, int64_t out_h, int64_t out_w) {
@@ -130,8 +141,12 @@ Tensor adaptive_avg_pool2d(const Tensor& x, int64_t out_h, int64_t out_w) {
   const int64_t H = x.size(2), W = x.size(3);
   // Divisible sizes give equal, disjoint bins: exactly avg_pool2d with kernel = stride = H / out_h,
   // which has a oneDNN kernel.
-  if (H % out_h == 0 && W % out_w == 0)
-    return avg_pool2d(x, Pool2dParams(H / out_h, W / out_w, H / out_h, W / out_w));
+  if (H % out_h == 0 && W % out_w == 0) {
+    Tensor y = avg_pool2d(x, Pool2dParams(H / out_h, W / out_w, H / out_h, W / out_w));
+    if (detail::tracing())
+      detail::trace_op("adaptive_avg_pool2d", y, {x}, std::vector<int64_t>{out_h, out_w});
+    return y;
+  }
 
   Tensor y = Tensor::empty(Shape{x.size(0), x.size(1), out_h, out_w}, x.dtype());
   detail::dispatch_floating(x.dtype(), "adaptive_avg_pool2d",
@@ -144,6 +159,8 @@ Tensor adaptive_avg_pool2d(const Tensor& x, int64_t out_h, int64_t out_w) {
                                   [&]<class T>() { ref::adaptive_avg_pool2d_backward<T>(dx, g); });
         return TensorList{dx};
       });
+  if (detail::tracing())
+    detail::trace_op("adaptive_avg_pool2d", y, {x}, std::vector<int64_t>{out_h, out_w});
   return y;
 }
 

@@ -8,6 +8,7 @@
 #include "convkit/autograd.h"
 #include "convkit/ops/elementwise.h"
 #include "core/dispatch.h"
+#include "core/trace.h"
 #include "kernels/ref/elementwise.h"
 
 namespace convkit {
@@ -52,6 +53,11 @@ Tensor sum(const Tensor& x, const std::vector<int>& dims, bool keepdim) {
   autograd::record(y, "sum", {x}, [in_shape, kept](const Tensor& g, const std::vector<bool>&) {
     return TensorList{expand_to(g.reshape(kept), in_shape)};
   });
+  if (detail::tracing()) {
+    std::vector<int64_t> keep_and_dims{keepdim};
+    keep_and_dims.insert(keep_and_dims.end(), dims.begin(), dims.end());
+    detail::trace_op("sum", y, {x}, keep_and_dims);
+  }
   return y;
 }
 

@@ -8,6 +8,7 @@
 #include "convkit/ops/shape_ops.h"
 
 #include "core/dispatch.h"
+#include "core/trace.h"
 #include "kernels/dnnl/concat.h"
 #include "kernels/ref/shape.h"
 
@@ -36,6 +37,8 @@ Tensor permuted(const Tensor& x, const std::vector<int>& order, const char* op) 
   autograd::record(y, op, {x}, [inverse, op](const Tensor& g, const std::vector<bool>&) {
     return TensorList{permuted(g, inverse, op)};
   });
+  if (detail::tracing())
+    detail::trace_op("permute", y, {x}, std::vector<int64_t>(order.begin(), order.end()));
   return y;
 }
 }  // namespace
@@ -85,6 +88,7 @@ Tensor narrow(const Tensor& x, int dim, int64_t start, int64_t length) {
     ref::narrow_embed(dx, g, d, s);
     return TensorList{dx};
   });
+  if (detail::tracing()) detail::trace_op("narrow", y, {x}, std::vector<int64_t>{d, s, length});
   return y;
 }
 
@@ -162,6 +166,7 @@ Tensor concat(const TensorList& xs, int dim) {
     }
     return grads;
   });
+  if (detail::tracing()) detail::trace_op("concat", y, xs, int64_t(d));
   return y;
 }
 

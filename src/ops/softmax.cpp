@@ -7,6 +7,7 @@
 #include "convkit/autograd.h"
 #include "convkit/ops/activation.h"
 #include "core/dispatch.h"
+#include "core/trace.h"
 #include "kernels/dnnl/softmax.h"
 
 namespace convkit {
@@ -55,6 +56,7 @@ Tensor softmax_op(const Tensor& x, int dim, bool log, const char* op) {
     }
     return TensorList{dx};
   });
+  if (detail::tracing()) detail::trace_op(op, y, {x}, int64_t(dim < 0 ? dim + x.ndim() : dim));
   return y;
 }
 

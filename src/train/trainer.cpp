@@ -120,6 +120,7 @@ Metadata Trainer::run_metadata() const {
                         {"optimizer", opt_.optimizer}, {"lr", opt_.lr},
                         {"schedule", opt_.schedule}, {"seed", opt_.seed},
                         {"label_smoothing", opt_.label_smoothing}};
+  if (!opt_.augmentation.empty()) run["augmentation"] = opt_.augmentation;
   if (!opt_.teacher.empty())
     run["distillation"] = {{"teacher", opt_.teacher},
                            {"temperature", opt_.distill_temperature},
@@ -133,7 +134,8 @@ bool Trainer::run() {
   auto say = [&](const std::string& s) { if (on_message) on_message(s); };
 
   data::DataLoader loader(train_, {.batch_size = opt_.batch_size, .shuffle = true,
-                                   .seed = opt_.seed, .prefetch = 2});
+                                   .seed = opt_.seed, .prefetch = 2,
+                                   .workers = opt_.loader_workers});
   std::unique_ptr<data::DataLoader> val_loader;
   if (val_ && val_->size() > 0)
     val_loader = std::make_unique<data::DataLoader>(

@@ -11,6 +11,15 @@ void add_train(CLI::App& app);
 void add_eval(CLI::App& app);
 void add_predict(CLI::App& app);
 void add_summary(CLI::App& app);
+void add_augment_preview(CLI::App& app);
+void add_export(CLI::App& app);
+
+// onnx_cmd.cpp: a weights file, or an .onnx file (its metadata from `convkit export` gives the
+// class names and the input standardization).
+train::LoadedModel load_model_file(const std::string& path);
+// Prints the node table of an .onnx file (symbolic input dims: batch 1, else image_size); false
+// when `path` is not an .onnx file.
+bool print_onnx_summary(const std::string& path, int64_t image_size);
 
 // Shared: --threads and --backend, applied before a command runs.
 struct RuntimeOptions {

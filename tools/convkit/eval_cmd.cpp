@@ -17,7 +17,7 @@ struct EvalArgs {
 
 void run_eval(const EvalArgs& a) {
   apply_runtime_options(a.runtime);
-  train::LoadedModel m = train::load_model(a.weights);
+  train::LoadedModel m = load_model_file(a.weights);
   data::DatasetPtr ds = dataset_for_model(m, a.data, a.split);
   data::DataLoader loader(ds, {.batch_size = 256, .shuffle = false});
   train::EvalResult r = train::evaluate(*m.model, loader, ds->num_classes());
@@ -31,7 +31,7 @@ void run_eval(const EvalArgs& a) {
 void add_eval(CLI::App& app) {
   auto a = std::make_shared<EvalArgs>();
   auto* cmd = app.add_subcommand("eval", "Evaluate saved weights: loss, top-1/top-5, confusion matrix, per-class P/R/F1");
-  cmd->add_option("weights", a->weights, "Weights file written by `convkit train`")->required();
+  cmd->add_option("weights", a->weights, "Weights file written by `convkit train`, or an .onnx file")->required();
   cmd->add_option("--data", a->data, "Directory with MNIST-layout IDX files")->capture_default_str();
   cmd->add_option("--split", a->split, "test | train")->capture_default_str()->check(CLI::IsMember({"test", "train"}));
   add_runtime_options(*cmd, a->runtime);

@@ -10,6 +10,8 @@ int main(int argc, char** argv) {
   convkit::cli::add_eval(app);
   convkit::cli::add_predict(app);
   convkit::cli::add_summary(app);
+  convkit::cli::add_augment_preview(app);
+  convkit::cli::add_export(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

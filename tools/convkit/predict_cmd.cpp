@@ -20,7 +20,7 @@ struct PredictArgs {
 
 void run_predict(const PredictArgs& a) {
   apply_runtime_options(a.runtime);
-  train::LoadedModel m = train::load_model(a.weights);
+  train::LoadedModel m = load_model_file(a.weights);
   m.model->eval();
   data::DatasetPtr ds = dataset_for_model(m, a.data, a.split);
   auto names = m.class_names.empty() ? ds->class_names() : m.class_names;
@@ -46,7 +46,7 @@ void run_predict(const PredictArgs& a) {
 void add_predict(CLI::App& app) {
   auto a = std::make_shared<PredictArgs>();
   auto* cmd = app.add_subcommand("predict", "Top-k classes with probabilities for dataset examples");
-  cmd->add_option("weights", a->weights, "Weights file written by `convkit train`")->required();
+  cmd->add_option("weights", a->weights, "Weights file written by `convkit train`, or an .onnx file")->required();
   cmd->add_option("--index,-i", a->indices, "Example indices in the split")->required();
   cmd->add_option("--top-k,-k", a->top_k, "Classes to show per example")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--data", a->data, "Directory with MNIST-layout IDX files")->capture_default_str();

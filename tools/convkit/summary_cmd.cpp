@@ -15,6 +15,7 @@ struct SummaryArgs {
 };
 
 void run_summary(const SummaryArgs& a) {
+  if (print_onnx_summary(a.model, a.image_size)) return;
   if (a.list || a.model.empty()) {
     for (const auto& e : models::list_models()) std::printf("%-16s %s\n", e.name.c_str(), e.description.c_str());
     return;
@@ -28,7 +29,7 @@ void run_summary(const SummaryArgs& a) {
 void add_summary(CLI::App& app) {
   auto a = std::make_shared<SummaryArgs>();
   auto* cmd = app.add_subcommand("summary", "Print a model's layers, output shapes, parameters and MACs");
-  cmd->add_option("model", a->model, "Registered model name");
+  cmd->add_option("model", a->model, "Registered model name, or an .onnx file");
   cmd->add_flag("--list,-l", a->list, "List the registered models");
   cmd->add_option("--in-channels", a->in_channels, "Input channels")->capture_default_str();
   cmd->add_option("--classes", a->num_classes, "Number of classes")->capture_default_str();

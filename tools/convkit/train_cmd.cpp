@@ -4,7 +4,9 @@
 #include <cstdio>
 #include <filesystem>
 
+#include "augment_options.h"
 #include "commands.h"
+#include "convkit/data/augmented.h"
 #include "convkit/data/dataset.h"
 #include "convkit/data/idx.h"
 #include "convkit/train/trainer.h"
@@ -18,6 +20,7 @@ struct TrainArgs {
   std::string data = data::kFashionMnistDir;
   std::string progress = "auto";
   bool normalize = true;
+  data::AugmentFlags augment;
   RuntimeOptions runtime;
 };
 
@@ -33,9 +36,16 @@ void run_train(const TrainArgs& args) {
   data::DatasetPtr test = data::fashion_mnist(a.data, false);
   data::DatasetPtr train_set = full, val_set;
   if (a.opt.val_fraction > 0) std::tie(train_set, val_set) = data::train_val_split(full, a.opt.val_fraction, a.opt.seed);
+  // Statistics (standardization, colour PCA) come from the unaugmented training part.
+  data::DatasetPtr plain_train = train_set;
+  if (data::TransformPtr t = augmentation_for(a.augment, plain_train)) {
+    a.opt.augmentation = t->describe();
+    std::printf("augmentation: %s\n", a.opt.augmentation.c_str());
+    train_set = std::make_shared<data::Augmented>(train_set, t);
+  }
   if (a.normalize) {
     // Statistics of the training part only; validation and test get the same transform.
-    data::ChannelStats st = data::channel_stats(*train_set);
+    data::ChannelStats st = data::channel_stats(*plain_train);
     a.opt.norm_mean = st.mean;
     a.opt.norm_std = st.std;
     train_set = std::make_shared<data::Normalized>(train_set, st);
@@ -122,6 +132,9 @@ void add_train(CLI::App& app) {
                 "Use inputs as they are (default: standardize each channel with training-set statistics)");
   cmd->add_option("--progress", a->progress, "auto | always | never")->capture_default_str()
       ->check(CLI::IsMember({"auto", "always", "never"}));
+  cmd->add_option("--workers", o.loader_workers, "Threads assembling (augmenting) training batches")
+      ->capture_default_str()->check(CLI::PositiveNumber);
+  add_augment_options(*cmd, a->augment);
   add_runtime_options(*cmd, a->runtime);
   cmd->callback([a] { run_train(*a); });
 }

@@ -44,6 +44,11 @@ struct TrainOptions {
   uint64_t seed = 1;
   std::string out_dir = "runs/latest";
   bool resume = false;
+  // Threads assembling training batches (data::LoaderOptions::workers).
+  int loader_workers = data::default_loader_workers();
+  // describe() of the training set's augmentation, recorded in the checkpoints' run metadata
+  // (empty: none).
+  std::string augmentation;
   // Input standardization the datasets were given (recorded in the checkpoints' config so that
   // eval/predict apply the same); empty when inputs are used as they are.
   std::vector<double> norm_mean, norm_std;

@@ -1,0 +1,124 @@
+// ONNX import against PyTorch: torchvision models (fixed seed, weights=None) and three small
+// modules covering the op set at opsets 9, 11 and 17, exported by torch.onnx.export at test time
+// (tests/onnx/gen_onnx.py, files in the build folder).
+//  - eval mode, float32: within 1e-4 relative error of PyTorch.
+//  - one training-mode forward + backward (gradient of the first convolution's weight, the first
+//    batch norm's running mean) and one SGD step on the imported model (fine-tuning end to end),
+//    against PyTorch in float64: the imported model loaded in float64 within 1e-4; in float32
+//    within max(1e-4, 4 x PyTorch's own float32 error), because training-mode batch norm through
+//    a deep net loses digits (PyTorch's float32 gradients of ResNet-50 are ~1e-2 off its float64
+//    ones).
+//  - cases with small weights load PyTorch's state dict strictly and reproduce its outputs.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "convkit/convkit.h"
+#include "convkit/io/onnx.h"
+#include "support/golden.h"
+#include "support/python_oracle.h"
+
+namespace convkit {
+namespace {
+
+using test::rel_error;
+
+constexpr double kTol = 1e-4;
+
+// Where each case runs (the suite runs twice, dnnl and ref backends, plus an ASan build, on 2
+// cores): ops_* everywhere; ResNet-18, MobileNet v2 and GoogLeNet also on the ref backend; the
+// rest (ResNet-34..152, AlexNet and VGG at 224 px, whose adaptive pools export only there) with
+// oneDNN in optimized builds: plain-loop convolutions or the sanitizers make them take minutes.
+bool is_small(const std::string& c) { return c.rfind("ops_", 0) == 0; }
+bool runs_on_ref(const std::string& c) {
+  return is_small(c) || c == "resnet18" || c == "mobilenet_v2" || c == "googlenet";
+}
+// float64 runs the reference kernels whatever the backend: it runs once, in the dnnl pass. AlexNet
+// and VGG have no deep training-mode batch norm, so their float32 check is already tight (their
+// tolerance stays near 1e-4), and float64 would take minutes at 224 px.
+bool checks_f64(const std::string& c) {
+  return backend() == Backend::dnnl && c != "alexnet" && c.rfind("vgg", 0) != 0;
+}
+
+class OnnxTorchGolden : public ::testing::TestWithParam<std::string> {};
+
+struct Case {
+  io::SafetensorsFile golden;
+  Tensor operator()(const std::string& key) const { return test::golden_tensor(golden, key); }
+  double meta(const std::string& key) const { return std::stod(golden.metadata.at(key)); }
+};
+
+// The training step and the SGD step of `model` (loaded in `dtype`) against the float64 reference.
+void check_training(io::OnnxModel& model, const Case& c, DType dtype) {
+  const std::string what = dtype == DType::f64 ? "float64" : "float32";
+  auto tol = [&](const std::string& key) { return dtype == DType::f64 ? kTol : c.meta("tol_" + key); };
+  auto in = [&](const std::string& key) { return c(key).to(dtype); };
+  model.train();
+  Tensor y = model(in("train_input"));
+  EXPECT_LE(rel_error(y, c("train_output")), tol("train_output")) << what << " training output";
+  sum(y * in("train_upstream")).backward();
+  std::map<std::string, Tensor> state = model.state_dict();
+  const std::string grad_param = c.golden.metadata.at("grad_param");
+  ASSERT_TRUE(state.count(grad_param)) << grad_param << " is not in the imported state dict";
+  ASSERT_TRUE(state[grad_param].grad().defined()) << grad_param;
+  EXPECT_LE(rel_error(state[grad_param].grad(), c("train_grad")), tol("train_grad"))
+      << what << " gradient of " << grad_param;
+  if (c.golden.metadata.count("bn_param")) {
+    const std::string bn = c.golden.metadata.at("bn_param");
+    ASSERT_TRUE(state.count(bn)) << bn;
+    EXPECT_LE(rel_error(state[bn], c("train_running_mean")), tol("train_running_mean")) << what << " " << bn;
+  }
+  optim::SGD(optim::single_group(model, c.meta("lr"))).step();
+  model.eval();
+  NoGradGuard no_grad;
+  EXPECT_LE(rel_error(model(in("input")), c("eval_output_after_step")), tol("eval_output_after_step"))
+      << what << " eval output after one SGD step";
+}
+
+TEST_P(OnnxTorchGolden, MatchesPyTorch) {
+  const std::string name = GetParam();
+  std::string why;
+  if (!test::python_has("torch, torchvision, onnx", &why)) GTEST_SKIP() << why;
+#ifdef CONVKIT_SANITIZE_BUILD
+  if (!is_small(name)) GTEST_SKIP() << name << " is too slow for the sanitizer build";
+#else
+  if (!runs_on_ref(name) && backend() == Backend::ref)
+    GTEST_SKIP() << name << " is too slow on the reference backend";
+#endif
+
+  const std::string base = test::onnx_case(name);
+  const Case c{io::load_safetensors(base + ".safetensors")};
+  // The SGD step must move the outputs well beyond the tolerance, or its check proves nothing.
+  EXPECT_GT(c.meta("step_change"), 100 * c.meta("tol_eval_output_after_step"));
+
+  auto model = io::load_onnx(base + ".onnx");
+  model->eval();
+  {
+    NoGradGuard no_grad;
+    EXPECT_LE(rel_error((*model)(c("input")), c("eval_output")), kTol) << "eval output";
+  }
+  check_training(*model, c, DType::f32);
+  if (checks_f64(name)) check_training(*io::load_onnx(base + ".onnx", {DType::f64}), c, DType::f64);
+
+  // PyTorch's own float32 state dict after its step loads key for key and gives its outputs.
+  std::map<std::string, Tensor> torch_state;
+  for (const auto& [key, t] : c.golden.tensors)
+    if (key.rfind("state.", 0) == 0) torch_state[key.substr(6)] = t;
+  if (torch_state.empty()) return;
+  auto fresh = io::load_onnx(base + ".onnx");
+  fresh->load_state_dict(torch_state, /*strict=*/true, base + ".safetensors");
+  fresh->eval();
+  NoGradGuard no_grad;
+  EXPECT_LE(rel_error((*fresh)(c("input")), c("eval_output_after_step_f32")), kTol)
+      << "eval output with PyTorch's state dict";
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Cases, OnnxTorchGolden,
+    ::testing::Values("ops_old", "ops_mid", "ops_new", "resnet18", "resnet34", "resnet50",
+                      "resnet101", "resnet152", "mobilenet_v2", "googlenet", "alexnet", "vgg11",
+                      "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn"),
+    [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+
+}  // namespace
+}  // namespace convkit
