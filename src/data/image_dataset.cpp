@@ -52,8 +52,8 @@ cv::Mat resize_shorter_side(const cv::Mat& image, int64_t size) {
   return out;
 }
 
-cv::Mat center_crop(const cv::Mat& image, int64_t size) {
-  CONVKIT_CHECK(image.cols >= size && image.rows >= size, "center_crop: a ", image.cols, " x ",
+cv::Mat crop_center_square(const cv::Mat& image, int64_t size) {
+  CONVKIT_CHECK(image.cols >= size && image.rows >= size, "crop_center_square: a ", image.cols, " x ",
                 image.rows, " image has no ", size, " x ", size, " window");
   const int x = int((image.cols - size) / 2), y = int((image.rows - size) / 2);
   return image(cv::Rect(x, y, int(size), int(size)));
@@ -70,7 +70,7 @@ void to_chw(const cv::Mat& image, float* chw) {
   }
 }
 
-cv::Mat fit(const cv::Mat& image, int64_t size) { return center_crop(resize_shorter_side(image, size), size); }
+cv::Mat fit(const cv::Mat& image, int64_t size) { return crop_center_square(resize_shorter_side(image, size), size); }
 
 // Runs body(k) for k in [0, n) on up to `threads` threads; rethrows the error of the lowest k, so a
 // failure does not depend on scheduling.

@@ -50,7 +50,7 @@ struct ImagePreprocessing {
 // enlarging); returns `image` itself when it already is.
 cv::Mat resize_shorter_side(const cv::Mat& image, int64_t size);
 // The centered size x size window (a view); the image's shorter side must be >= size.
-cv::Mat center_crop(const cv::Mat& image, int64_t size);
+cv::Mat crop_center_square(const cv::Mat& image, int64_t size);
 // A file -> the model input [C, S, S] as `prep` says (decoding errors throw ImageFileError).
 Tensor load_input_image(const std::string& path, const ImagePreprocessing& prep,
                         int64_t max_pixels = kDefaultMaxPixels);
