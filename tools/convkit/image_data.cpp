@@ -61,7 +61,11 @@ std::shared_ptr<data::ImageDataset> open_image_data(const std::string& path,
     else if (n == kShown + 1)
       std::fprintf(stderr, "convkit: warning: more data problems; not shown (the epoch summary counts them)\n");
   };
-  return std::make_shared<data::ImageDataset>(data::ImageSource::open(path, classes), o);
+  try {
+    return std::make_shared<data::ImageDataset>(data::ImageSource::open(path, classes), o);
+  } catch (const data::ImageFileError& e) {
+    throw Error(std::string(e.what()) + " (--strict; without it, the file is reported and skipped)");
+  }
 }
 
 data::ImagePreprocessing preprocessing_of(const train::LoadedModel& m) {
