@@ -160,7 +160,7 @@ ShapesImage draw_shapes_image(const ShapesOptions& o, int64_t index) {
   for (int k = 0; k < n; ++k) {
     Placed p;
     for (int attempt = 0; attempt < 30; ++attempt) {
-      const double radius = std::max(4.0, g.uniform(0.18, 0.42) * s * scale);
+      const double radius = std::max(4.0, g.uniform(0.22, 0.45) * s * scale);
       const double angle = g.uniform(0, 2 * std::numbers::pi);
       const cv::Point2d centre(g.uniform(radius + 1, s - radius - 1), g.uniform(radius + 1, s - radius - 1));
       p = place(shape, radius, angle, centre, s);
