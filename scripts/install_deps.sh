@@ -2,7 +2,6 @@
 # Installs every build and test dependency of convkit from Debian 12 packages (run as root).
 #   scripts/install_deps.sh          build + test dependencies (PyTorch, torchvision, onnx and OpenCV's
 #                                    Python modules are the test oracles: golden files made at test time)
-#   scripts/install_deps.sh --bench  the same (kept for the benchmark scripts that pass it)
 set -euo pipefail
 packages=(build-essential cmake ninja-build pkg-config
           libdnnl-dev ocl-icd-opencl-dev opencl-headers zlib1g-dev libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev libcli11-dev dataset-fashion-mnist

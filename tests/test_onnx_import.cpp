@@ -88,8 +88,8 @@ TEST_P(OnnxTorchGolden, MatchesPyTorch) {
 
   const std::string base = test::onnx_case(name);
   const Case c{io::load_safetensors(base + ".safetensors")};
-  // The SGD step must move the outputs well beyond the tolerance, or its check proves nothing.
-  EXPECT_GT(c.meta("step_change"), 100 * c.meta("tol_eval_output_after_step"));
+  // The SGD step must move the outputs far beyond the tolerance, or its check proves nothing.
+  EXPECT_GT(c.meta("step_change"), 25 * c.meta("tol_eval_output_after_step"));
 
   auto model = io::load_onnx(base + ".onnx");
   model->eval();
