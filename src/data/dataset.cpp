@@ -94,6 +94,13 @@ Batch Subset::get_epoch_batch(const std::vector<int64_t>& indices, uint64_t epoc
   return b;
 }
 
+std::vector<int64_t> Subset::labels() const {
+  // The base's labels, not the default's one-example-at-a-time reads (which would decode files).
+  std::vector<int64_t> all = base_->labels(), mine(indices_.size());
+  for (size_t k = 0; k < indices_.size(); ++k) mine[k] = all[size_t(indices_[k])];
+  return mine;
+}
+
 namespace {
 void shuffle(std::vector<int64_t>& v, Generator& gen) {
   // Fisher-Yates with our own generator, so the order is the same on every platform.

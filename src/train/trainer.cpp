@@ -1,5 +1,6 @@
 #include "convkit/train/trainer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <filesystem>
@@ -116,6 +117,7 @@ Metadata Trainer::run_metadata() const {
   nlohmann::json config = {{"in_channels", ex[0]}, {"num_classes", train_->num_classes()},
                            {"image_size", ex[1]}, {"class_names", train_->class_names()}};
   if (!opt_.norm_mean.empty()) config["normalization"] = {{"mean", opt_.norm_mean}, {"std", opt_.norm_std}};
+  if (!opt_.preprocessing.empty()) config["preprocessing"] = nlohmann::json::parse(opt_.preprocessing);
   nlohmann::json run = {{"epochs", opt_.epochs}, {"batch_size", opt_.batch_size},
                         {"optimizer", opt_.optimizer}, {"lr", opt_.lr},
                         {"schedule", opt_.schedule}, {"seed", opt_.seed},
@@ -223,6 +225,8 @@ bool Trainer::run() {
       rec.val_top5 = v.top5;
       metric = v.top1;
     }
+    // The halves of a split share one file set and one count, so the larger is the total.
+    rec.skipped_files = std::max(train_->skipped_files(), val_ ? val_->skipped_files() : 0);
     if (opt_.schedule == "plateau") plateau.step(val_loader ? rec.val_loss : rec.train_loss, *optimizer_);
     rec.best = metric > st.best_metric;
     Metadata meta = run_metadata();
@@ -238,7 +242,8 @@ bool Trainer::run() {
     nlohmann::json j = {{"epoch", rec.epoch}, {"train_loss", rec.train_loss},
                         {"train_acc", rec.train_acc}, {"val_loss", rec.val_loss},
                         {"val_acc", rec.val_acc}, {"val_top5", rec.val_top5}, {"lr", rec.lr},
-                        {"seconds", rec.seconds}, {"images_per_second", rec.images_per_second}};
+                        {"seconds", rec.seconds}, {"images_per_second", rec.images_per_second},
+                        {"skipped_files", rec.skipped_files}};
     log << j.dump() << std::endl;
     history_.push_back(rec);
     if (on_epoch) on_epoch(rec);

@@ -13,6 +13,7 @@ void add_predict(CLI::App& app);
 void add_summary(CLI::App& app);
 void add_augment_preview(CLI::App& app);
 void add_export(CLI::App& app);
+void add_make_shapes(CLI::App& app);
 
 // onnx_cmd.cpp: a weights file, or an .onnx file (its metadata from `convkit export` gives the
 // class names and the input standardization).

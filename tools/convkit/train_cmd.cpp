@@ -1,4 +1,5 @@
 // convkit train: trains a registered model; Ctrl-C saves a resumable state.
+#include <algorithm>
 #include <csignal>
 #include <cstdlib>
 #include <cstdio>
@@ -10,6 +11,7 @@
 #include "convkit/data/dataset.h"
 #include "convkit/data/idx.h"
 #include "convkit/train/trainer.h"
+#include "image_data.h"
 #include "progress.h"
 
 namespace convkit::cli {
@@ -21,6 +23,8 @@ struct TrainArgs {
   std::string progress = "auto";
   bool normalize = true;
   data::AugmentFlags augment;
+  ImageDataArgs images;
+  std::string test_data;
   RuntimeOptions runtime;
 };
 
@@ -29,19 +33,61 @@ extern "C" void on_sigint(int) {
   std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C exits at once
 }
 
+// The training set and the test set (null when there is none): Fashion-MNIST-layout IDX files, or an
+// image folder / CSV list with an optional separate test set.
+struct Sources {
+  data::DatasetPtr full, test;
+  std::shared_ptr<data::ImageDataset> images;  // `full`, when it is an image set
+};
+
+Sources open_sources(TrainArgs& a) {
+  Sources s;
+  if (!is_image_data(a.data)) {
+    CONVKIT_CHECK(a.test_data.empty(), "train: --test-data is for image folders and CSV lists; ", a.data,
+                  " holds its own test split");
+    s.full = data::fashion_mnist(a.data, true);
+    s.test = data::fashion_mnist(a.data, false);
+    return s;
+  }
+  data::ImagePreprocessing prep;
+  prep.image_size = a.images.image_size;
+  prep.load_size = a.images.load_size;
+  prep.color = a.images.grayscale ? data::ColorMode::gray : data::ColorMode::rgb;
+  s.images = open_image_data(a.data, prep, a.images);
+  std::printf("data: %s\n", describe_image_data(a.data, *s.images).c_str());
+  a.opt.preprocessing = prep.to_json();
+  s.full = s.images;
+  if (!a.test_data.empty()) {
+    auto test = open_image_data(a.test_data, prep, a.images, s.images->class_names());
+    std::printf("test data: %s\n", describe_image_data(a.test_data, *test).c_str());
+    s.test = test;
+  }
+  return s;
+}
+
 void run_train(const TrainArgs& args) {
   TrainArgs a = args;
   apply_runtime_options(a.runtime);
-  auto full = data::fashion_mnist(a.data, true);
-  data::DatasetPtr test = data::fashion_mnist(a.data, false);
-  data::DatasetPtr train_set = full, val_set;
-  if (a.opt.val_fraction > 0) std::tie(train_set, val_set) = data::train_val_split(full, a.opt.val_fraction, a.opt.seed);
+  Sources src = open_sources(a);
+  data::DatasetPtr test = src.test;
+  data::DatasetPtr train_set = src.full, val_set;
+  if (a.opt.val_fraction > 0) std::tie(train_set, val_set) = data::train_val_split(src.full, a.opt.val_fraction, a.opt.seed);
   // Statistics (standardization, colour PCA) come from the unaugmented training part.
   data::DatasetPtr plain_train = train_set;
   if (data::TransformPtr t = augmentation_for(a.augment, plain_train)) {
     a.opt.augmentation = t->describe();
     std::printf("augmentation: %s\n", a.opt.augmentation.c_str());
-    train_set = std::make_shared<data::Augmented>(train_set, t);
+    if (src.images) {
+      // Image sets transform the decoded image before it is resized to the model's input, so the
+      // transform may change the size; the validation half keeps the plain dataset.
+      auto augmented = src.images->with_transform(t);
+      if (auto* part = dynamic_cast<const data::Subset*>(train_set.get()))
+        train_set = std::make_shared<data::Subset>(augmented, part->indices());
+      else
+        train_set = augmented;
+    } else {
+      train_set = std::make_shared<data::Augmented>(train_set, t);
+    }
   }
   if (a.normalize) {
     // Statistics of the training part only; validation and test get the same transform.
@@ -50,11 +96,11 @@ void run_train(const TrainArgs& args) {
     a.opt.norm_std = st.std;
     train_set = std::make_shared<data::Normalized>(train_set, st);
     if (val_set) val_set = std::make_shared<data::Normalized>(val_set, st);
-    test = std::make_shared<data::Normalized>(test, st);
+    if (test) test = std::make_shared<data::Normalized>(test, st);
   }
   std::printf("convkit train: %s on %s (%lld train, %lld validation, %lld test images)\n",
               a.opt.model.c_str(), a.data.c_str(), (long long)train_set->size(),
-              (long long)(val_set ? val_set->size() : 0), (long long)test->size());
+              (long long)(val_set ? val_set->size() : 0), (long long)(test ? test->size() : 0));
   train::Trainer trainer(a.opt, train_set, val_set);
   Progress progress(a.progress);
   // Test hook (tests/test_train_cli.cpp): CONVKIT_TEST_SIGNAL_AT="INT:17" or "KILL:17" makes the
@@ -78,6 +124,14 @@ void run_train(const TrainArgs& args) {
   std::signal(SIGINT, SIG_DFL);
   if (!finished) throw Error("training interrupted; resume with the same command and --resume");
 
+  if (!test) {
+    double best = 0;
+    for (const auto& r : trainer.history()) best = std::max(best, r.val_acc);
+    if (val_set) std::printf("validation: best top-1 accuracy %.2f%%\n", 100 * best);
+    std::printf("weights: %s, %s; metrics log: %s/metrics.jsonl\n", trainer.weights_path("best").c_str(),
+                trainer.weights_path("last").c_str(), a.opt.out_dir.c_str());
+    return;
+  }
   data::DataLoader test_loader(test, {.batch_size = 256, .shuffle = false});
   train::EvalResult last = train::evaluate(trainer.model(), test_loader, test->num_classes());
   std::printf("test (last weights): loss %.4f, top-1 accuracy %.2f%%, top-5 %.2f%%\n", last.loss,
@@ -98,7 +152,11 @@ void add_train(CLI::App& app) {
   auto* cmd = app.add_subcommand("train", "Train a model (default: lenet5-modern on Fashion-MNIST)");
   train::TrainOptions& o = a->opt;
   cmd->add_option("--model,-m", o.model, "Registered model name (see `convkit summary --list`)")->capture_default_str();
-  cmd->add_option("--data", a->data, "Directory with MNIST-layout IDX files")->capture_default_str();
+  cmd->add_option("--data", a->data,
+                  "Directory with MNIST-layout IDX files, an image folder (one sub-folder per class) or a .csv list")
+      ->capture_default_str();
+  cmd->add_option("--test-data", a->test_data,
+                  "Image folder or .csv list evaluated after training (with --data an image set)");
   cmd->add_option("--epochs,-e", o.epochs, "Epochs")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--batch-size,-b", o.batch_size, "Batch size")->capture_default_str()->check(CLI::PositiveNumber);
   cmd->add_option("--optimizer", o.optimizer, "sgd | adam | adamw")->capture_default_str()
@@ -124,7 +182,7 @@ void add_train(CLI::App& app) {
                   "Weight of the soft (teacher) term; 1 - alpha goes to the hard labels")
       ->capture_default_str()->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--clip-grad-norm", o.clip_grad_norm, "Clip gradients to this global L2 norm (0: off)")->capture_default_str();
-  cmd->add_option("--val-fraction", o.val_fraction, "Fraction of the training set held out for validation")->capture_default_str();
+  cmd->add_option("--val-fraction,--val-split", o.val_fraction, "Fraction of the training set held out for validation")->capture_default_str();
   cmd->add_option("--seed", o.seed, "Random seed")->capture_default_str();
   cmd->add_option("--out,-o", o.out_dir, "Output directory (checkpoints, metrics log)")->capture_default_str();
   cmd->add_flag("--resume", o.resume, "Continue the run saved in --out");
@@ -135,6 +193,7 @@ void add_train(CLI::App& app) {
   cmd->add_option("--workers", o.loader_workers, "Threads assembling (augmenting) training batches")
       ->capture_default_str()->check(CLI::PositiveNumber);
   add_augment_options(*cmd, a->augment);
+  add_image_data_options(*cmd, a->images, /*training=*/true);
   add_runtime_options(*cmd, a->runtime);
   cmd->callback([a] { run_train(*a); });
 }

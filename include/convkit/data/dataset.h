@@ -41,6 +41,9 @@ class Dataset {
   }
   // Labels of every example, for stratified splits and class counts.
   virtual std::vector<int64_t> labels() const;
+  // Files of a file-backed dataset left out or replaced because they could not be used (corrupt,
+  // truncated, ...; docs/data.md); wrappers forward it, in-memory datasets have none.
+  virtual int64_t skipped_files() const { return 0; }
 };
 using DatasetPtr = std::shared_ptr<const Dataset>;
 
@@ -73,6 +76,8 @@ class Subset : public Dataset {
   std::vector<std::string> class_names() const override { return base_->class_names(); }
   Batch get_batch(const std::vector<int64_t>& indices) const override;
   Batch get_epoch_batch(const std::vector<int64_t>& indices, uint64_t epoch_seed) const override;
+  std::vector<int64_t> labels() const override;
+  int64_t skipped_files() const override { return base_->skipped_files(); }
   const std::vector<int64_t>& indices() const { return indices_; }
 
  private:
@@ -104,6 +109,7 @@ class Normalized : public Dataset {
   Batch get_batch(const std::vector<int64_t>& indices) const override;
   Batch get_epoch_batch(const std::vector<int64_t>& indices, uint64_t epoch_seed) const override;
   std::vector<int64_t> labels() const override { return base_->labels(); }
+  int64_t skipped_files() const override { return base_->skipped_files(); }
   const ChannelStats& stats() const { return stats_; }
 
  private:

@@ -52,6 +52,10 @@ struct TrainOptions {
   // Input standardization the datasets were given (recorded in the checkpoints' config so that
   // eval/predict apply the same); empty when inputs are used as they are.
   std::vector<double> norm_mean, norm_std;
+  // How image files become inputs (data::ImagePreprocessing::to_json()), recorded in the
+  // checkpoints' config as "preprocessing" so that `predict IMAGE` prepares files the same way;
+  // empty for in-memory datasets.
+  std::string preprocessing;
 };
 
 struct EpochRecord {
@@ -60,6 +64,8 @@ struct EpochRecord {
   double val_loss = 0, val_acc = 0, val_top5 = 0;
   double lr = 0, seconds = 0, images_per_second = 0;
   bool best = false;
+  // Unusable files skipped so far (Dataset::skipped_files of the training and validation sets).
+  int64_t skipped_files = 0;
 };
 
 struct EvalResult {
