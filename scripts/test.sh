@@ -5,6 +5,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install_deps.sh
 jobs=$(nproc)
+# ctest runs $jobs tests at once, each with oneDNN's OpenMP team: waiting threads sleep instead of
+# spinning, or the oversubscribed cores spend their time in libgomp's spin loops (measured: up to
+# 50x slower kernels when another process competes for the cores; docs/benchmarks.md).
+export OMP_WAIT_POLICY=passive
 
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCONVKIT_BUILD_TESTS=ON -DCONVKIT_BUILD_BENCH=ON
 cmake --build build -j"$jobs"

@@ -95,5 +95,36 @@ TEST(Distillation, TeacherMapsStudentStandardizationToItsOwn) {
   fs::remove_all(dir);
 }
 
+// Logits cached by dataset index are reused only for an identical row: a changed row under a
+// cached index (an augmented epoch) and a new index are computed; answers equal the uncached ones.
+TEST(Distillation, TeacherCacheReusesOnlyIdenticalRows) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / "convkit_distill_cache_test";
+  fs::create_directories(dir);
+  const std::string path = (dir / "teacher.safetensors").string();
+  manual_seed(9);
+  auto model = models::create_model("small-cnn", {1, 10, 28});
+  train::save_weights(path, *model, {{"model", "small-cnn"},
+                                     {"config", R"({"in_channels":1,"num_classes":10,"image_size":28})"}});
+  train::Teacher teacher(path, {}, {});
+  Tensor a = Tensor::uniform({4, 1, 28, 28}, 0, 1);
+  Tensor first = teacher.logits(a, {10, 11, 12, 13});
+  EXPECT_EQ(teacher.cache_misses(), 4);
+  EXPECT_LT(test::max_abs_diff(first, teacher.logits(a)), 1e-5);
+
+  // Rows 0 and 2 again in a new order, row 1 changed (index 11), one new index.
+  Tensor b = Tensor::empty({4, 1, 28, 28});
+  b.select(0).copy_(a.select(2));
+  b.select(1).copy_(a.select(0));
+  b.select(2).copy_(Tensor::uniform({1, 28, 28}, 0, 1));
+  b.select(3).copy_(a.select(3));
+  Tensor second = teacher.logits(b, {12, 10, 11, 99});
+  EXPECT_EQ(teacher.cache_hits(), 2);
+  EXPECT_EQ(teacher.cache_misses(), 6);
+  EXPECT_LT(test::max_abs_diff(second, teacher.logits(b)), 1e-5);
+  EXPECT_THROW_WITH(teacher.logits(a, {1, 2}), "2 indices", "[4,1,28,28]");
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace convkit

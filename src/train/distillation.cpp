@@ -1,6 +1,7 @@
 #include "convkit/train/distillation.h"
 
 #include <cmath>
+#include <cstring>
 
 #include "convkit/autograd.h"
 
@@ -48,6 +49,71 @@ Tensor Teacher::logits(const Tensor& student_inputs) {
       for (int64_t j = 0; j < per; ++j) q[j] = q[j] * scale_[k] + shift_[k];
     }
   return (*loaded_.model)(x);
+}
+
+namespace {
+
+// 64-bit hash of a row's bytes (8 bytes per step, splitmix-style mixing): identical rows hash
+// equal; a collision between a cached row and a different row under the same index is ~2^-64.
+uint64_t hash_row(const float* p, int64_t n) {
+  const auto* b = reinterpret_cast<const unsigned char*>(p);
+  const size_t bytes = size_t(n) * sizeof(float);
+  uint64_t h = 0x9e3779b97f4a7c15ULL ^ bytes;
+  auto mix = [&](uint64_t v) {
+    h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+    h = (h ^ (h >> 31)) * 0xbf58476d1ce4e5b9ULL;
+  };
+  size_t i = 0;
+  for (; i + 8 <= bytes; i += 8) {
+    uint64_t v;
+    std::memcpy(&v, b + i, 8);
+    mix(v);
+  }
+  uint64_t tail = 0;
+  std::memcpy(&tail, b + i, bytes - i);
+  mix(tail);
+  return h ^ (h >> 29);
+}
+
+}  // namespace
+
+Tensor Teacher::logits(const Tensor& student_inputs, const std::vector<int64_t>& indices) {
+  const int64_t n = student_inputs.ndim() > 0 ? student_inputs.size(0) : 0;
+  CONVKIT_CHECK(int64_t(indices.size()) == n, "teacher: ", indices.size(), " indices for a batch of ",
+                student_inputs.shape().to_string());
+  if (n == 0) return logits(student_inputs);
+  Tensor x = student_inputs.detach();
+  const int64_t per = n > 0 ? x.numel() / n : 0;
+  const float* px = x.data<float>();
+  std::vector<uint64_t> hashes(n);
+  std::vector<int64_t> missing;
+  for (int64_t i = 0; i < n; ++i) {
+    hashes[i] = hash_row(px + i * per, per);
+    auto it = cache_.find(indices[i]);
+    if (it == cache_.end() || it->second.hash != hashes[i]) missing.push_back(i);
+  }
+  hits_ += n - int64_t(missing.size());
+  misses_ += int64_t(missing.size());
+  if (!missing.empty()) {
+    Tensor sub = x;
+    if (int64_t(missing.size()) != n) {
+      Shape shape = x.shape();
+      shape[0] = int64_t(missing.size());
+      sub = Tensor::empty(shape, DType::f32);
+      for (size_t j = 0; j < missing.size(); ++j)
+        std::memcpy(sub.data<float>() + j * per, px + missing[j] * per, per * sizeof(float));
+    }
+    Tensor t = logits(sub);
+    const int64_t k = t.numel() / int64_t(missing.size());
+    const float* pt = t.data<float>();
+    for (size_t j = 0; j < missing.size(); ++j)
+      cache_[indices[missing[j]]] = {hashes[missing[j]], std::vector<float>(pt + j * k, pt + (j + 1) * k)};
+  }
+  const int64_t k = int64_t(cache_.at(indices[0]).logits.size());
+  Tensor out = Tensor::empty(Shape{n, k}, DType::f32);
+  for (int64_t i = 0; i < n; ++i)
+    std::memcpy(out.data<float>() + i * k, cache_.at(indices[i]).logits.data(), k * sizeof(float));
+  return out;
 }
 
 }  // namespace convkit::train

@@ -184,7 +184,7 @@ bool Trainer::run() {
       if (opt_.schedule != "plateau") optim::apply_schedule(*schedule, *optimizer_, st.step);
       optimizer_->zero_grad();
       Tensor logits = (*model_)(b->inputs);
-      Tensor loss = teacher ? distillation_loss(logits, teacher->logits(b->inputs), b->labels,
+      Tensor loss = teacher ? distillation_loss(logits, teacher->logits(b->inputs, b->indices), b->labels,
                                                 opt_.distill_temperature, opt_.distill_alpha,
                                                 opt_.label_smoothing)
                             : cross_entropy(logits, b->labels, opt_.label_smoothing);

@@ -6,8 +6,9 @@ step computed in float64 (dropout off, batch norm on batch statistics): its outp
 gradient used (loss = sum(output * upstream)), the gradient of the first convolution's weight, the
 first batch norm's running mean afterwards, and the eval output after one plain SGD step from
 those gradients. Metadata names those parameters and gives, per result, the tolerance a float32
-run is held to: max(1e-4, 4 x PyTorch's own float32 error). Cases with small weights also carry
-PyTorch's float32 state dict after the step ("state.<name>") and its eval output.
+run is held to: max(1e-4, 4 x PyTorch's own float32 error; 16 x for the eval output after the
+step). Cases with small weights also carry PyTorch's float32 state dict after the step
+("state.<name>") and its eval output.
 
 Usage: /usr/bin/python3 tests/onnx/gen_onnx.py --out DIR CASE [CASE ...]   (--list lists cases)
 """
@@ -221,9 +222,13 @@ def generate(case, out):
     meta = {"case": case, "opset": opset, "grad_param": conv_name + ".weight", "lr": repr(lr)}
     if bn_name is not None:
         meta["bn_param"] = bn_name + ".running_mean"
+    # The eval output after the step compounds the float32 error of every gradient: a run whose
+    # gradients are as good as PyTorch's still lands several times PyTorch's own error away
+    # (VGG-13-BN: 5x), so that check gets a wider factor than the direct results.
     for k, v in results["f64"].items():
         tensors[k] = v
-        meta["tol_" + k] = repr(max(1e-4, 4 * rel(results["f32"][k], v)))
+        factor = 16 if k == "eval_output_after_step" else 4
+        meta["tol_" + k] = repr(max(1e-4, factor * rel(results["f32"][k], v)))
     meta["step_change"] = repr(rel(results["f64"]["eval_output_after_step"], y_eval))
     if with_state:
         # googlenet's auxiliary classifiers are not in the eval-mode graph.

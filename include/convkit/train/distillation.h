@@ -1,7 +1,9 @@
 #pragma once
 // A trained model used as a distillation teacher (Hinton et al. 2015): frozen, in eval mode, fed
 // the student's batches. The loss itself is convkit::distillation_loss (ops/loss.h).
+#include <cstdint>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "convkit/train/checkpoint.h"
@@ -20,12 +22,28 @@ class Teacher {
   // Teacher logits [N, classes] for a batch of student inputs; no autograd.
   Tensor logits(const Tensor& student_inputs);
 
+  // The same, remembering each row's logits under its dataset index together with a hash of the
+  // row's values: a later epoch that presents the same row under that index (no augmentation)
+  // reuses them instead of running the teacher again, and a changed row (augmented, another
+  // crop) is recomputed. Costs num_classes floats per example.
+  Tensor logits(const Tensor& student_inputs, const std::vector<int64_t>& indices);
+
+  // Rows answered from the cache / computed, since construction.
+  int64_t cache_hits() const { return hits_; }
+  int64_t cache_misses() const { return misses_; }
+
   const LoadedModel& loaded() const { return loaded_; }
 
  private:
   LoadedModel loaded_;
   std::vector<float> scale_, shift_;  // per channel: teacher input = x * scale + shift
   bool identity_ = true;
+  struct Cached {
+    uint64_t hash;
+    std::vector<float> logits;
+  };
+  std::unordered_map<int64_t, Cached> cache_;
+  int64_t hits_ = 0, misses_ = 0;
 };
 
 }  // namespace convkit::train
