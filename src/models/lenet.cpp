@@ -1,5 +1,6 @@
 #include "convkit/models/lenet.h"
 
+#include "models/zoo.h"
 namespace convkit::models {
 
 using namespace nn;
@@ -31,6 +32,23 @@ LeNet5::LeNet5(int64_t in_channels, int64_t num_classes, bool modern, int64_t im
   add(std::make_shared<Linear>(120 * s * s, 84));
   add(act());
   add(std::make_shared<Linear>(84, num_classes));
+}
+
+void detail::add_lenet_models(std::vector<ModelEntry>& out) {
+  out.push_back(ModelEntry("lenet5", "LeNet-5: tanh, average pooling",
+                           [](const ModelConfig& c) {
+                             return std::make_shared<LeNet5>(c.in_channels, c.num_classes, false,
+                                                             c.image_size);
+                           })
+                    .from_paper("LeCun et al. 1998")
+                    .input(28));
+  out.push_back(ModelEntry("lenet5-modern", "LeNet-5 with batch norm, ReLU and max pooling",
+                           [](const ModelConfig& c) {
+                             return std::make_shared<LeNet5>(c.in_channels, c.num_classes, true,
+                                                             c.image_size);
+                           })
+                    .from_paper("LeCun et al. 1998; Ioffe & Szegedy 2015")
+                    .input(28));
 }
 
 }  // namespace convkit::models

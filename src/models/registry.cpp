@@ -2,9 +2,7 @@
 
 #include <mutex>
 
-#include "convkit/models/lenet.h"
-#include "convkit/models/resnet_cifar.h"
-#include "convkit/models/small_cnn.h"
+#include "models/zoo.h"
 
 namespace convkit::models {
 
@@ -12,21 +10,9 @@ namespace {
 std::vector<ModelEntry>& entries() {
   static std::vector<ModelEntry> all = [] {
     std::vector<ModelEntry> v;
-    v.push_back({"lenet5", "LeNet-5 (LeCun et al. 1998): tanh, average pooling", [](const ModelConfig& c) {
-                   return std::make_shared<LeNet5>(c.in_channels, c.num_classes, false, c.image_size);
-                 }});
-    v.push_back({"lenet5-modern", "LeNet-5 with batch norm, ReLU and max pooling", [](const ModelConfig& c) {
-                   return std::make_shared<LeNet5>(c.in_channels, c.num_classes, true, c.image_size);
-                 }});
-    v.push_back({"small-cnn", "conv-pool-conv-pool-dense-dropout", [](const ModelConfig& c) {
-                   return std::make_shared<SmallCNN>(c.in_channels, c.num_classes, c.image_size);
-                 }});
-    for (int depth : {20, 32, 44, 56, 110})
-      v.push_back({"resnet" + std::to_string(depth),
-                   "CIFAR-style ResNet-" + std::to_string(depth) + " (He et al. 2016)",
-                   [depth](const ModelConfig& c) {
-                     return std::make_shared<CifarResNet>(depth, c.in_channels, c.num_classes);
-                   }});
+    detail::add_lenet_models(v);
+    detail::add_small_cnn_models(v);
+    detail::add_resnet_cifar_models(v);
     return v;
   }();
   return all;
@@ -47,13 +33,17 @@ std::vector<ModelEntry> list_models() {
   return entries();
 }
 
-std::shared_ptr<nn::Module> create_model(const std::string& name, const ModelConfig& config) {
+ModelEntry find_model(const std::string& name) {
   std::string known;
   for (const ModelEntry& e : list_models()) {
-    if (e.name == name) return e.make(config);
+    if (e.name == name) return e;
     known += (known.empty() ? "" : ", ") + e.name;
   }
   throw Error("unknown model '" + name + "'; known models: " + known);
+}
+
+std::shared_ptr<nn::Module> create_model(const std::string& name, const ModelConfig& config) {
+  return find_model(name).make(config);
 }
 
 }  // namespace convkit::models

@@ -3,6 +3,7 @@
 #include "convkit/nn/init.h"
 #include "convkit/ops.h"
 
+#include "models/zoo.h"
 namespace convkit::models {
 
 using namespace nn;
@@ -63,6 +64,18 @@ Tensor CifarResNet::forward(const Tensor& x) {
   Tensor h = relu((*bn1)((*conv1)(x)));
   h = (*layer3)((*layer2)((*layer1)(h)));
   return (*fc)((*pool)(h));
+}
+
+void detail::add_resnet_cifar_models(std::vector<ModelEntry>& out) {
+  for (int depth : {20, 32, 44, 56, 110})
+    out.push_back(ModelEntry("resnet" + std::to_string(depth),
+                             "CIFAR-style ResNet-" + std::to_string(depth),
+                             [depth](const ModelConfig& c) {
+                               return std::make_shared<CifarResNet>(depth, c.in_channels,
+                                                                    c.num_classes);
+                             })
+                      .from_paper("He et al. 2016 (section 4.2)")
+                      .input(32, /*min_size=*/8));
 }
 
 }  // namespace convkit::models

@@ -1,5 +1,6 @@
 #include "convkit/models/small_cnn.h"
 
+#include "models/zoo.h"
 namespace convkit::models {
 
 using namespace nn;
@@ -18,6 +19,15 @@ SmallCNN::SmallCNN(int64_t in_channels, int64_t num_classes, int64_t image_size)
   add(std::make_shared<ReLU>());
   add(std::make_shared<Dropout>(0.5));
   add(std::make_shared<Linear>(128, num_classes));
+}
+
+void detail::add_small_cnn_models(std::vector<ModelEntry>& out) {
+  out.push_back(ModelEntry("small-cnn", "conv-pool-conv-pool-dense-dropout",
+                           [](const ModelConfig& c) {
+                             return std::make_shared<SmallCNN>(c.in_channels, c.num_classes,
+                                                               c.image_size);
+                           })
+                    .input(28));
 }
 
 }  // namespace convkit::models

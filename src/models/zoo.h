@@ -1,0 +1,14 @@
+#pragma once
+// Each model family's file registers its entries through one function declared here; the
+// registry calls them in this order, which is the order of `convkit summary --list`.
+#include <vector>
+
+#include "convkit/models/registry.h"
+
+namespace convkit::models::detail {
+
+void add_lenet_models(std::vector<ModelEntry>& out);         // lenet.cpp
+void add_small_cnn_models(std::vector<ModelEntry>& out);     // small_cnn.cpp
+void add_resnet_cifar_models(std::vector<ModelEntry>& out);  // resnet_cifar.cpp
+
+}  // namespace convkit::models::detail
