@@ -13,6 +13,7 @@ std::vector<ModelEntry>& entries() {
     detail::add_lenet_models(v);
     detail::add_small_cnn_models(v);
     detail::add_resnet_cifar_models(v);
+    detail::add_resnet_models(v);
     return v;
   }();
   return all;

@@ -10,5 +10,6 @@ namespace convkit::models::detail {
 void add_lenet_models(std::vector<ModelEntry>& out);         // lenet.cpp
 void add_small_cnn_models(std::vector<ModelEntry>& out);     // small_cnn.cpp
 void add_resnet_cifar_models(std::vector<ModelEntry>& out);  // resnet_cifar.cpp
+void add_resnet_models(std::vector<ModelEntry>& out);        // resnet.cpp
 
 }  // namespace convkit::models::detail
