@@ -1,6 +1,6 @@
 #include "convkit/models/lenet.h"
-
 #include "models/zoo.h"
+
 namespace convkit::models {
 
 using namespace nn;

@@ -1,5 +1,8 @@
 #include "convkit/models/resnet.h"
 
+#include <array>
+#include <utility>
+
 #include "convkit/models/resnet_cifar.h"
 #include "convkit/nn/init.h"
 #include "convkit/ops.h"
@@ -14,12 +17,6 @@ std::shared_ptr<Conv2d> conv(int64_t in, int64_t out, int64_t k, int64_t stride)
   return std::make_shared<Conv2d>(
       Conv2dOptions(in, out, k).stride(stride).padding(k / 2).with_bias(false));
 }
-std::shared_ptr<Sequential> projection(int64_t in, int64_t out, int64_t stride) {
-  auto s = std::make_shared<Sequential>();
-  s->add(conv(in, out, 1, stride));
-  s->add(std::make_shared<BatchNorm2d>(out));
-  return s;
-}
 }  // namespace
 
 Bottleneck::Bottleneck(int64_t in, int64_t width, int64_t stride) : Module("Bottleneck") {
@@ -30,7 +27,7 @@ Bottleneck::Bottleneck(int64_t in, int64_t width, int64_t stride) : Module("Bott
   bn2 = register_module("bn2", std::make_shared<BatchNorm2d>(width));
   conv3 = register_module("conv3", conv(width, out, 1, 1));
   bn3 = register_module("bn3", std::make_shared<BatchNorm2d>(out));
-  if (stride != 1 || in != out) downsample = register_module("downsample", projection(in, out, stride));
+  if (stride != 1 || in != out) downsample = register_module("downsample", projection_shortcut(in, out, stride));
 }
 
 Tensor Bottleneck::forward(const Tensor& x) {

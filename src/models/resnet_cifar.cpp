@@ -2,8 +2,8 @@
 
 #include "convkit/nn/init.h"
 #include "convkit/ops.h"
-
 #include "models/zoo.h"
+
 namespace convkit::models {
 
 using namespace nn;
@@ -14,16 +14,20 @@ std::shared_ptr<Conv2d> conv3x3(int64_t in, int64_t out, int64_t stride) {
 }
 }  // namespace
 
+std::shared_ptr<Sequential> projection_shortcut(int64_t in, int64_t out, int64_t stride) {
+  auto s = std::make_shared<Sequential>();
+  s->add(std::make_shared<Conv2d>(Conv2dOptions(in, out, 1).stride(stride).with_bias(false)));
+  s->add(std::make_shared<BatchNorm2d>(out));
+  return s;
+}
+
 BasicBlock::BasicBlock(int64_t in, int64_t out, int64_t stride) : Module("BasicBlock") {
   conv1 = register_module("conv1", conv3x3(in, out, stride));
   bn1 = register_module("bn1", std::make_shared<BatchNorm2d>(out));
   conv2 = register_module("conv2", conv3x3(out, out, 1));
   bn2 = register_module("bn2", std::make_shared<BatchNorm2d>(out));
-  if (stride != 1 || in != out) {
-    downsample = register_module("downsample", std::make_shared<Sequential>());
-    downsample->add(std::make_shared<Conv2d>(Conv2dOptions(in, out, 1).stride(stride).with_bias(false)));
-    downsample->add(std::make_shared<BatchNorm2d>(out));
-  }
+  if (stride != 1 || in != out)
+    downsample = register_module("downsample", projection_shortcut(in, out, stride));
 }
 
 Tensor BasicBlock::forward(const Tensor& x) {

@@ -1,6 +1,6 @@
 #include "convkit/models/small_cnn.h"
-
 #include "models/zoo.h"
+
 namespace convkit::models {
 
 using namespace nn;

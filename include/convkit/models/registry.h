@@ -4,7 +4,6 @@
 // Names follow torchvision's builder functions where torchvision has the model ("resnet50",
 // "vgg16_bn", "mobilenet_v2"), so a torchvision state dict and the convkit model of the same name
 // share every key; convkit's own variants add a dash suffix ("alexnet-paper", "vgg16-gap").
-// docs/models.md is generated from this registry (`convkit models --markdown`).
 #include <functional>
 #include <memory>
 #include <string>

@@ -5,7 +5,6 @@
 // (ResNet-50/101/152) blocks, global average pooling, a dense layer. The stride of a stage sits
 // on its first block's 3x3 conv (torchvision's "ResNet v1.5"); shape-changing shortcuts are 1x1
 // conv + BN under "downsample.0/1". Runs on any input of at least 32x32.
-#include <array>
 #include <memory>
 
 #include "convkit/nn/layers.h"

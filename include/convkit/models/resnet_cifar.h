@@ -10,6 +10,9 @@
 
 namespace convkit::models {
 
+// A shortcut that changes shape: 1x1 conv (stride, no bias) + BN, torchvision's "downsample".
+std::shared_ptr<nn::Sequential> projection_shortcut(int64_t in, int64_t out, int64_t stride);
+
 // conv3x3-BN-ReLU-conv3x3-BN, plus the shortcut, then ReLU.
 class BasicBlock : public nn::Module {
  public:
