@@ -12,6 +12,9 @@ std::vector<ModelEntry>& entries() {
     std::vector<ModelEntry> v;
     detail::add_lenet_models(v);
     detail::add_small_cnn_models(v);
+    detail::add_alexnet_models(v);
+    detail::add_vgg_models(v);
+    detail::add_googlenet_models(v);
     detail::add_resnet_cifar_models(v);
     detail::add_resnet_models(v);
     return v;

@@ -9,6 +9,9 @@ namespace convkit::models::detail {
 
 void add_lenet_models(std::vector<ModelEntry>& out);         // lenet.cpp
 void add_small_cnn_models(std::vector<ModelEntry>& out);     // small_cnn.cpp
+void add_alexnet_models(std::vector<ModelEntry>& out);       // alexnet.cpp (and ZFNet)
+void add_vgg_models(std::vector<ModelEntry>& out);           // vgg.cpp
+void add_googlenet_models(std::vector<ModelEntry>& out);     // googlenet.cpp
 void add_resnet_cifar_models(std::vector<ModelEntry>& out);  // resnet_cifar.cpp
 void add_resnet_models(std::vector<ModelEntry>& out);        // resnet.cpp
 
