@@ -66,3 +66,23 @@ TEST(Init, SameSeedSameWeights) {
   kaiming_uniform_(b, 0, FanMode::fan_in, Nonlinearity::relu, &g2);
   EXPECT_EQ(test::max_abs_diff(a, b), 0.0);
 }
+
+namespace convkit {
+namespace {
+TEST(Init, SkipInitGuardFillsZerosDrawsNothingAndRestores) {
+  Generator a(7), b(7);
+  Tensor t = Tensor::ones({4, 3});
+  {
+    nn::init::SkipInitGuard skip;
+    EXPECT_TRUE(nn::init::SkipInitGuard::active());
+    nn::init::kaiming_normal_(t, 0, nn::init::FanMode::fan_in, nn::init::Nonlinearity::relu, &a);
+    for (int64_t i = 0; i < t.numel(); ++i) EXPECT_EQ(t.data<float>()[i], 0.0f);
+  }
+  EXPECT_FALSE(nn::init::SkipInitGuard::active());
+  // The generator was not advanced: both now draw the same sequence.
+  EXPECT_EQ(a.uniform(0, 1), b.uniform(0, 1));
+  nn::init::normal_(t, 0, 1, &a);
+  EXPECT_NE(t.data<float>()[0], 0.0f);
+}
+}  // namespace
+}  // namespace convkit

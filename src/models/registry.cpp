@@ -17,6 +17,9 @@ std::vector<ModelEntry>& entries() {
     detail::add_googlenet_models(v);
     detail::add_resnet_cifar_models(v);
     detail::add_resnet_models(v);
+    detail::add_mobilenet_models(v);
+    detail::add_xception_models(v);
+    detail::add_inception_resnet_models(v);
     return v;
   }();
   return all;
@@ -44,6 +47,14 @@ ModelEntry find_model(const std::string& name) {
     known += (known.empty() ? "" : ", ") + e.name;
   }
   throw Error("unknown model '" + name + "'; known models: " + known);
+}
+
+int64_t reference_style_count(const ModelEntry& entry, const nn::Module& model) {
+  int64_t n = model.num_parameters();
+  if (entry.reference_counts_bn_statistics)
+    for (const auto& [name, t] : model.named_buffers())
+      if (name.ends_with("running_mean") || name.ends_with("running_var")) n += t.numel();
+  return n;
 }
 
 std::shared_ptr<nn::Module> create_model(const std::string& name, const ModelConfig& config) {

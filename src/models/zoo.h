@@ -14,5 +14,8 @@ void add_vgg_models(std::vector<ModelEntry>& out);           // vgg.cpp
 void add_googlenet_models(std::vector<ModelEntry>& out);     // googlenet.cpp
 void add_resnet_cifar_models(std::vector<ModelEntry>& out);  // resnet_cifar.cpp
 void add_resnet_models(std::vector<ModelEntry>& out);        // resnet.cpp
+void add_mobilenet_models(std::vector<ModelEntry>& out);     // mobilenet.cpp (v1 and v2)
+void add_xception_models(std::vector<ModelEntry>& out);      // xception.cpp
+void add_inception_resnet_models(std::vector<ModelEntry>& out);  // inception_resnet.cpp
 
 }  // namespace convkit::models::detail

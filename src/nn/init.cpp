@@ -5,9 +5,15 @@
 namespace convkit::nn::init {
 
 namespace {
+thread_local bool skip_init = false;
+
 template <class F>
 void fill_each(Tensor& t, F&& f) {
   CONVKIT_CHECK(t.defined() && is_floating(t.dtype()), "init: expected a floating tensor");
+  if (skip_init) {
+    t.fill_(0.0);
+    return;
+  }
   if (t.dtype() == DType::f32) {
     float* p = t.data<float>();
     for (int64_t i = 0; i < t.numel(); ++i) p[i] = float(f());
@@ -18,6 +24,10 @@ void fill_each(Tensor& t, F&& f) {
 }
 Generator& pick(Generator* g) { return g ? *g : default_generator(); }
 }  // namespace
+
+SkipInitGuard::SkipInitGuard() : previous_(skip_init) { skip_init = true; }
+SkipInitGuard::~SkipInitGuard() { skip_init = previous_; }
+bool SkipInitGuard::active() { return skip_init; }
 
 Fans compute_fans(const Tensor& w) {
   CONVKIT_CHECK(w.defined() && w.ndim() >= 2, "init: fan in/out need a weight of rank >= 2, got ",

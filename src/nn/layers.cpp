@@ -58,13 +58,11 @@ int64_t Linear::macs(const Shape&, const Shape& out) const {
 }
 std::string Linear::extra_repr() const { return detail::concat(in_features, "->", out_features); }
 
-BatchNorm2d::BatchNorm2d(int64_t c, double eps, double momentum, bool affine)
+BatchNorm2d::BatchNorm2d(int64_t c, double eps, double momentum, bool affine, bool scale)
     : Module("BatchNorm2d"), channels(c), eps(eps), momentum(momentum) {
   CONVKIT_CHECK(c > 0, "BatchNorm2d: channel count must be positive, got ", c);
-  if (affine) {
-    weight = register_parameter("weight", Tensor::ones({c}));
-    bias = register_parameter("bias", Tensor::zeros({c}));
-  }
+  if (affine && scale) weight = register_parameter("weight", Tensor::ones({c}));
+  if (affine) bias = register_parameter("bias", Tensor::zeros({c}));
   running_mean = register_buffer("running_mean", Tensor::zeros({c}));
   running_var = register_buffer("running_var", Tensor::ones({c}));
   num_batches_tracked = register_buffer("num_batches_tracked", Tensor::zeros({}, DType::i64));

@@ -39,6 +39,9 @@ struct ModelEntry {
   // tests assert equality. reference_source says which.
   int64_t reference_params = 0;
   std::string reference_source;
+  // Keras' published totals also count BN's moving mean and variance (its "non-trainable"
+  // parameters); convkit keeps those as buffers. See reference_style_count.
+  bool reference_counts_bn_statistics = false;
 
   ModelEntry(std::string name, std::string description, ModelFactory make)
       : name(std::move(name)), description(std::move(description)), make(std::move(make)) {}
@@ -47,11 +50,16 @@ struct ModelEntry {
     input_size = size, min_input_size = min_size;
     return *this;
   }
-  ModelEntry& reference(int64_t params, std::string source) {
+  ModelEntry& reference(int64_t params, std::string source, bool counts_bn_statistics = false) {
     reference_params = params, reference_source = std::move(source);
+    reference_counts_bn_statistics = counts_bn_statistics;
     return *this;
   }
 };
+
+// The model's size counted as `entry`'s reference counts it: its parameters, plus the running
+// means and variances of its batch norms when the reference (Keras) counts those.
+int64_t reference_style_count(const ModelEntry& entry, const nn::Module& model);
 
 // Adds a model; throws when the name is taken.
 void register_model(ModelEntry entry);

@@ -35,4 +35,20 @@ void kaiming_normal_(Tensor& t, double a = 0, FanMode mode = FanMode::fan_in,
 // i.e. U(-1/sqrt(fan_in), 1/sqrt(fan_in)); bias U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
 void torch_default_(Tensor& weight, Tensor* bias, Generator* gen = nullptr);
 
+// While one is alive on this thread, the random initializers fill zeros and draw nothing: for
+// models whose weights are about to be overwritten (a checkpoint, a state dict) or never read
+// (parameter counting, shape checks), where drawing 100M+ numbers is most of the construction time.
+// constant_ is unaffected, so BN's weight of 1 stays 1.
+class SkipInitGuard {
+ public:
+  SkipInitGuard();
+  ~SkipInitGuard();
+  SkipInitGuard(const SkipInitGuard&) = delete;
+  SkipInitGuard& operator=(const SkipInitGuard&) = delete;
+  static bool active();
+
+ private:
+  bool previous_;
+};
+
 }  // namespace convkit::nn::init

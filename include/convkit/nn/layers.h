@@ -58,10 +58,12 @@ class Linear : public Module {
 
 // Batch normalization over channels of [N, C, H, W] (or [N, C]); weight=1, bias=0,
 // running_mean=0, running_var=1, num_batches_tracked (as torchvision's state dicts carry it).
+// affine=false: neither weight nor bias. scale=false: bias (beta) only, as Keras'
+// BatchNormalization(scale=False) where a ReLU follows, which makes gamma redundant.
 class BatchNorm2d : public Module {
  public:
   explicit BatchNorm2d(int64_t channels, double eps = 1e-5, double momentum = 0.1,
-                       bool affine = true);
+                       bool affine = true, bool scale = true);
   Tensor forward(const Tensor& x) override;
   int64_t macs(const Shape& in, const Shape& out) const override;
   std::string extra_repr() const override;
