@@ -17,6 +17,7 @@
 #include "convkit/io/onnx.h"
 #include "support/golden.h"
 #include "support/python_oracle.h"
+#include "support/torch_golden.h"
 
 namespace convkit {
 namespace {
@@ -42,39 +43,6 @@ bool checks_f64(const std::string& c) {
 
 class OnnxTorchGolden : public ::testing::TestWithParam<std::string> {};
 
-struct Case {
-  io::SafetensorsFile golden;
-  Tensor operator()(const std::string& key) const { return test::golden_tensor(golden, key); }
-  double meta(const std::string& key) const { return std::stod(golden.metadata.at(key)); }
-};
-
-// The training step and the SGD step of `model` (loaded in `dtype`) against the float64 reference.
-void check_training(io::OnnxModel& model, const Case& c, DType dtype) {
-  const std::string what = dtype == DType::f64 ? "float64" : "float32";
-  auto tol = [&](const std::string& key) { return dtype == DType::f64 ? kTol : c.meta("tol_" + key); };
-  auto in = [&](const std::string& key) { return c(key).to(dtype); };
-  model.train();
-  Tensor y = model(in("train_input"));
-  EXPECT_LE(rel_error(y, c("train_output")), tol("train_output")) << what << " training output";
-  sum(y * in("train_upstream")).backward();
-  std::map<std::string, Tensor> state = model.state_dict();
-  const std::string grad_param = c.golden.metadata.at("grad_param");
-  ASSERT_TRUE(state.count(grad_param)) << grad_param << " is not in the imported state dict";
-  ASSERT_TRUE(state[grad_param].grad().defined()) << grad_param;
-  EXPECT_LE(rel_error(state[grad_param].grad(), c("train_grad")), tol("train_grad"))
-      << what << " gradient of " << grad_param;
-  if (c.golden.metadata.count("bn_param")) {
-    const std::string bn = c.golden.metadata.at("bn_param");
-    ASSERT_TRUE(state.count(bn)) << bn;
-    EXPECT_LE(rel_error(state[bn], c("train_running_mean")), tol("train_running_mean")) << what << " " << bn;
-  }
-  optim::SGD(optim::single_group(model, c.meta("lr"))).step();
-  model.eval();
-  NoGradGuard no_grad;
-  EXPECT_LE(rel_error(model(in("input")), c("eval_output_after_step")), tol("eval_output_after_step"))
-      << what << " eval output after one SGD step";
-}
-
 TEST_P(OnnxTorchGolden, MatchesPyTorch) {
   const std::string name = GetParam();
   std::string why;
@@ -87,7 +55,7 @@ TEST_P(OnnxTorchGolden, MatchesPyTorch) {
 #endif
 
   const std::string base = test::onnx_case(name);
-  const Case c{io::load_safetensors(base + ".safetensors")};
+  const test::TorchCase c{io::load_safetensors(base + ".safetensors")};
   // The SGD step must move the outputs far beyond the tolerance, or its check proves nothing.
   EXPECT_GT(c.meta("step_change"), 25 * c.meta("tol_eval_output_after_step"));
 
@@ -97,8 +65,8 @@ TEST_P(OnnxTorchGolden, MatchesPyTorch) {
     NoGradGuard no_grad;
     EXPECT_LE(rel_error((*model)(c("input")), c("eval_output")), kTol) << "eval output";
   }
-  check_training(*model, c, DType::f32);
-  if (checks_f64(name)) check_training(*io::load_onnx(base + ".onnx", {DType::f64}), c, DType::f64);
+  test::check_training_step(*model, c, DType::f32);
+  if (checks_f64(name)) test::check_training_step(*io::load_onnx(base + ".onnx", {DType::f64}), c, DType::f64);
 
   // PyTorch's own float32 state dict after its step loads key for key and gives its outputs.
   std::map<std::string, Tensor> torch_state;

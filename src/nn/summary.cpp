@@ -15,6 +15,8 @@ int64_t own_params(Module& m) {
   return n;
 }
 
+}  // namespace
+
 std::string with_commas(int64_t v) {
   // Appends digit groups right to left (string::insert trips a GCC 12 -Wrestrict false positive).
   std::string digits = std::to_string(v < 0 ? -v : v), out;
@@ -24,7 +26,6 @@ std::string with_commas(int64_t v) {
   }
   return v < 0 ? "-" + out : out;
 }
-}  // namespace
 
 ModelInfo trace(Module& model, const Shape& input) {
   std::map<const Module*, std::string> names;

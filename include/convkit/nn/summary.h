@@ -26,4 +26,7 @@ struct ModelInfo {
 ModelInfo trace(Module& model, const Shape& input);
 std::string summary(Module& model, const Shape& input);
 
+// 1234567 -> "1,234,567".
+std::string with_commas(int64_t v);
+
 }  // namespace convkit::nn
