@@ -220,6 +220,7 @@ bool Trainer::run() {
     double metric = rec.train_acc;
     if (val_loader) {
       EvalResult v = evaluate(*model_, *val_loader, train_->num_classes(), opt_.label_smoothing);
+      rec.has_val = true;
       rec.val_loss = v.loss;
       rec.val_acc = v.top1;
       rec.val_top5 = v.top5;

@@ -46,12 +46,14 @@ void Progress::update(const train::ProgressEvent& e) {
 
 void Progress::epoch_done(const train::EpochRecord& r) {
   if (live_) std::fprintf(stderr, "\r\033[K");
-  std::printf("epoch %lld: train loss %.4f acc %.2f%% | val loss %.4f acc %.2f%% top-5 %.2f%% | "
-              "lr %.5f | %.1f s, %.0f img/s%s%s\n",
-              (long long)r.epoch, r.train_loss, 100 * r.train_acc, r.val_loss, 100 * r.val_acc,
-              100 * r.val_top5, r.lr, r.seconds, r.images_per_second,
+  char val[128] = " | no validation set";
+  if (r.has_val)
+    std::snprintf(val, sizeof val, " | val loss %.4f acc %.2f%% top-5 %.2f%%", r.val_loss, 100 * r.val_acc,
+                  100 * r.val_top5);
+  std::printf("epoch %lld: train loss %.4f acc %.2f%%%s | lr %.5f | %.1f s, %.0f img/s%s%s\n",
+              (long long)r.epoch, r.train_loss, 100 * r.train_acc, val, r.lr, r.seconds, r.images_per_second,
               r.skipped_files > 0 ? (" | " + std::to_string(r.skipped_files) + " bad files skipped").c_str() : "",
-              r.best ? " (best)" : "");
+              r.best ? (r.has_val ? " (best)" : " (best train acc)") : "");
   std::fflush(stdout);
 }
 

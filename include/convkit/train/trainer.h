@@ -61,6 +61,7 @@ struct TrainOptions {
 struct EpochRecord {
   int64_t epoch = 0;
   double train_loss = 0, train_acc = 0;
+  bool has_val = false;  // false: no validation set, val_* are unset and `best` compares train_acc
   double val_loss = 0, val_acc = 0, val_top5 = 0;
   double lr = 0, seconds = 0, images_per_second = 0;
   bool best = false;
