@@ -3,6 +3,7 @@
 # at 224x224, batch 1 and batch 32, in one run: the two alternate model by model so that both see
 # the same machine load. Prints a table; ratio = PyTorch ms / convkit ms (> 1: convkit is faster).
 #   bench/infer_compare.sh [threads=2] [reps=10] [models...]
+# BUILD_DIR (default build-bench) is configured Release with the benchmarks and built here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 threads=${1:-2}
@@ -12,16 +13,17 @@ models=("$@")
 ((${#models[@]})) || models=(resnet18 resnet50 vgg16 googlenet mobilenet_v2)
 launcher=()
 command -v ccache > /dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DCONVKIT_BUILD_BENCH=ON \
+build=${BUILD_DIR:-build-bench}
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCONVKIT_BUILD_BENCH=ON \
   -DCONVKIT_BUILD_TESTS=OFF "${launcher[@]}" > /dev/null
-cmake --build build-bench --target bench_infer -j"$threads" > /dev/null
+cmake --build "$build" --target bench_infer -j"$threads" > /dev/null
 export OMP_NUM_THREADS=$threads
 printf "%-14s %6s %14s %14s %7s\n" model batch "convkit ms/img" "PyTorch ms/img" ratio
 for model in "${models[@]}"; do
   for batch in 1 32; do
     r=$reps
     ((batch > 1 && r > 3)) && r=3  # a batch of 32 at 224 px takes seconds
-    ck=$(build-bench/bench/bench_infer "$model" "$batch" "$r" 224)
+    ck=$("$build"/bench/bench_infer "$model" "$batch" "$r" 224)
     pt=$(/usr/bin/python3 bench/infer_torch.py "$model" --batch "$batch" --reps "$r" --threads "$threads")
     /usr/bin/python3 - "$ck" "$pt" <<'PY'
 import json, sys
