@@ -14,8 +14,10 @@ models=("$@")
 launcher=()
 command -v ccache > /dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
 build=${BUILD_DIR:-build-bench}
+tests=()
+[[ -z ${BUILD_DIR:-} ]] && tests=(-DCONVKIT_BUILD_TESTS=OFF)  # leave a given build's tests alone
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCONVKIT_BUILD_BENCH=ON \
-  -DCONVKIT_BUILD_TESTS=OFF "${launcher[@]}" > /dev/null
+  "${tests[@]}" "${launcher[@]}" > /dev/null
 cmake --build "$build" --target bench_infer -j"$threads" > /dev/null
 export OMP_NUM_THREADS=$threads
 printf "%-14s %6s %14s %14s %7s\n" model batch "convkit ms/img" "PyTorch ms/img" ratio

@@ -5,6 +5,10 @@
 
 #include <cstdlib>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
+
+#include <nlohmann/json.hpp>
 
 #include "convkit/io/safetensors.h"
 #include "convkit/train/checkpoint.h"
@@ -91,4 +95,23 @@ TEST_F(TrainCli, BadArgumentsAndFilesGiveClearErrors) {
   EXPECT_NE(run_cli("eval " + path("missing.safetensors")), 0);
   EXPECT_EQ(run_cli("summary resnet20"), 0);
   EXPECT_EQ(run_cli("--help"), 0);
+}
+
+TEST_F(TrainCli, WithoutAValidationSetTheEpochLineAndLogSaySo) {
+  if (backend() != Backend::ref) GTEST_SKIP() << "runs once, on the reference backend";
+  const std::string cmd = std::string(CONVKIT_CLI) + " train --data " + path("data") +
+                          " --model lenet5-modern --epochs 1 --batch-size 64 --val-fraction 0 --backend ref "
+                          "--threads 1 --progress never --out " + path("run") + " > " + path("out.txt") + " 2>&1";
+  ASSERT_EQ(std::system(cmd.c_str()), 0);
+  std::ifstream out_file(path("out.txt"));
+  const std::string out((std::istreambuf_iterator<char>(out_file)), std::istreambuf_iterator<char>());
+  EXPECT_NE(out.find("epoch 1: train loss"), std::string::npos) << out;
+  EXPECT_NE(out.find("| no validation set |"), std::string::npos) << out;
+  EXPECT_EQ(out.find("val loss"), std::string::npos) << out;
+  std::ifstream log(path("run/metrics.jsonl"));
+  std::string first;
+  std::getline(log, first);
+  const auto j = nlohmann::json::parse(first);
+  EXPECT_TRUE(j["val_acc"].is_null()) << first;
+  EXPECT_GT(j["train_acc"].get<double>(), 0.0) << first;
 }

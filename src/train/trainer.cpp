@@ -245,6 +245,7 @@ bool Trainer::run() {
                         {"val_acc", rec.val_acc}, {"val_top5", rec.val_top5}, {"lr", rec.lr},
                         {"seconds", rec.seconds}, {"images_per_second", rec.images_per_second},
                         {"skipped_files", rec.skipped_files}};
+    if (!rec.has_val) j["val_loss"] = j["val_acc"] = j["val_top5"] = nullptr;  // no validation set
     log << j.dump() << std::endl;
     history_.push_back(rec);
     if (on_epoch) on_epoch(rec);
