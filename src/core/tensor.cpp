@@ -1,5 +1,6 @@
 #include "convkit/tensor.h"
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <sstream>
@@ -311,9 +312,7 @@ void Tensor::copy_(const Tensor& src) {
 
 void Tensor::fill_(double value) {
   for_each_type(dtype(), [&]<class T>() {
-    T* p = data<T>();
-    T v = static_cast<T>(value);
-    for (int64_t k = 0; k < numel(); ++k) p[k] = v;
+    std::fill_n(data<T>(), numel(), static_cast<T>(value));
   });
 }
 

@@ -14,12 +14,13 @@ void fill_each(Tensor& t, F&& f) {
     t.fill_(0.0);
     return;
   }
+  const int64_t n = t.numel();
   if (t.dtype() == DType::f32) {
     float* p = t.data<float>();
-    for (int64_t i = 0; i < t.numel(); ++i) p[i] = float(f());
+    for (int64_t i = 0; i < n; ++i) p[i] = float(f());
   } else {
     double* p = t.data<double>();
-    for (int64_t i = 0; i < t.numel(); ++i) p[i] = f();
+    for (int64_t i = 0; i < n; ++i) p[i] = f();
   }
 }
 Generator& pick(Generator* g) { return g ? *g : default_generator(); }
