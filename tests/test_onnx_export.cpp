@@ -3,6 +3,8 @@
 // onnx.checker (tests/onnx/run_opencv.py; skipped without python3-opencv/onnx), within 1e-4.
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
 #include <filesystem>
 
 #include "convkit/convkit.h"
@@ -259,7 +261,8 @@ TEST(OnnxExport, ZooModelsRunInOpenCvDnn) {
     if (params > 100'000'000 || (params > 1'000'000 && !test::large_models_run_here())) continue;
     auto model = e.make({channels, 10, size});
     randomize_batch_norms(*model, 13);
-    const std::string path = test::onnx_work_dir() + "/zoo_" + e.name + ".onnx";
+    // Per process: ctest runs the dnnl and ref passes at once, and this test deletes its files.
+    const std::string path = test::onnx_work_dir() + "/zoo_" + std::to_string(::getpid()) + "_" + e.name + ".onnx";
     io::OnnxExportOptions options;
     options.opset = 10;  // OpenCV 4.6 reads ReLU6's Clip only in this form
     io::save_onnx(*model, {1, channels, size, size}, path, options);
