@@ -16,7 +16,8 @@ class ConvBN : public Module {
     Conv2dOptions o = Conv2dOptions(in, out, kh, kw).stride(stride).with_bias(false);
     if (same) o.padding(kh / 2, kw / 2);  // "same" at stride 1 is symmetric for odd kernels
     conv = register_module("conv", std::make_shared<Conv2d>(o));
-    bn = register_module("bn", std::make_shared<BatchNorm2d>(out, 1e-3, 0.01, /*affine=*/true, /*scale=*/false));
+    bn = register_module("bn", std::make_shared<BatchNorm2d>(out, detail::kKerasBnEps, detail::kKerasBnMomentum,
+                                                           /*affine=*/true, /*scale=*/false));
   }
   Tensor forward(const Tensor& x) override { return relu((*bn)((*conv)(x))); }
   std::shared_ptr<Conv2d> conv;
@@ -126,17 +127,7 @@ InceptionResNetV2::InceptionResNetV2(int64_t in_channels, int64_t num_classes)
   block8 = register_module("block8", make_block8(1.0, /*relu_out=*/false));
   conv2d_7b = register_module("conv2d_7b", cbn(2080, 1536, 1));
   classif = register_module("classif", std::make_shared<Linear>(1536, num_classes));
-  // Keras' init: Glorot uniform kernels, zero biases.
-  for (auto& [name, m] : named_modules()) {
-    if (auto* c = dynamic_cast<Conv2d*>(m)) {
-      init::xavier_uniform_(c->weight);
-      if (c->bias.defined()) init::constant_(c->bias, 0);
-    }
-    if (auto* l = dynamic_cast<Linear*>(m)) {
-      init::xavier_uniform_(l->weight);
-      init::constant_(l->bias, 0);
-    }
-  }
+  detail::keras_init(*this);
 }
 
 Tensor InceptionResNetV2::forward(const Tensor& x) {

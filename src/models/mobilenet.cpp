@@ -18,8 +18,7 @@ std::shared_ptr<Sequential> conv_bn_relu6(const Conv2dOptions& o, double eps, do
   return s;
 }
 
-// Keras' BatchNormalization defaults: epsilon 1e-3, momentum 0.99 (its weight on the old value).
-constexpr double kKerasEps = 1e-3, kKerasMomentum = 0.01;
+using detail::kKerasBnEps, detail::kKerasBnMomentum;
 
 // torchvision's _make_divisible: the nearest multiple of 8, but never below 90% of v.
 int64_t make_divisible(double v, int64_t divisor = 8) {
@@ -33,8 +32,8 @@ class DepthwiseSeparable : public Module {
  public:
   DepthwiseSeparable(int64_t in, int64_t out, int64_t stride) : Module("DepthwiseSeparable") {
     dw = register_module("dw", conv_bn_relu6(Conv2dOptions(in, in, 3).stride(stride).same().groups(in),
-                                             kKerasEps, kKerasMomentum));
-    pw = register_module("pw", conv_bn_relu6(Conv2dOptions(in, out, 1), kKerasEps, kKerasMomentum));
+                                             kKerasBnEps, kKerasBnMomentum));
+    pw = register_module("pw", conv_bn_relu6(Conv2dOptions(in, out, 1), kKerasBnEps, kKerasBnMomentum));
   }
   Tensor forward(const Tensor& x) override { return (*pw)((*dw)(x)); }
   std::shared_ptr<Sequential> dw, pw;
@@ -47,7 +46,7 @@ MobileNetV1::MobileNetV1(int64_t in_channels, int64_t num_classes, double alpha,
   auto width = [alpha](int64_t c) { return std::max<int64_t>(1, int64_t(double(c) * alpha)); };
   features = register_module("features", std::make_shared<Sequential>());
   int64_t in = width(32);
-  features->add(conv_bn_relu6(Conv2dOptions(in_channels, in, 3).stride(2).same(), kKerasEps, kKerasMomentum));
+  features->add(conv_bn_relu6(Conv2dOptions(in_channels, in, 3).stride(2).same(), kKerasBnEps, kKerasBnMomentum));
   // (pointwise channels, depthwise stride) of the 13 blocks, the paper's table 1.
   const std::pair<int64_t, int64_t> blocks[] = {{64, 1},  {128, 2}, {128, 1}, {256, 2}, {256, 1},
                                                 {512, 2}, {512, 1}, {512, 1}, {512, 1}, {512, 1},
@@ -59,15 +58,7 @@ MobileNetV1::MobileNetV1(int64_t in_channels, int64_t num_classes, double alpha,
   classifier = register_module("classifier", std::make_shared<Sequential>());
   classifier->add(std::make_shared<Dropout>(dropout));
   classifier->add(std::make_shared<Linear>(in, num_classes));
-  // Keras' init: Glorot uniform kernels (a depthwise kernel's fans sum to 9*(C+1) in both
-  // frameworks' conventions), zero biases.
-  for (auto& [name, m] : named_modules()) {
-    if (auto* c = dynamic_cast<Conv2d*>(m)) init::xavier_uniform_(c->weight);
-    if (auto* l = dynamic_cast<Linear*>(m)) {
-      init::xavier_uniform_(l->weight);
-      init::constant_(l->bias, 0);
-    }
-  }
+  detail::keras_init(*this);
 }
 
 Tensor MobileNetV1::forward(const Tensor& x) {
@@ -123,6 +114,19 @@ MobileNetV2::MobileNetV2(int64_t in_channels, int64_t num_classes, double width_
 
 Tensor MobileNetV2::forward(const Tensor& x) {
   return (*classifier)(global_avg_pool2d((*features)(x)).flatten(1));
+}
+
+void detail::keras_init(Module& model) {
+  for (auto& [name, m] : model.named_modules()) {
+    if (auto* c = dynamic_cast<Conv2d*>(m)) {
+      init::xavier_uniform_(c->weight);
+      if (c->bias.defined()) init::constant_(c->bias, 0);
+    }
+    if (auto* l = dynamic_cast<Linear*>(m)) {
+      init::xavier_uniform_(l->weight);
+      init::constant_(l->bias, 0);
+    }
+  }
 }
 
 void detail::add_mobilenet_models(std::vector<ModelEntry>& out) {

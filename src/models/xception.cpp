@@ -9,9 +9,8 @@ namespace convkit::models {
 using namespace nn;
 
 namespace {
-constexpr double kKerasEps = 1e-3, kKerasMomentum = 0.01;
 std::shared_ptr<BatchNorm2d> keras_bn(int64_t c) {
-  return std::make_shared<BatchNorm2d>(c, kKerasEps, kKerasMomentum);
+  return std::make_shared<BatchNorm2d>(c, detail::kKerasBnEps, detail::kKerasBnMomentum);
 }
 }  // namespace
 
@@ -62,14 +61,7 @@ Xception::Xception(int64_t in_channels, int64_t num_classes) : Module("Xception"
   conv4 = register_module("conv4", std::make_shared<SeparableConv2d>(1536, 2048));
   bn4 = register_module("bn4", keras_bn(2048));
   fc = register_module("fc", std::make_shared<Linear>(2048, num_classes));
-  // Keras' init: Glorot uniform kernels, zero biases.
-  for (auto& [name, m] : named_modules()) {
-    if (auto* c = dynamic_cast<Conv2d*>(m)) init::xavier_uniform_(c->weight);
-    if (auto* l = dynamic_cast<Linear*>(m)) {
-      init::xavier_uniform_(l->weight);
-      init::constant_(l->bias, 0);
-    }
-  }
+  detail::keras_init(*this);
 }
 
 Tensor Xception::forward(const Tensor& x) {

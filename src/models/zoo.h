@@ -7,6 +7,13 @@
 
 namespace convkit::models::detail {
 
+// Keras' BatchNormalization defaults: epsilon 1e-3, momentum 0.99 (its weight on the old value,
+// 0.01 in PyTorch's convention).
+constexpr double kKerasBnEps = 1e-3, kKerasBnMomentum = 0.01;
+// Keras' default init for the Keras-layout models: Glorot-uniform conv and dense kernels (a
+// depthwise kernel's fans sum to 9*(C+1) in both frameworks' conventions), zero biases.
+void keras_init(nn::Module& model);  // mobilenet.cpp
+
 void add_lenet_models(std::vector<ModelEntry>& out);         // lenet.cpp
 void add_small_cnn_models(std::vector<ModelEntry>& out);     // small_cnn.cpp
 void add_alexnet_models(std::vector<ModelEntry>& out);       // alexnet.cpp (and ZFNet)
