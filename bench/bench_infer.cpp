@@ -39,8 +39,9 @@ int main(int argc, char** argv) {
   }
   std::nth_element(ms.begin(), ms.begin() + reps / 2, ms.end());
   const double median = ms[size_t(reps / 2)];
-  std::printf("{\"model\": \"%s\", \"threads\": %d, \"batch\": %lld, \"size\": %lld, "
-              "\"ms_per_batch\": %.3f, \"ms_per_image\": %.3f}\n",
-              name.c_str(), omp_get_max_threads(), (long long)batch, (long long)size, median,
-              median / double(batch));
+  std::printf(
+      "{\"model\": \"%s\", \"threads\": %d, \"batch\": %lld, \"size\": %lld, "
+      "\"ms_per_batch\": %.3f, \"ms_per_image\": %.3f}\n",
+      name.c_str(), omp_get_max_threads(), (long long)batch, (long long)size, median,
+      median / double(batch));
 }

@@ -59,7 +59,8 @@ int main(int argc, char** argv) {
   t0 = Clock::now();
   for (int i = 0; i < reps; ++i) (*model)(one);
   double latency_ms = 1000 * secs(t0) / reps;
-  std::printf("{\"model\": \"%s\", \"threads\": %d, \"batch\": %lld, \"train_img_s\": %.1f, "
-              "\"infer_img_s\": %.1f, \"latency_ms\": %.3f}\n",
-              name.c_str(), omp_get_max_threads(), (long long)batch, train_ips, infer_ips, latency_ms);
+  std::printf(
+      "{\"model\": \"%s\", \"threads\": %d, \"batch\": %lld, \"train_img_s\": %.1f, "
+      "\"infer_img_s\": %.1f, \"latency_ms\": %.3f}\n",
+      name.c_str(), omp_get_max_threads(), (long long)batch, train_ips, infer_ips, latency_ms);
 }

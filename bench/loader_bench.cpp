@@ -7,18 +7,17 @@
 //            standardized; feeds resnet18 (when the model zoo registers it)
 // The JPEGs are written once to a temporary folder (synthetic smooth images plus noise, quality 90,
 // so decoding costs what a photo of that size costs). The dataset here is bench-local: cv::imread,
-// BGR -> RGB, the transform, [C, H, W] floats. The loader is measured alone (the training step idle)
-// and end to end (the training step fed by the loader on the same cores).
+// BGR -> RGB, the transform, [C, H, W] floats. The loader is measured alone (the training step
+// idle) and end to end (the training step fed by the loader on the same cores).
 #include <omp.h>
 
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <string>
-
 #include <opencv2/core/utility.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <string>
 
 #include "convkit/convkit.h"
 
@@ -37,7 +36,9 @@ class JpegFiles : public data::Dataset {
   int64_t size() const override { return int64_t(files_.size()); }
   Shape example_shape() const override { return {3, size_, size_}; }
   int64_t num_classes() const override { return 10; }
-  data::Batch get_batch(const std::vector<int64_t>& idx) const override { return load(idx, nullptr); }
+  data::Batch get_batch(const std::vector<int64_t>& idx) const override {
+    return load(idx, nullptr);
+  }
   data::Batch get_epoch_batch(const std::vector<int64_t>& idx, uint64_t seed) const override {
     return load(idx, &seed);
   }
@@ -84,7 +85,8 @@ std::vector<std::string> write_jpegs(const fs::path& dir, int count, int size) {
 
 // img/s of the loader alone over `epochs` epochs (after one warm-up epoch).
 double loader_ips(const data::DatasetPtr& ds, int workers, int64_t batch, int epochs) {
-  data::DataLoader dl(ds, {.batch_size = batch, .seed = 1, .prefetch = 2 * workers, .workers = workers});
+  data::DataLoader dl(
+      ds, {.batch_size = batch, .seed = 1, .prefetch = 2 * workers, .workers = workers});
   int64_t images = 0;
   Clock::time_point t0;
   for (int e = 0; e <= epochs; ++e) {
@@ -103,7 +105,9 @@ double train_ips(const std::string& model_name, int64_t size, const data::Datase
   auto model = models::create_model(model_name, {3, 10, size});
   optim::SGD opt(optim::single_group(*model, 0.01, 5e-4), {.momentum = 0.9});
   model->train();
-  data::DataLoader dl(ds, {.batch_size = batch, .seed = 2, .prefetch = std::max(2, 2 * workers),
+  data::DataLoader dl(ds, {.batch_size = batch,
+                           .seed = 2,
+                           .prefetch = std::max(2, 2 * workers),
                            .workers = std::max(1, workers)});
   dl.start_epoch(0);
   data::Batch fixed = *dl.next();
@@ -150,17 +154,20 @@ int main(int argc, char** argv) {
     std::string model;
   };
   const Case cases[] = {
-      {32, 512, 128,
-       data::compose({data::random_crop({.padding = 4}), data::horizontal_flip()}), "resnet20"},
+      {32, 512, 128, data::compose({data::random_crop({.padding = 4}), data::horizontal_flip()}),
+       "resnet20"},
       {224, 256, 32,
-       data::compose({data::random_resized_crop({.height = 224, .width = 224}), data::horizontal_flip(),
+       data::compose({data::random_resized_crop({.height = 224, .width = 224}),
+                      data::horizontal_flip(),
                       data::color_jitter({.brightness = 0.4, .contrast = 0.4, .saturation = 0.4})}),
        "resnet18"},
   };
   if (argc > 4) cv::setNumThreads(std::stoi(argv[4]));
   std::printf("threads (OpenMP, training step): %d; OpenCV threads: %d\n\n", omp_get_max_threads(),
               cv::getNumThreads());
-  std::printf("| input | recipe | workers | loader img/s | model | train step img/s (fixed batch) | train img/s fed by the loader |\n");
+  std::printf(
+      "| input | recipe | workers | loader img/s | model | train step img/s (fixed batch) | train "
+      "img/s fed by the loader |\n");
   std::printf("|---|---|---|---|---|---|---|\n");
   for (const Case& c : cases) {
     auto files = write_jpegs(dir / std::to_string(c.size), c.count, c.size);
@@ -170,7 +177,8 @@ int main(int argc, char** argv) {
     const double step_alone = have_model ? train_ips(c.model, c.size, ds, 0, c.batch, steps) : 0;
     for (int w = 1; w <= max_workers; ++w) {
       const double load = loader_ips(ds, w, c.batch, epochs);
-      std::printf("| %dx%d JPEG | %s | %d | %.0f | ", c.size, c.size, c.recipe->describe().c_str(), w, load);
+      std::printf("| %dx%d JPEG | %s | %d | %.0f | ", c.size, c.size, c.recipe->describe().c_str(),
+                  w, load);
       if (have_model)
         std::printf("%s (batch %lld) | %.0f | %.0f |\n", c.model.c_str(), (long long)c.batch,
                     step_alone, train_ips(c.model, c.size, ds, w, c.batch, steps));

@@ -7,14 +7,16 @@ using namespace convkit;
 int main() {
   auto train = data::fashion_mnist(data::kFashionMnistDir, /*train=*/true);
   auto test = data::fashion_mnist(data::kFashionMnistDir, /*train=*/false);
-  nn::Sequential model{
-      std::make_shared<nn::Conv2d>(1, 32, 3, /*stride=*/1, /*padding=*/1),
-      std::make_shared<nn::BatchNorm2d>(32), std::make_shared<nn::ReLU>(),
-      std::make_shared<nn::MaxPool2d>(2, 2),
-      std::make_shared<nn::Conv2d>(32, 64, 3, 1, 1), std::make_shared<nn::ReLU>(),
-      std::make_shared<nn::MaxPool2d>(2, 2),
-      std::make_shared<nn::Flatten>(), std::make_shared<nn::Dropout>(0.3),
-      std::make_shared<nn::Linear>(64 * 7 * 7, 10)};
+  nn::Sequential model{std::make_shared<nn::Conv2d>(1, 32, 3, /*stride=*/1, /*padding=*/1),
+                       std::make_shared<nn::BatchNorm2d>(32),
+                       std::make_shared<nn::ReLU>(),
+                       std::make_shared<nn::MaxPool2d>(2, 2),
+                       std::make_shared<nn::Conv2d>(32, 64, 3, 1, 1),
+                       std::make_shared<nn::ReLU>(),
+                       std::make_shared<nn::MaxPool2d>(2, 2),
+                       std::make_shared<nn::Flatten>(),
+                       std::make_shared<nn::Dropout>(0.3),
+                       std::make_shared<nn::Linear>(64 * 7 * 7, 10)};
   optim::SGD opt(optim::single_group(model, /*lr=*/0.05, /*weight_decay=*/5e-4), {.momentum = 0.9});
   data::DataLoader loader(train, {.batch_size = 128, .shuffle = true, .seed = 1});
   for (int64_t epoch = 0; epoch < 2; ++epoch) {

@@ -30,7 +30,8 @@ std::vector<Activation> activations() {
        [](double v) { return v > 0 ? v : 1.3 * (std::exp(v) - 1); }},
       {"sigmoid", [](const Tensor& x) { return sigmoid(x); },
        [](double v) { return 1 / (1 + std::exp(-v)); }},
-      {"tanh", [](const Tensor& x) { return convkit::tanh(x); }, [](double v) { return std::tanh(v); }},
+      {"tanh", [](const Tensor& x) { return convkit::tanh(x); },
+       [](double v) { return std::tanh(v); }},
       {"relu6", [](const Tensor& x) { return relu6(x); },
        [](double v) { return std::min(std::max(v, 0.0), 6.0); }},
   };
@@ -44,8 +45,10 @@ Tensor away_from_kinks(Tensor x, double gap = 0.05) {
       for (double kink : {0.0, 6.0})
         if (std::abs(p[i] - kink) < gap) p[i] = kink + (p[i] < kink ? -2 * gap : 2 * gap);
   };
-  if (x.dtype() == DType::f64) fix(x.data<double>());
-  else fix(x.data<float>());
+  if (x.dtype() == DType::f64)
+    fix(x.data<double>());
+  else
+    fix(x.data<float>());
   return x;
 }
 }  // namespace

@@ -2,7 +2,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-
 #include <opencv2/core.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -38,11 +37,16 @@ std::vector<TransformPtr> every_random_transform() {
           random_crop({.padding = 4, .fill = {FillMode::reflect, 0}}),
           random_resized_crop({.height = 20, .width = 24}),
           scale_jitter({.min_side = 32, .max_side = 48, .height = 24, .width = 24}),
-          random_affine({.rotation = 30, .width_shift = 0.1, .height_shift = 0.1, .shear = 10,
-                         .zoom = 0.2, .fill = {FillMode::nearest, 0}}),
+          random_affine({.rotation = 30,
+                         .width_shift = 0.1,
+                         .height_shift = 0.1,
+                         .shear = 10,
+                         .zoom = 0.2,
+                         .fill = {FillMode::nearest, 0}}),
           color_jitter({.brightness = 0.4, .contrast = 0.4, .saturation = 0.4}),
           channel_shift(30),
-          pca_lighting(0.5, ColorPca{{0.2, 0.05, 0.01}, {{0.58, 0.58, 0.58}, {0.7, 0, -0.7}, {0.4, -0.8, 0.4}}}),
+          pca_lighting(0.5, ColorPca{{0.2, 0.05, 0.01},
+                                     {{0.58, 0.58, 0.58}, {0.7, 0, -0.7}, {0.4, -0.8, 0.4}}}),
           random_erasing({.p = 1.0, .random_value = true}),
           cutout(8),
           random_apply(0.5, horizontal_flip(1.0))};
@@ -95,7 +99,8 @@ TEST(Augment, RandomCropWithPaddingKeepsTheSizeAndShiftsTheImage) {
     for (int dy = -3; dy <= 3; ++dy)
       for (int dx = -3; dx <= 3; ++dx) {
         cv::Mat shifted(image.size(), CV_8UC1, cv::Scalar(0));
-        cv::Rect src = cv::Rect(dx, dy, image.cols, image.rows) & cv::Rect(0, 0, image.cols, image.rows);
+        cv::Rect src =
+            cv::Rect(dx, dy, image.cols, image.rows) & cv::Rect(0, 0, image.cols, image.rows);
         image(src).copyTo(shifted(cv::Rect(src.x - dx, src.y - dy, src.width, src.height)));
         matches += same(shifted, out);
       }
@@ -112,7 +117,9 @@ TEST(Augment, FillModesFollowKeras) {
   const cv::Mat image = (cv::Mat_<uchar>(1, 4) << 1, 2, 3, 4);
   auto padded = [&](FillMode mode) {
     Generator g(0);
-    return row(random_crop({.height = 5, .width = 8, .padding = 2, .fill = {mode, 9}})->apply(image, g), 2);
+    return row(
+        random_crop({.height = 5, .width = 8, .padding = 2, .fill = {mode, 9}})->apply(image, g),
+        2);
   };
   EXPECT_EQ(padded(FillMode::constant), (std::vector<int>{9, 9, 1, 2, 3, 4, 9, 9}));
   EXPECT_EQ(padded(FillMode::nearest), (std::vector<int>{1, 1, 1, 2, 3, 4, 4, 4}));
@@ -150,9 +157,12 @@ TEST(Augment, ResizedCropsHaveTheRequestedSize) {
   const cv::Mat image = noise_image(40, 30, 3);
   Generator g(1);
   // The whole image at its own aspect ratio and size: nothing changes.
-  EXPECT_TRUE(same(random_resized_crop({.scale = {1, 1}, .ratio = {0.75, 0.75}})->apply(image, g), image));
-  EXPECT_EQ(random_resized_crop({.height = 16, .width = 24})->apply(image, g).size(), cv::Size(24, 16));
-  cv::Mat s = scale_jitter({.min_side = 32, .max_side = 40, .height = 24, .width = 24})->apply(image, g);
+  EXPECT_TRUE(
+      same(random_resized_crop({.scale = {1, 1}, .ratio = {0.75, 0.75}})->apply(image, g), image));
+  EXPECT_EQ(random_resized_crop({.height = 16, .width = 24})->apply(image, g).size(),
+            cv::Size(24, 16));
+  cv::Mat s =
+      scale_jitter({.min_side = 32, .max_side = 40, .height = 24, .width = 24})->apply(image, g);
   EXPECT_EQ(s.size(), cv::Size(24, 24));
   EXPECT_THROW_WITH(scale_jitter({.min_side = 16, .max_side = 40, .height = 24, .width = 24}),
                     "scale_jitter", "min_side 16");
@@ -184,7 +194,12 @@ TEST(Augment, ColourTransformsDoWhatTheySay) {
   for (int c = 0; c < 3; ++c) EXPECT_EQ(sd[c], 0);
   EXPECT_NE(mean[0] - 100, mean[1] - 120);
   // PCA lighting along a single grey component moves every channel by the same amount.
-  cv::Mat l = pca_lighting(1.0, ColorPca{{0.1, 0, 0}, {{1 / std::sqrt(3.0), 1 / std::sqrt(3.0), 1 / std::sqrt(3.0)}, {1, 0, 0}, {0, 1, 0}}})->apply(mid, g);
+  cv::Mat l =
+      pca_lighting(1.0, ColorPca{{0.1, 0, 0},
+                                 {{1 / std::sqrt(3.0), 1 / std::sqrt(3.0), 1 / std::sqrt(3.0)},
+                                  {1, 0, 0},
+                                  {0, 1, 0}}})
+          ->apply(mid, g);
   cv::Mat diff;
   cv::subtract(l, mid, diff, cv::noArray(), CV_32S);
   cv::Scalar d = cv::mean(diff);
@@ -196,7 +211,8 @@ TEST(Augment, ColourTransformsDoWhatTheySay) {
 TEST(Augment, ColourPcaRecoversAKnownCovariance) {
   // Pixels drawn from N(0.5, V diag(lambda) V^T): the PCA must return lambda and V.
   const double lambda[3] = {0.012, 0.004, 0.001};
-  const double v[3][3] = {{0.6, 0.64, 0.48}, {-0.8, 0.48, 0.36}, {0, -0.6, 0.8}};  // orthonormal rows
+  const double v[3][3] = {
+      {0.6, 0.64, 0.48}, {-0.8, 0.48, 0.36}, {0, -0.6, 0.8}};  // orthonormal rows
   Generator g(11);
   std::vector<cv::Mat> images;
   for (int n = 0; n < 40; ++n) {
@@ -249,7 +265,8 @@ TEST(Augment, ErasingBlanksOneRectangleOfTheRequestedArea) {
 }
 
 TEST(Augment, ComposeAppliesInOrderAndDescribesItself) {
-  auto t = compose({random_crop({.padding = 4, .fill = {FillMode::reflect, 0}}), horizontal_flip()});
+  auto t =
+      compose({random_crop({.padding = 4, .fill = {FillMode::reflect, 0}}), horizontal_flip()});
   EXPECT_EQ(t->describe(),
             "compose(random_crop(size=input, padding=4, fill=reflect), horizontal_flip(p=0.5))");
   const cv::Mat image = noise_image(8, 8, 1);
@@ -258,6 +275,7 @@ TEST(Augment, ComposeAppliesInOrderAndDescribesItself) {
   cv::Mat both;
   cv::flip(image, both, -1);
   EXPECT_TRUE(same(once, both));
-  EXPECT_THROW_WITH(horizontal_flip()->apply(cv::Mat(3, 3, CV_32FC1), g), "horizontal_flip", "8-bit");
+  EXPECT_THROW_WITH(horizontal_flip()->apply(cv::Mat(3, 3, CV_32FC1), g), "horizontal_flip",
+                    "8-bit");
   EXPECT_THROW_WITH(horizontal_flip(1.5), "horizontal_flip", "[0, 1]", "1.5");
 }

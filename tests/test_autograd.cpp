@@ -90,8 +90,6 @@ TEST(Autograd, GraphFreedWhenOutputDies) {
 }
 
 TEST(Autograd, ViewsPropagateGradients) {
-  auto f = [](const TensorList& in) {
-    return in[0].reshape({4, 3}).slice(1, 3).select(1) * 2.0;
-  };
+  auto f = [](const TensorList& in) { return in[0].reshape({4, 3}).slice(1, 3).select(1) * 2.0; };
   EXPECT_TRUE(gradcheck(f, {rand_var({2, 6}, 3)}));
 }

@@ -19,15 +19,20 @@ using test::rel_error;
 class TinyClassic : public Module {
  public:
   TinyClassic() : Module("TinyClassic") {
-    features = register_module("features", std::make_shared<Sequential>(std::initializer_list<std::shared_ptr<Module>>{
-        std::make_shared<Conv2d>(3, 4, 3), std::make_shared<ReLU>(), std::make_shared<MaxPool2d>(2, 2),
-        std::make_shared<Conv2d>(4, 6, 2), std::make_shared<ReLU>(), std::make_shared<MaxPool2d>(2, 2)}));
+    features = register_module(
+        "features", std::make_shared<Sequential>(std::initializer_list<std::shared_ptr<Module>>{
+                        std::make_shared<Conv2d>(3, 4, 3), std::make_shared<ReLU>(),
+                        std::make_shared<MaxPool2d>(2, 2), std::make_shared<Conv2d>(4, 6, 2),
+                        std::make_shared<ReLU>(), std::make_shared<MaxPool2d>(2, 2)}));
     avgpool = register_module("avgpool", std::make_shared<AdaptiveAvgPool2d>(2, 2));
-    classifier = register_module("classifier", std::make_shared<Sequential>(std::initializer_list<std::shared_ptr<Module>>{
-        std::make_shared<Dropout>(0.5), std::make_shared<Linear>(6 * 2 * 2, 10), std::make_shared<ReLU>(),
-        std::make_shared<Linear>(10, 5)}));
+    classifier = register_module(
+        "classifier", std::make_shared<Sequential>(std::initializer_list<std::shared_ptr<Module>>{
+                          std::make_shared<Dropout>(0.5), std::make_shared<Linear>(6 * 2 * 2, 10),
+                          std::make_shared<ReLU>(), std::make_shared<Linear>(10, 5)}));
   }
-  Tensor forward(const Tensor& x) override { return (*classifier)((*avgpool)((*features)(x)).flatten(1)); }
+  Tensor forward(const Tensor& x) override {
+    return (*classifier)((*avgpool)((*features)(x)).flatten(1));
+  }
   std::shared_ptr<Sequential> features, classifier;
   std::shared_ptr<Module> avgpool;
 };
@@ -96,7 +101,8 @@ TEST(Convolutionalize, RefusesWhatHasNoConvolutionalForm) {
     models::convolutionalize(model, 16);
     FAIL() << "expected an error";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("identity at the training size"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("identity at the training size"), std::string::npos)
+        << e.what();
   }
   auto gap = models::create_model("vgg16-gap", {3, 10, 32});
   try {
@@ -113,7 +119,8 @@ TEST(Convolutionalize, RefusesWhatHasNoConvolutionalForm) {
     models::convolutionalize(odd_head, 5);
     FAIL() << "expected an error";
   } catch (const Error& e) {
-    EXPECT_NE(std::string(e.what()).find("head layer 2 is a BatchNorm2d"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("head layer 2 is a BatchNorm2d"), std::string::npos)
+        << e.what();
   }
 }
 

@@ -76,10 +76,9 @@ TEST(Distillation, TeacherMapsStudentStandardizationToItsOwn) {
   auto model = models::create_model("small-cnn", {1, 10, 28});
   model->eval();
   // The teacher was trained on inputs standardized with mean 0.25, std 0.5.
-  train::Metadata meta = {
-      {"model", "small-cnn"},
-      {"config", R"({"in_channels":1,"num_classes":10,"image_size":28,)"
-                 R"("normalization":{"mean":[0.25],"std":[0.5]}})"}};
+  train::Metadata meta = {{"model", "small-cnn"},
+                          {"config", R"({"in_channels":1,"num_classes":10,"image_size":28,)"
+                                     R"("normalization":{"mean":[0.25],"std":[0.5]}})"}};
   train::save_weights(path, *model, meta);
   // The student standardizes with mean 0.1, std 2: x_student = (raw - 0.1) / 2.
   train::Teacher teacher(path, {0.1}, {2.0});
@@ -104,8 +103,9 @@ TEST(Distillation, TeacherCacheReusesOnlyIdenticalRows) {
   const std::string path = (dir / "teacher.safetensors").string();
   manual_seed(9);
   auto model = models::create_model("small-cnn", {1, 10, 28});
-  train::save_weights(path, *model, {{"model", "small-cnn"},
-                                     {"config", R"({"in_channels":1,"num_classes":10,"image_size":28})"}});
+  train::save_weights(path, *model,
+                      {{"model", "small-cnn"},
+                       {"config", R"({"in_channels":1,"num_classes":10,"image_size":28})"}});
   train::Teacher teacher(path, {}, {});
   Tensor a = Tensor::uniform({4, 1, 28, 28}, 0, 1);
   Tensor first = teacher.logits(a, {10, 11, 12, 13});

@@ -29,8 +29,11 @@ TEST(Elementwise, GradientsWithBroadcasting) {
   auto sub_f = [](const Tensor& a, const Tensor& b) { return a - b; };
   auto mul_f = [](const Tensor& a, const Tensor& b) { return a * b; };
   auto div_f = [](const Tensor& a, const Tensor& b) { return a / (b * b + 1.0); };
-  for (auto [sa, sb] : std::vector<std::pair<Shape, Shape>>{
-           {{2, 3}, {2, 3}}, {{2, 3}, {3}}, {{2, 1, 4}, {3, 1}}, {{1}, {2, 2}}, {{2, 3, 1, 1}, {3, 5, 5}}}) {
+  for (auto [sa, sb] : std::vector<std::pair<Shape, Shape>>{{{2, 3}, {2, 3}},
+                                                            {{2, 3}, {3}},
+                                                            {{2, 1, 4}, {3, 1}},
+                                                            {{1}, {2, 2}},
+                                                            {{2, 3, 1, 1}, {3, 5, 5}}}) {
     EXPECT_TRUE(run(add_f, sa, sb)) << sa.to_string() << sb.to_string();
     EXPECT_TRUE(run(sub_f, sa, sb)) << sa.to_string() << sb.to_string();
     EXPECT_TRUE(run(mul_f, sa, sb)) << sa.to_string() << sb.to_string();
@@ -41,11 +44,15 @@ TEST(Elementwise, GradientsWithBroadcasting) {
 TEST(Elementwise, UnaryGradients) {
   auto positive = [](const TensorList& in) { return in[0] * in[0] + 0.5; };
   EXPECT_TRUE(gradcheck([](const TensorList& in) { return exp(in[0]); }, {rand_var({3, 5}, 1)}));
-  EXPECT_TRUE(gradcheck([&](const TensorList& in) { return log(positive(in)); }, {rand_var({7}, 2)}));
-  EXPECT_TRUE(gradcheck([&](const TensorList& in) { return sqrt(positive(in)); }, {rand_var({7}, 3)}));
+  EXPECT_TRUE(
+      gradcheck([&](const TensorList& in) { return log(positive(in)); }, {rand_var({7}, 2)}));
+  EXPECT_TRUE(
+      gradcheck([&](const TensorList& in) { return sqrt(positive(in)); }, {rand_var({7}, 3)}));
   EXPECT_TRUE(gradcheck([](const TensorList& in) { return abs(in[0]); }, {rand_var({9}, 4)}));
-  EXPECT_TRUE(gradcheck([&](const TensorList& in) { return pow(positive(in), 1.5); }, {rand_var({6}, 5)}));
-  EXPECT_TRUE(gradcheck([](const TensorList& in) { return -in[0] * 3.0 - 1.0; }, {rand_var({4}, 6)}));
+  EXPECT_TRUE(
+      gradcheck([&](const TensorList& in) { return pow(positive(in), 1.5); }, {rand_var({6}, 5)}));
+  EXPECT_TRUE(
+      gradcheck([](const TensorList& in) { return -in[0] * 3.0 - 1.0; }, {rand_var({4}, 6)}));
 }
 
 TEST(Elementwise, BackendsAgree) {
@@ -64,7 +71,12 @@ TEST(Reduce, SumAndMean) {
   EXPECT_EQ(mean(t, {1}).at({1, 3}), (15 + 19 + 23) / 3.0);
   EXPECT_THROW_WITH(sum(t, {3}), "sum", "dimension 3");
   EXPECT_THROW_WITH(sum(t, {1, -2}), "listed twice");
-  EXPECT_TRUE(gradcheck([](const TensorList& in) { return sum(in[0], {1, 3}); }, {rand_var({2, 3, 4, 5}, 1)}));
-  EXPECT_TRUE(gradcheck([](const TensorList& in) { return mean(in[0], {0}, true); }, {rand_var({3, 4}, 2)}));
+  EXPECT_TRUE(gradcheck(
+      [](const TensorList& in) {
+        return sum(in[0], {1, 3});
+      },
+      {rand_var({2, 3, 4, 5}, 1)}));
+  EXPECT_TRUE(gradcheck([](const TensorList& in) { return mean(in[0], {0}, true); },
+                        {rand_var({3, 4}, 2)}));
   EXPECT_TRUE(gradcheck([](const TensorList& in) { return mean(in[0]); }, {rand_var({3, 4}, 3)}));
 }

@@ -21,7 +21,9 @@ std::string idx_bytes(std::vector<uint32_t> dims, const std::string& data) {
   for (uint32_t d : dims) s += {char(d >> 24), char(d >> 16), char(d >> 8), char(d)};
   return s + data;
 }
-void write(const std::string& p, const std::string& bytes) { std::ofstream(p, std::ios::binary) << bytes; }
+void write(const std::string& p, const std::string& bytes) {
+  std::ofstream(p, std::ios::binary) << bytes;
+}
 void write_gz(const std::string& p, const std::string& bytes) {
   gzFile f = gzopen(p.c_str(), "wb");
   gzwrite(f, bytes.data(), unsigned(bytes.size()));

@@ -20,13 +20,14 @@ namespace {
 void write_good_set(const test::TempDir& t) {
   for (int c = 0; c < 3; ++c)
     for (int k = 0; k < 4; ++k)
-      test::write_class_image(t.path("set/" + std::to_string(c) + "_class/good" + std::to_string(k) + ".png"), c, k);
+      test::write_class_image(
+          t.path("set/" + std::to_string(c) + "_class/good" + std::to_string(k) + ".png"), c, k);
 }
 
 struct Plant {
-  std::string rel;       // path under set/
-  std::string problem;   // problem_name() expected
-  bool found_by_scan;    // false: found when decoded
+  std::string rel;      // path under set/
+  std::string problem;  // problem_name() expected
+  bool found_by_scan;   // false: found when decoded
 };
 
 // Plants one bad file of each kind; returns what each should be reported as.
@@ -46,16 +47,12 @@ std::vector<Plant> plant_all(const test::TempDir& t) {
   test::write_gray_image(at("1_class/gray.png"));
   fs::create_directories(at("3_empty"));
   fs::create_symlink(at("0_class/gone.png"), at("0_class/dangling.png"));
-  return {{"0_class/zero.png", "empty", true},
-          {"0_class/truncated.png", "truncated", true},
-          {"0_class/dangling.png", "unreadable", true},
-          {"1_class/truncated.jpg", "truncated", true},
-          {"1_class/text.jpg", "not_an_image", true},
-          {"2_class/notes.txt", "not_an_image", true},
-          {"2_class/huge.png", "too_large", true},
-          {"2_class/corrupt.png", "corrupt", false},
-          {"1_class/gray.png", "gray_in_rgb", false},
-          {"3_empty", "empty_class", true}};
+  return {
+      {"0_class/zero.png", "empty", true},          {"0_class/truncated.png", "truncated", true},
+      {"0_class/dangling.png", "unreadable", true}, {"1_class/truncated.jpg", "truncated", true},
+      {"1_class/text.jpg", "not_an_image", true},   {"2_class/notes.txt", "not_an_image", true},
+      {"2_class/huge.png", "too_large", true},      {"2_class/corrupt.png", "corrupt", false},
+      {"1_class/gray.png", "gray_in_rgb", false},   {"3_empty", "empty_class", true}};
 }
 
 ImageDatasetOptions options(BadDataPolicy policy, std::vector<DataIssue>* log = nullptr) {
@@ -115,7 +112,8 @@ TEST(ImageBadData, SkipReportsEachFileByPathAndNeverMislabels) {
   EXPECT_EQ(log.size(), plants.size());
   for (const DataIssue& i : ds.issues()) {
     if (i.problem == ImageProblem::corrupt) {
-      EXPECT_NE(i.action.find("next usable image of class '2_class'"), std::string::npos) << i.action;
+      EXPECT_NE(i.action.find("next usable image of class '2_class'"), std::string::npos)
+          << i.action;
     }
   }
 }
@@ -124,7 +122,8 @@ TEST(ImageBadData, WithoutTheScanProblemsSurfaceAtDecodeAndAreReplaced) {
   test::TempDir t;
   write_good_set(t);
   std::string png = test::read_bytes(t.path("set/0_class/good0.png"));
-  test::write_bytes(t.path("set/0_class/good0.png"), png.substr(0, png.size() - 20));  // first of its class
+  test::write_bytes(t.path("set/0_class/good0.png"),
+                    png.substr(0, png.size() - 20));  // first of its class
   test::write_bytes(t.path("set/0_class/good1.png"), "");
   ImageDatasetOptions o = options(BadDataPolicy::skip);
   o.scan = false;
@@ -141,13 +140,16 @@ TEST(ImageBadData, WithoutTheScanProblemsSurfaceAtDecodeAndAreReplaced) {
   // Wrappers (splits, standardization) pass the count on to the trainer.
   auto [train, val] = train_val_split(ds, 0.25, 1);
   EXPECT_EQ(train->skipped_files(), 2);
-  EXPECT_EQ(std::make_shared<Normalized>(val, ChannelStats{{0, 0, 0}, {1, 1, 1}})->skipped_files(), 2);
+  EXPECT_EQ(std::make_shared<Normalized>(val, ChannelStats{{0, 0, 0}, {1, 1, 1}})->skipped_files(),
+            2);
 }
 
 TEST(ImageBadData, StrictStopsAtEachKindNamingThePath) {
-  const char* kinds[] = {"0_class/zero.png",   "0_class/truncated.png", "0_class/dangling.png",
-                         "1_class/truncated.jpg", "1_class/text.jpg",   "2_class/notes.txt",
-                         "2_class/huge.png",   "2_class/corrupt.png",   "1_class/gray.png", "3_empty"};
+  const char* kinds[] = {"0_class/zero.png",     "0_class/truncated.png",
+                         "0_class/dangling.png", "1_class/truncated.jpg",
+                         "1_class/text.jpg",     "2_class/notes.txt",
+                         "2_class/huge.png",     "2_class/corrupt.png",
+                         "1_class/gray.png",     "3_empty"};
   for (const char* kind : kinds) {
     SCOPED_TRACE(kind);
     test::TempDir t;
@@ -179,8 +181,9 @@ TEST(ImageBadData, NothingUsableIsAnError) {
   test::TempDir t;
   test::write_bytes(t.path("set/a/1.png"), "");
   test::write_bytes(t.path("set/b/2.png"), "xx");
-  EXPECT_THROW_WITH(ImageDataset(ImageSource::from_folder(t.path("set")), options(BadDataPolicy::skip)),
-                    t.path("set"), "no usable images", "all 2 listed files were skipped");
+  EXPECT_THROW_WITH(
+      ImageDataset(ImageSource::from_folder(t.path("set")), options(BadDataPolicy::skip)),
+      t.path("set"), "no usable images", "all 2 listed files were skipped");
   // A class whose only image fails at decode time: its examples cannot be replaced.
   test::TempDir u;
   test::write_class_image(u.path("set/a/1.png"), 0);
@@ -192,7 +195,8 @@ TEST(ImageBadData, NothingUsableIsAnError) {
 TEST(ImageBadData, CsvListsReportMissingFilesAndEmptyClasses) {
   test::TempDir t;
   test::write_class_image(t.path("img/r.png"), 0);
-  test::write_bytes(t.path("list.csv"), "path,label\nimg/r.png,red\nimg/missing.png,red\nimg/nothing.png,blue\n");
+  test::write_bytes(t.path("list.csv"),
+                    "path,label\nimg/r.png,red\nimg/missing.png,red\nimg/nothing.png,blue\n");
   test::write_bytes(t.path("img/nothing.png"), "");
   ImageDataset ds(ImageSource::from_csv(t.path("list.csv")), options(BadDataPolicy::skip));
   EXPECT_EQ(ds.size(), 1);
@@ -201,5 +205,6 @@ TEST(ImageBadData, CsvListsReportMissingFilesAndEmptyClasses) {
   // Sorted by path: img/missing.png, img/nothing.png, list.csv (class 'blue').
   EXPECT_EQ(problem_name(issues[0].problem), std::string("unreadable"));
   EXPECT_EQ(problem_name(issues[1].problem), std::string("empty"));
-  EXPECT_NE(issues[2].message.find("class 'blue' has no usable images"), std::string::npos) << issues[2].message;
+  EXPECT_NE(issues[2].message.find("class 'blue' has no usable images"), std::string::npos)
+      << issues[2].message;
 }

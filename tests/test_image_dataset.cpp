@@ -3,7 +3,6 @@
 #include <gtest/gtest.h>
 
 #include <filesystem>
-
 #include <opencv2/imgcodecs.hpp>
 
 #include "convkit/data/image_dataset.h"
@@ -25,7 +24,8 @@ std::vector<int64_t> labels_of(const ImageSource& s) {
 }
 std::vector<std::string> names_of(const ImageSource& s, const std::string& root) {
   std::vector<std::string> out;
-  for (const auto& e : s.entries()) out.push_back(fs::path(e.path).lexically_relative(root).string());
+  for (const auto& e : s.entries())
+    out.push_back(fs::path(e.path).lexically_relative(root).string());
   return out;
 }
 std::vector<int64_t> iota(int64_t n) {
@@ -49,7 +49,8 @@ TEST(ImageSource, FolderSortsClassesAndFilesAndListsStrayFiles) {
 
   ImageSource s = ImageSource::from_folder(root);
   EXPECT_EQ(s.class_names(), (std::vector<std::string>{"a_dog", "b_cat"}));
-  EXPECT_EQ(names_of(s, root), (std::vector<std::string>{"a_dog/1.jpg", "a_dog/2.PNG", "a_dog/sub/3.bmp", "b_cat/x.png"}));
+  EXPECT_EQ(names_of(s, root), (std::vector<std::string>{"a_dog/1.jpg", "a_dog/2.PNG",
+                                                         "a_dog/sub/3.bmp", "b_cat/x.png"}));
   EXPECT_EQ(labels_of(s), (std::vector<int64_t>{0, 0, 0, 1}));
   ASSERT_EQ(s.non_image_files().size(), 1u);
   EXPECT_EQ(fs::path(s.non_image_files()[0]).filename(), "notes.txt");
@@ -66,12 +67,14 @@ TEST(ImageSource, FolderWithTheModelsClasses) {
   EXPECT_EQ(s.num_classes(), 3);
   EXPECT_EQ(labels_of(s), (std::vector<int64_t>{0, 2}));  // dog, then cat (class order)
   EXPECT_TRUE(s.fixed_classes());
-  EXPECT_THROW_WITH(ImageSource::from_folder(root, {"dog", "zebra"}), "folder 'cat'", "not one of the model's 2 classes");
+  EXPECT_THROW_WITH(ImageSource::from_folder(root, {"dog", "zebra"}), "folder 'cat'",
+                    "not one of the model's 2 classes");
 }
 
 TEST(ImageSource, FolderErrorsNameTheFolder) {
   TempDir t;
-  EXPECT_THROW_WITH(ImageSource::from_folder(t.path("missing")), t.path("missing"), "no such folder");
+  EXPECT_THROW_WITH(ImageSource::from_folder(t.path("missing")), t.path("missing"),
+                    "no such folder");
   fs::create_directories(t.path("flat"));
   test::write_class_image(t.path("flat/1.png"), 0);
   EXPECT_THROW_WITH(ImageSource::from_folder(t.path("flat")), t.path("flat"), "no class folders");
@@ -108,23 +111,28 @@ TEST(ImageSource, CsvWithoutHeaderAndIntegerLabels) {
   // With the model's names, integer labels index them.
   ImageSource named = ImageSource::from_csv(t.path("l.csv"), {"x", "y", "z"});
   EXPECT_EQ(named.class_names()[2], "z");
-  EXPECT_THROW_WITH(ImageSource::from_csv(t.path("l.csv"), {"x", "y"}), "l.csv:1", "label 2 is out of range");
+  EXPECT_THROW_WITH(ImageSource::from_csv(t.path("l.csv"), {"x", "y"}), "l.csv:1",
+                    "label 2 is out of range");
 }
 
 TEST(ImageSource, CsvErrorsNameFileAndLine) {
   TempDir t;
   test::write_bytes(t.path("conflict.csv"), "path,label\na.png,cat\nb.png,dog\na.png,dog\n");
-  EXPECT_THROW_WITH(ImageSource::from_csv(t.path("conflict.csv")), "conflict.csv:4", "a.png", "'dog' here and 'cat' on line 2");
+  EXPECT_THROW_WITH(ImageSource::from_csv(t.path("conflict.csv")), "conflict.csv:4", "a.png",
+                    "'dog' here and 'cat' on line 2");
   test::write_bytes(t.path("short.csv"), "a.png,cat\nb.png\n");
-  EXPECT_THROW_WITH(ImageSource::from_csv(t.path("short.csv")), "short.csv:2", "expected a path and a label");
+  EXPECT_THROW_WITH(ImageSource::from_csv(t.path("short.csv")), "short.csv:2",
+                    "expected a path and a label");
   test::write_bytes(t.path("nolabel.csv"), "path,size\na.png,3\n");
-  EXPECT_THROW_WITH(ImageSource::from_csv(t.path("nolabel.csv")), "nolabel.csv:1", "no label column");
+  EXPECT_THROW_WITH(ImageSource::from_csv(t.path("nolabel.csv")), "nolabel.csv:1",
+                    "no label column");
   test::write_bytes(t.path("quote.csv"), "\"a.png,cat\n");
   EXPECT_THROW_WITH(ImageSource::from_csv(t.path("quote.csv")), "quote.csv:1", "unterminated");
   test::write_bytes(t.path("empty.csv"), "path,label\n");
   EXPECT_THROW_WITH(ImageSource::from_csv(t.path("empty.csv")), "empty.csv", "no rows");
   test::write_bytes(t.path("unknown.csv"), "a.png,cat\n");
-  EXPECT_THROW_WITH(ImageSource::from_csv(t.path("unknown.csv"), {"dog"}), "unknown.csv:1", "label 'cat' is not one of");
+  EXPECT_THROW_WITH(ImageSource::from_csv(t.path("unknown.csv"), {"dog"}), "unknown.csv:1",
+                    "label 'cat' is not one of");
   EXPECT_THROW_WITH(ImageSource::from_csv(t.path("none.csv")), "none.csv", "cannot open");
 }
 
@@ -175,7 +183,8 @@ TEST(ImageFile, EachProblemHasItsName) {
     try {
       read_image(p, ColorMode::rgb, max_pixels);
     } catch (const ImageFileError& e) {
-      EXPECT_EQ(std::string(e.what()).rfind(p, 0), 0u) << "message starts with the path: " << e.what();
+      EXPECT_EQ(std::string(e.what()).rfind(p, 0), 0u)
+          << "message starts with the path: " << e.what();
       return std::string(problem_name(e.problem()));
     }
     return std::string("none");
@@ -184,12 +193,14 @@ TEST(ImageFile, EachProblemHasItsName) {
   EXPECT_EQ(problem_of(t.path("zero.png")), "empty");
   test::write_bytes(t.path("text.jpg"), "hello, I am a text file");
   EXPECT_EQ(problem_of(t.path("text.jpg")), "not_an_image");
-  EXPECT_THROW_WITH(read_image(t.path("text.jpg"), ColorMode::rgb), "named as JPEG, but no JPEG signature", "'hello, I'");
+  EXPECT_THROW_WITH(read_image(t.path("text.jpg"), ColorMode::rgb),
+                    "named as JPEG, but no JPEG signature", "'hello, I'");
   EXPECT_EQ(problem_of(t.path("missing.png")), "unreadable");
   EXPECT_EQ(problem_of(t.path()), "unreadable");  // a directory
   test::write_bytes(t.path("huge.png"), test::png_claiming_size(100000, 90000));
   EXPECT_EQ(problem_of(t.path("huge.png")), "too_large");
-  EXPECT_THROW_WITH(read_image(t.path("huge.png"), ColorMode::rgb), "100000 x 90000", "above the limit");
+  EXPECT_THROW_WITH(read_image(t.path("huge.png"), ColorMode::rgb), "100000 x 90000",
+                    "above the limit");
   test::write_class_image(t.path("small.png"), 0, 0, 12, 10);
   EXPECT_EQ(problem_of(t.path("small.png"), 119), "too_large");
   EXPECT_EQ(problem_of(t.path("small.png"), 120), "none");
@@ -228,7 +239,8 @@ TEST(ImageDataset, BatchesAreRgbChwInUnitRangeWithLabels) {
   TempDir t;
   for (int c = 0; c < 3; ++c)
     for (int k = 0; k < 3; ++k)
-      test::write_class_image(t.path("set/c" + std::to_string(c) + "/" + std::to_string(k) + ".png"), c, k, 20, 14);
+      test::write_class_image(
+          t.path("set/c" + std::to_string(c) + "/" + std::to_string(k) + ".png"), c, k, 20, 14);
   ImageDatasetOptions o;
   o.preprocessing.image_size = 8;
   ImageDataset ds(ImageSource::from_folder(t.path("set")), o);
@@ -274,13 +286,15 @@ void expect_equal(const Tensor& a, const Tensor& b) { EXPECT_EQ(test::max_abs_di
 
 TEST(ImageDataset, EpochBatchesDependOnSeedAndIndexOnly) {
   TempDir t;
-  for (int k = 0; k < 8; ++k) test::write_class_image(t.path("set/a/" + std::to_string(k) + ".png"), k % 3, k);
+  for (int k = 0; k < 8; ++k)
+    test::write_class_image(t.path("set/a/" + std::to_string(k) + ".png"), k % 3, k);
   ImageDatasetOptions o;
   o.preprocessing.image_size = 10;
   auto plain = std::make_shared<ImageDataset>(ImageSource::from_folder(t.path("set")), o);
   auto aug = plain->with_transform(std::make_shared<NoiseTransform>());
   o.threads = 3;
-  auto threaded = ImageDataset(ImageSource::from_folder(t.path("set")), o).with_transform(std::make_shared<NoiseTransform>());
+  auto threaded = ImageDataset(ImageSource::from_folder(t.path("set")), o)
+                      .with_transform(std::make_shared<NoiseTransform>());
 
   const auto all = iota(8);
   Batch one = aug->get_epoch_batch(all, 42), again = threaded->get_epoch_batch(all, 42);
@@ -295,7 +309,8 @@ TEST(ImageDataset, EpochBatchesDependOnSeedAndIndexOnly) {
 
 TEST(ImageDataset, CacheKeepsDecodedImagesUpToItsBudget) {
   TempDir t;
-  for (int k = 0; k < 6; ++k) test::write_class_image(t.path("set/a/" + std::to_string(k) + ".png"), 0, k, 12, 12);
+  for (int k = 0; k < 6; ++k)
+    test::write_class_image(t.path("set/a/" + std::to_string(k) + ".png"), 0, k, 12, 12);
   ImageDatasetOptions o;
   o.preprocessing.image_size = 12;
   ImageDataset uncached(ImageSource::from_folder(t.path("set")), o);
@@ -316,10 +331,12 @@ TEST(ImageDataset, OptionsAreChecked) {
   test::write_class_image(t.path("set/a/1.png"), 0);
   ImageDatasetOptions o;
   o.preprocessing.image_size = 0;
-  EXPECT_THROW_WITH(ImageDataset(ImageSource::from_folder(t.path("set")), o), "image_size must be positive");
+  EXPECT_THROW_WITH(ImageDataset(ImageSource::from_folder(t.path("set")), o),
+                    "image_size must be positive");
   o.preprocessing.image_size = 32;
   o.preprocessing.load_size = 16;
-  EXPECT_THROW_WITH(ImageDataset(ImageSource::from_folder(t.path("set")), o), "load_size 16 is smaller than image_size 32");
+  EXPECT_THROW_WITH(ImageDataset(ImageSource::from_folder(t.path("set")), o),
+                    "load_size 16 is smaller than image_size 32");
 }
 
 TEST(ImageDataset, PreprocessingRoundTripsThroughJson) {
@@ -331,7 +348,8 @@ TEST(ImageDataset, PreprocessingRoundTripsThroughJson) {
   EXPECT_EQ(q.image_size, 24);
   EXPECT_EQ(q.effective_load_size(), 28);
   EXPECT_EQ(q.channels(), 1);
-  EXPECT_THROW_WITH(ImagePreprocessing::from_json("{\"image_size\": 3, \"color\": \"cmyk\"}"), "color must be rgb or gray");
+  EXPECT_THROW_WITH(ImagePreprocessing::from_json("{\"image_size\": 3, \"color\": \"cmyk\"}"),
+                    "color must be rgb or gray");
   EXPECT_THROW_WITH(ImagePreprocessing::from_json("{"), "malformed");
 }
 

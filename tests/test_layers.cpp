@@ -36,7 +36,7 @@ TEST(Layers, SummaryListsLayersShapesAndTotals) {
   EXPECT_EQ(info.layers.front().macs, 16 * 32 * 32 * 27);
   std::string s = nn::summary(*m, {1, 3, 32, 32});
   EXPECT_NE(s.find("layer3.2.bn2"), std::string::npos);
-  EXPECT_NE(s.find("Total params: " ), std::string::npos);
+  EXPECT_NE(s.find("Total params: "), std::string::npos);
   EXPECT_TRUE(m->is_training());  // summary restores the mode
 }
 

@@ -26,7 +26,8 @@ class Reversed : public StorageLayout {
 
 Tensor reversed_tensor(const Shape& shape) {
   const int64_t n = shape.numel();
-  Tensor t = Tensor::with_layout(shape, DType::f32, std::make_shared<Reversed>(n), n * sizeof(float));
+  Tensor t =
+      Tensor::with_layout(shape, DType::f32, std::make_shared<Reversed>(n), n * sizeof(float));
   float* raw = static_cast<float*>(t.layout_data());
   for (int64_t i = 0; i < n; ++i) raw[i] = float(n - 1 - i);  // plain order: 0, 1, 2, ...
   return t;
@@ -108,7 +109,7 @@ TensorList residual_inputs() {
     return t;
   };
   return {var({8, 3, 12, 12}, 1.0), var({16, 3, 3, 3}, 0.3), var({16, 16, 3, 3}, 0.1),
-          var({32, 16, 3, 3}, 0.1), var({16}, 1.0),         var({16}, 0.5),
+          var({32, 16, 3, 3}, 0.1), var({16}, 1.0),          var({16}, 0.5),
           var({10, 32}, 0.2)};
 }
 

@@ -26,7 +26,9 @@ Tensor randn32(const Shape& s, uint64_t seed) {
 }  // namespace
 
 TEST(Linear, MatmulValuesAndShapes) {
-  struct Case { Shape a, b, out; };
+  struct Case {
+    Shape a, b, out;
+  };
   for (const Case& c : std::vector<Case>{{{3, 5}, {5, 4}, {3, 4}},
                                          {{2, 3, 5}, {2, 5, 7}, {2, 3, 7}},
                                          {{3, 5}, {4, 5, 2}, {4, 3, 2}},
@@ -56,11 +58,11 @@ TEST(Linear, MatmulErrors) {
 
 TEST(Linear, MatmulGradients) {
   for (auto [sa, sb] : std::vector<std::pair<Shape, Shape>>{{{3, 5}, {5, 4}},
-                                                           {{2, 3, 5}, {2, 5, 7}},
-                                                           {{3, 5}, {3, 5, 2}},
-                                                           {{3, 3, 5}, {5, 2}},
-                                                           {{1, 3, 5}, {2, 5, 3}},
-                                                           {{2, 3, 5}, {1, 5, 3}}}) {
+                                                            {{2, 3, 5}, {2, 5, 7}},
+                                                            {{3, 5}, {3, 5, 2}},
+                                                            {{3, 3, 5}, {5, 2}},
+                                                            {{1, 3, 5}, {2, 5, 3}},
+                                                            {{2, 3, 5}, {1, 5, 3}}}) {
     EXPECT_TRUE(gradcheck([](const TensorList& in) { return matmul(in[0], in[1]); },
                           {rand_var(sa, 1), rand_var(sb, 2)}))
         << sa.to_string() << sb.to_string();
@@ -69,10 +71,10 @@ TEST(Linear, MatmulGradients) {
 
 TEST(Linear, MatmulBackendsAgree) {
   for (auto [sa, sb] : std::vector<std::pair<Shape, Shape>>{{{17, 33}, {33, 9}},
-                                                           {{3, 8, 16}, {3, 16, 5}},
-                                                           {{8, 16}, {3, 16, 5}},
-                                                           {{3, 8, 16}, {16, 5}},
-                                                           {{64, 128}, {128, 96}}}) {
+                                                            {{3, 8, 16}, {3, 16, 5}},
+                                                            {{8, 16}, {3, 16, 5}},
+                                                            {{3, 8, 16}, {16, 5}},
+                                                            {{64, 128}, {128, 96}}}) {
     Tensor a = randn32(sa, 3).set_requires_grad(true), b = randn32(sb, 4).set_requires_grad(true);
     EXPECT_TRUE(compare_backends([](const TensorList& in) { return matmul(in[0], in[1]); }, {a, b}))
         << sa.to_string() << sb.to_string();
@@ -112,7 +114,8 @@ TEST(Linear, LinearGradients) {
   auto no_bias = [](const TensorList& in) { return linear(in[0], in[1]); };
   EXPECT_TRUE(gradcheck(with_bias, {rand_var({3, 5}, 1), rand_var({7, 5}, 2), rand_var({7}, 3)}));
   EXPECT_TRUE(gradcheck(no_bias, {rand_var({3, 5}, 4), rand_var({7, 5}, 5)}));
-  EXPECT_TRUE(gradcheck(with_bias, {rand_var({2, 3, 5}, 6), rand_var({4, 5}, 7), rand_var({4}, 8)}));
+  EXPECT_TRUE(
+      gradcheck(with_bias, {rand_var({2, 3, 5}, 6), rand_var({4, 5}, 7), rand_var({4}, 8)}));
   // Only the weight requires grad (frozen input): the bias-free path of backward-weights.
   Tensor x = rand_var({3, 5}, 9);
   x.set_requires_grad(false);
@@ -156,7 +159,8 @@ TEST(Linear, EmptyInnerDimensionGivesZeros) {
 
 TEST(Linear, NoGradForwardMatchesTrainingForward) {
   // Under no-grad the oneDNN path builds forward_inference primitives; results must not change.
-  Tensor x = randn32({9, 20}, 1).set_requires_grad(true), w = randn32({6, 20}, 2), b = randn32({6}, 3);
+  Tensor x = randn32({9, 20}, 1).set_requires_grad(true), w = randn32({6, 20}, 2),
+         b = randn32({6}, 3);
   Tensor trained = linear(x, w, b);
   NoGradGuard no_grad;
   EXPECT_LE(test::max_abs_diff(linear(x, w, b), trained), 1e-6);

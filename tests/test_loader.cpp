@@ -96,7 +96,7 @@ TEST(Loader, ProducerErrorsReachTheConsumer) {
   DataLoader dl(ds, {.batch_size = 10, .shuffle = false});
   dl.start_epoch(0);
   int ok = 0;
-  EXPECT_THROW_WITH(while (dl.next()) ++ok, "cannot read example 50");
+  EXPECT_THROW_WITH(while (dl.next())++ ok, "cannot read example 50");
   EXPECT_EQ(ok, 5);
 }
 
@@ -112,7 +112,8 @@ TEST(Dataset, StratifiedSplitIsDisjointAndProportional) {
     for (int64_t i = 0; i < ds->size(); ++i) seen.insert(int64_t(ds->get(i).inputs.at({0, 0})));
   EXPECT_EQ(seen.size(), 300u);
   EXPECT_THROW_WITH(counting_set()->get(103), "index 103", "103 examples");
-  EXPECT_THROW_WITH(TensorDataset(Tensor::zeros({3, 2}), Tensor::zeros({2}, DType::i64)), "3 inputs but 2 labels");
+  EXPECT_THROW_WITH(TensorDataset(Tensor::zeros({3, 2}), Tensor::zeros({2}, DType::i64)),
+                    "3 inputs but 2 labels");
 }
 
 TEST(Dataset, FashionMnistHasTenNamedClasses) {

@@ -64,7 +64,8 @@ TEST(LoaderWorkers, BatchesAreTheSameForAnyNumberOfWorkers) {
       std::make_shared<Slow>(small_images(90)),
       compose({random_crop({.padding = 2}), horizontal_flip(), random_erasing({.p = 0.5})}));
   std::vector<std::vector<std::vector<float>>> runs;
-  for (auto [workers, prefetch] : {std::pair{1, 2}, std::pair{3, 2}, std::pair{4, 6}, std::pair{1, 0}}) {
+  for (auto [workers, prefetch] :
+       {std::pair{1, 2}, std::pair{3, 2}, std::pair{4, 6}, std::pair{1, 0}}) {
     DataLoader dl(aug, {.batch_size = 8, .seed = 3, .prefetch = prefetch, .workers = workers});
     auto e1 = all_batches(dl, 1), e2 = all_batches(dl, 2);
     ASSERT_EQ(e1.size(), 12u);
@@ -113,7 +114,7 @@ TEST(LoaderWorkers, StopsPromptlyWhenWorkersAreBlockedOrBusy) {
       dl.start_epoch(0);
       for (int k = 0; k < taken; ++k) ASSERT_TRUE(dl.next().has_value());
       if (taken == 1) std::this_thread::sleep_for(30ms);  // workers now wait on a full window
-    }  // the destructor joins every worker
+    }                                                     // the destructor joins every worker
     EXPECT_LT(std::chrono::steady_clock::now() - t0, 2s) << taken;
   }
   EXPECT_THROW_WITH(DataLoader(slow, {.workers = 0}), "DataLoader", "at least one worker");

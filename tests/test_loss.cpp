@@ -15,8 +15,12 @@ const Reduction kReductions[] = {Reduction::mean, Reduction::sum, Reduction::non
 const char* name(Reduction r) {
   return r == Reduction::mean ? "mean" : r == Reduction::sum ? "sum" : "none";
 }
-Tensor labels(const std::vector<int64_t>& v, const Shape& s) { return Tensor::from_vector<int64_t>(v, s); }
-Tensor golden(const io::SafetensorsFile& f, const std::string& key) { return test::golden_tensor(f, key); }
+Tensor labels(const std::vector<int64_t>& v, const Shape& s) {
+  return Tensor::from_vector<int64_t>(v, s);
+}
+Tensor golden(const io::SafetensorsFile& f, const std::string& key) {
+  return test::golden_tensor(f, key);
+}
 }  // namespace
 
 TEST(Loss, CrossEntropyValues) {
@@ -54,16 +58,18 @@ TEST(Loss, CrossEntropyErrors) {
                     "label_smoothing", "1.5");
   EXPECT_THROW_WITH(cross_entropy(Tensor::zeros({4}), labels({0, 1, 2, 3}, {4})), "cross_entropy",
                     "[N, C]", "[4]");
-  EXPECT_THROW_WITH(cross_entropy(Tensor::zeros({2, 3, 2, 2}), labels({0, 1, 2, 3, 0, 0, 0, 0}, {2, 2, 2})),
-                    "label 3", "target[0,1,1]");
+  EXPECT_THROW_WITH(
+      cross_entropy(Tensor::zeros({2, 3, 2, 2}), labels({0, 1, 2, 3, 0, 0, 0, 0}, {2, 2, 2})),
+      "label 3", "target[0,1,1]");
 }
 
 TEST(Loss, CrossEntropyGradients) {
   Tensor target = labels({0, 4, 2, 2, 1}, {5});
   for (double eps : {0.0, 0.1})
     for (Reduction r : kReductions)
-      EXPECT_TRUE(gradcheck([&](const TensorList& in) { return cross_entropy(in[0], target, eps, r); },
-                            {rand_var({5, 5}, 1, 2.0)}))
+      EXPECT_TRUE(
+          gradcheck([&](const TensorList& in) { return cross_entropy(in[0], target, eps, r); },
+                    {rand_var({5, 5}, 1, 2.0)}))
           << "eps " << eps << " " << name(r);
   Tensor pix_target = labels({0, 2, 1, 1, 2, 0, 0, 1, 2, 2, 1, 0}, {2, 2, 3});
   EXPECT_TRUE(gradcheck([&](const TensorList& in) { return cross_entropy(in[0], pix_target, 0.2); },
@@ -119,12 +125,15 @@ TEST(Loss, RegressionLossGradients) {
                           {rand_var({3, 5}, 1), rand_var({3, 5}, 2)}))
         << name(r);
     for (double beta : {1.0, 0.5, 0.0})
-      EXPECT_TRUE(gradcheck([r, beta](const TensorList& in) { return smooth_l1_loss(in[0], in[1], beta, r); },
-                            {rand_var({3, 5}, 3), rand_var({3, 5}, 4)}))
+      EXPECT_TRUE(gradcheck(
+          [r, beta](const TensorList& in) { return smooth_l1_loss(in[0], in[1], beta, r); },
+          {rand_var({3, 5}, 3), rand_var({3, 5}, 4)}))
           << name(r) << " beta " << beta;
   }
-  EXPECT_THROW_WITH(mse_loss(Tensor::zeros({3, 5}), Tensor::zeros({5, 3})), "mse_loss", "[3,5]", "[5,3]");
-  EXPECT_THROW_WITH(smooth_l1_loss(Tensor::zeros({3}), Tensor::zeros({4})), "smooth_l1_loss", "[3]", "[4]");
+  EXPECT_THROW_WITH(mse_loss(Tensor::zeros({3, 5}), Tensor::zeros({5, 3})), "mse_loss", "[3,5]",
+                    "[5,3]");
+  EXPECT_THROW_WITH(smooth_l1_loss(Tensor::zeros({3}), Tensor::zeros({4})), "smooth_l1_loss", "[3]",
+                    "[4]");
   EXPECT_THROW_WITH(smooth_l1_loss(Tensor::zeros({3}), Tensor::zeros({3}), -1.0), "smooth_l1_loss",
                     "beta", "-1");
 }
@@ -145,7 +154,9 @@ TEST(Loss, BceWithLogitsIsStableAndDifferentiable) {
     Tensor pw = rand_var({3}, 3);
     pw.set_requires_grad(false);
     EXPECT_TRUE(gradcheck(
-        [r, pw](const TensorList& in) { return binary_cross_entropy_with_logits(in[0], in[1], r, pw); },
+        [r, pw](const TensorList& in) {
+          return binary_cross_entropy_with_logits(in[0], in[1], r, pw);
+        },
         {rand_var({4, 3}, 4, 3.0), rand_var({4, 3}, 5)}))
         << name(r) << " pos_weight";
   }
@@ -201,7 +212,8 @@ TEST(Loss, GoldenBceWithLogits) {
 
 TEST(Loss, GoldenRegression) {
   auto f = test::load_golden("loss_regression");
-  auto check = [&](const std::string& key, const std::function<Tensor(const Tensor&, const Tensor&)>& op) {
+  auto check = [&](const std::string& key,
+                   const std::function<Tensor(const Tensor&, const Tensor&)>& op) {
     Tensor x = golden(f, "pred").clone().set_requires_grad(true);
     Tensor t = golden(f, "target").clone().set_requires_grad(true);
     Tensor loss = op(x, t);
@@ -213,7 +225,8 @@ TEST(Loss, GoldenRegression) {
     EXPECT_LE(test::rel_error(t.grad(), golden(f, prefix + "_dtarget_" + red)), 1e-4) << key;
   };
   for (Reduction r : kReductions) {
-    check(std::string("mse_") + name(r), [r](const Tensor& x, const Tensor& t) { return mse_loss(x, t, r); });
+    check(std::string("mse_") + name(r),
+          [r](const Tensor& x, const Tensor& t) { return mse_loss(x, t, r); });
     for (auto [tag, beta] : {std::pair{"b1", 1.0}, std::pair{"b05", 0.5}, std::pair{"b0", 0.0}})
       check(std::string("sl1_") + tag + "_" + name(r),
             [r, beta](const Tensor& x, const Tensor& t) { return smooth_l1_loss(x, t, beta, r); });

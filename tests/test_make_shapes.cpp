@@ -1,13 +1,12 @@
-// The synthetic shapes set: deterministic per seed, balanced classes, boxes that hold their objects,
-// files in class folders and a box list that both image sources read.
+// The synthetic shapes set: deterministic per seed, balanced classes, boxes that hold their
+// objects, files in class folders and a box list that both image sources read.
 #include <gtest/gtest.h>
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
-
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <sstream>
 
 #include "convkit/data/image_dataset.h"
 #include "convkit/data/image_source.h"
@@ -36,7 +35,8 @@ TEST(Shapes, ImagesDependOnSeedAndIndexOnly) {
   EXPECT_FALSE(same(a.image, draw_shapes_image(o, 8).image));
   o.seed = 4;
   EXPECT_FALSE(same(a.image, draw_shapes_image(o, 7).image));
-  for (int64_t i = 0; i < 8; ++i) EXPECT_EQ(draw_shapes_image(o, i).label, i % 4);  // classes take turns
+  for (int64_t i = 0; i < 8; ++i)
+    EXPECT_EQ(draw_shapes_image(o, i).label, i % 4);  // classes take turns
 }
 
 TEST(Shapes, BoxesHoldTheirObjectsAndStayInTheImage) {
@@ -68,7 +68,8 @@ TEST(Shapes, BoxesHoldTheirObjectsAndStayInTheImage) {
       // The drawn object fills a good part of its box.
       cv::Rect tight(cv::Point(int(std::ceil(b.x_min)), int(std::ceil(b.y_min))),
                      cv::Point(int(std::floor(b.x_max)), int(std::floor(b.y_max))));
-      EXPECT_GT(cv::countNonZero(im.mask(tight & cv::Rect(0, 0, o.size, o.size))), tight.area() / 4);
+      EXPECT_GT(cv::countNonZero(im.mask(tight & cv::Rect(0, 0, o.size, o.size))),
+                tight.area() / 4);
     }
     cv::Mat outside;
     cv::bitwise_and(im.mask, ~inside, outside);
@@ -100,9 +101,11 @@ TEST(Shapes, WritesClassFoldersAndABoxList) {
   o.objects_max = 2;
   const int64_t objects = write_shapes_dataset(t.path("a"), o, 1);
   EXPECT_EQ(write_shapes_dataset(t.path("b"), o, 3), objects);
-  for (const char* f : {"star/star_00000.png", "circle/circle_00004.png", "cross/cross_00023.png"}) {
+  for (const char* f :
+       {"star/star_00000.png", "circle/circle_00004.png", "cross/cross_00023.png"}) {
     SCOPED_TRACE(f);
-    EXPECT_EQ(test::read_bytes(t.path("a/") + f), test::read_bytes(t.path("b/") + f));  // threads change nothing
+    EXPECT_EQ(test::read_bytes(t.path("a/") + f),
+              test::read_bytes(t.path("b/") + f));  // threads change nothing
     cv::Mat img = cv::imread(t.path("a/") + f, cv::IMREAD_COLOR);
     cv::Mat rgb;
     cv::cvtColor(img, rgb, cv::COLOR_BGR2RGB);
@@ -115,7 +118,8 @@ TEST(Shapes, WritesClassFoldersAndABoxList) {
   EXPECT_EQ(folder.class_names(), (std::vector<std::string>{"circle", "cross", "star"}));
   EXPECT_EQ(folder.entries().size(), 24u);
   for (const auto& e : folder.entries())
-    EXPECT_EQ(folder.class_names()[size_t(e.label)], fs::path(e.path).parent_path().filename().string());
+    EXPECT_EQ(folder.class_names()[size_t(e.label)],
+              fs::path(e.path).parent_path().filename().string());
 
   std::ifstream csv(t.path("a/boxes.csv"));
   std::string line;

@@ -23,7 +23,8 @@ TEST(Metrics, TopK) {
 TEST(Metrics, ConfusionMatrixReports) {
   ConfusionMatrix cm(3);
   // truth, predicted
-  for (auto [t, p] : std::vector<std::pair<int, int>>{{0, 0}, {0, 0}, {0, 1}, {1, 1}, {2, 1}, {2, 2}})
+  for (auto [t, p] :
+       std::vector<std::pair<int, int>>{{0, 0}, {0, 0}, {0, 1}, {1, 1}, {2, 1}, {2, 2}})
     cm.add(t, p);
   EXPECT_EQ(cm.total(), 6);
   EXPECT_DOUBLE_EQ(cm.accuracy(), 4.0 / 6.0);

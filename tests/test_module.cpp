@@ -26,7 +26,8 @@ struct Block : nn::Module {
 
 struct Net : nn::Module {
   std::shared_ptr<Affine> stem = register_module("stem", std::make_shared<Affine>(3));
-  std::shared_ptr<nn::Module> layer1 = register_module("layer1", std::make_shared<nn::Module>("Sequential"));
+  std::shared_ptr<nn::Module> layer1 =
+      register_module("layer1", std::make_shared<nn::Module>("Sequential"));
   Net() : Module("Net") {
     layer1->register_module("0", std::make_shared<Block>());
     layer1->register_module("1", std::make_shared<Block>());
@@ -38,10 +39,10 @@ TEST(Module, DottedNamesMatchTorchvisionStyle) {
   Net net;
   std::vector<std::string> names;
   for (auto& [n, p] : net.named_parameters()) names.push_back(n);
-  std::vector<std::string> want = {"stem.weight", "stem.bias", "layer1.0.conv1.weight",
-                                   "layer1.0.conv1.bias", "layer1.0.bn1.weight", "layer1.0.bn1.bias",
-                                   "layer1.1.conv1.weight", "layer1.1.conv1.bias",
-                                   "layer1.1.bn1.weight", "layer1.1.bn1.bias"};
+  std::vector<std::string> want = {
+      "stem.weight",         "stem.bias",         "layer1.0.conv1.weight", "layer1.0.conv1.bias",
+      "layer1.0.bn1.weight", "layer1.0.bn1.bias", "layer1.1.conv1.weight", "layer1.1.conv1.bias",
+      "layer1.1.bn1.weight", "layer1.1.bn1.bias"};
   EXPECT_EQ(names, want);
   EXPECT_EQ(net.named_buffers()[1].first, "layer1.0.conv1.num_batches_tracked");
   EXPECT_EQ(net.num_parameters(), 30);
@@ -87,7 +88,8 @@ TEST(Module, LoadStateDictCopiesInPlaceAndNamesMismatches) {
 
 TEST(Module, RegistrationErrors) {
   Affine m(2);
-  EXPECT_THROW_WITH(m.register_parameter("weight", Tensor::ones({1})), "Affine", "already registered");
+  EXPECT_THROW_WITH(m.register_parameter("weight", Tensor::ones({1})), "Affine",
+                    "already registered");
   EXPECT_THROW_WITH(m.register_buffer("a.b", Tensor::ones({1})), "contain no '.'");
   EXPECT_THROW_WITH(nn::Module("Plain").forward(Tensor::ones({1})), "Plain", "does not take");
 }

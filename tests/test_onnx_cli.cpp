@@ -36,7 +36,8 @@ std::string metrics_of(const std::string& eval_output) {
 
 TEST(OnnxCli, ExportThenSummaryEvalPredict) {
   if (backend() != Backend::dnnl) GTEST_SKIP() << "runs once, on the default backend";
-  const fs::path dir = fs::temp_directory_path() / ("convkit_onnx_cli_" + std::to_string(::getpid()));
+  const fs::path dir =
+      fs::temp_directory_path() / ("convkit_onnx_cli_" + std::to_string(::getpid()));
   fs::remove_all(dir);
   const std::string data = (dir / "data").string(), ckpt = (dir / "w.safetensors").string(),
                     onnx = (dir / "w.onnx").string();
@@ -66,11 +67,15 @@ TEST(OnnxCli, ExportThenSummaryEvalPredict) {
   ASSERT_EQ(run_cli("eval " + ckpt + " --data " + data, &from_weights), 0) << from_weights;
   ASSERT_EQ(run_cli("eval " + onnx + " --data " + data, &from_onnx), 0) << from_onnx;
   EXPECT_EQ(metrics_of(from_onnx), metrics_of(from_weights));
-  ASSERT_EQ(run_cli("predict " + ckpt + " --data " + data + " -i 0 5", &from_weights), 0) << from_weights;
+  ASSERT_EQ(run_cli("predict " + ckpt + " --data " + data + " -i 0 5", &from_weights), 0)
+      << from_weights;
   ASSERT_EQ(run_cli("predict " + onnx + " --data " + data + " -i 0 5", &from_onnx), 0) << from_onnx;
   EXPECT_EQ(from_onnx, from_weights);
 
-  EXPECT_NE(run_cli("export --checkpoint " + (dir / "missing.safetensors").string() + " --onnx " + onnx, &out), 0);
+  EXPECT_NE(
+      run_cli("export --checkpoint " + (dir / "missing.safetensors").string() + " --onnx " + onnx,
+              &out),
+      0);
   EXPECT_NE(out.find("missing.safetensors"), std::string::npos) << out;
   fs::remove_all(dir);
 }

@@ -2,7 +2,6 @@
 // forward: re-imported by load_onnx (no Python needed), and run by OpenCV's DNN module after
 // onnx.checker (tests/onnx/run_opencv.py; skipped without python3-opencv/onnx), within 1e-4.
 #include <gtest/gtest.h>
-
 #include <unistd.h>
 
 #include <filesystem>
@@ -30,7 +29,8 @@ void randomize_batch_norms(nn::Module& m, uint64_t seed) {
   NoGradGuard no_grad;
   for (auto& [name, mod] : m.named_modules())
     if (auto* bn = dynamic_cast<nn::BatchNorm2d*>(mod)) {
-      if (bn->weight.defined()) bn->weight.copy_(Tensor::uniform(bn->weight.shape(), 0.5, 1.5, &gen));
+      if (bn->weight.defined())
+        bn->weight.copy_(Tensor::uniform(bn->weight.shape(), 0.5, 1.5, &gen));
       if (bn->bias.defined()) bn->bias.copy_(Tensor::randn(bn->bias.shape(), &gen) * 0.1);
       bn->running_mean.copy_(Tensor::randn(bn->running_mean.shape(), &gen) * 0.1);
       bn->running_var.copy_(Tensor::uniform(bn->running_var.shape(), 0.5, 1.5, &gen));
@@ -45,7 +45,8 @@ Tensor eval_forward(nn::Module& m, const Tensor& x) {
 
 // OpenCV DNN's outputs for each (onnx file, input) pair, from one Python run; empty with `why`
 // set when Python lacks a module.
-std::vector<Tensor> run_opencv(const std::vector<std::pair<std::string, Tensor>>& runs, std::string* why) {
+std::vector<Tensor> run_opencv(const std::vector<std::pair<std::string, Tensor>>& runs,
+                               std::string* why) {
   if (!test::python_has("cv2, onnx, numpy", why)) return {};
   std::string args = std::string(CONVKIT_TESTS_DIR) + "/onnx/run_opencv.py";
   for (const auto& [path, x] : runs) {
@@ -56,7 +57,8 @@ std::vector<Tensor> run_opencv(const std::vector<std::pair<std::string, Tensor>>
   const int rc = test::run_python(args, &log);
   CONVKIT_CHECK(rc == 0, "run_opencv.py failed (exit ", rc, "):\n", log);
   std::vector<Tensor> outs;
-  for (const auto& [path, x] : runs) outs.push_back(io::load_safetensors(path + ".cv.safetensors").tensors.at("output"));
+  for (const auto& [path, x] : runs)
+    outs.push_back(io::load_safetensors(path + ".cv.safetensors").tensors.at("output"));
   return outs;
 }
 
@@ -64,9 +66,11 @@ std::vector<Tensor> run_opencv(const std::vector<std::pair<std::string, Tensor>>
 class ManyOps : public nn::Module {
  public:
   ManyOps() : Module("ManyOps") {
-    conv1 = register_module("conv1", std::make_shared<nn::Conv2d>(nn::Conv2dOptions(3, 8, 3).stride(2).same()));
+    conv1 = register_module(
+        "conv1", std::make_shared<nn::Conv2d>(nn::Conv2dOptions(3, 8, 3).stride(2).same()));
     bn1 = register_module("bn1", std::make_shared<nn::BatchNorm2d>(8));
-    dw = register_module("dw", std::make_shared<nn::Conv2d>(nn::Conv2dOptions(8, 8, 3).padding(2).dilation(2).groups(8)));
+    dw = register_module("dw", std::make_shared<nn::Conv2d>(
+                                   nn::Conv2dOptions(8, 8, 3).padding(2).dilation(2).groups(8)));
     fc = register_module("fc", std::make_shared<nn::Linear>(16 * 2 * 2, 5));
   }
   Tensor forward(const Tensor& x) override {
@@ -91,16 +95,14 @@ class ManyOps : public nn::Module {
 // Ops OpenCV 4.6 does not run (or runs differently), checked by re-import only.
 class ShapeOps : public nn::Module {
  public:
-  ShapeOps() : Module("ShapeOps") {
-    w = register_parameter("w", Tensor::randn({6, 4}));
-  }
+  ShapeOps() : Module("ShapeOps") { w = register_parameter("w", Tensor::randn({6, 4})); }
   Tensor forward(const Tensor& x) override {  // x [N, 2, 3, 6]
-    Tensor h = transpose(x, 2, 3);                          // [N, 2, 6, 3]
-    h = permute(h, {0, 2, 1, 3});                           // [N, 6, 2, 3]
+    Tensor h = transpose(x, 2, 3);            // [N, 2, 6, 3]
+    h = permute(h, {0, 2, 1, 3});             // [N, 6, 2, 3]
     h = narrow(h, 1, 1, 4) / narrow(pow(abs(h.slice(0, h.size(0))), 1.5) + 1.0, 1, 0, 4);
     h = sqrt(exp(h) + 1.0) - log(h * h + 1.0);
-    h = sum(h, {2}, /*keepdim=*/false);                     // [N, 4, 3]
-    h = matmul(transpose(h, 1, 2), narrow(w, 0, 0, 4));      // [N, 3, 4]
+    h = sum(h, {2}, /*keepdim=*/false);                  // [N, 4, 3]
+    h = matmul(transpose(h, 1, 2), narrow(w, 0, 0, 4));  // [N, 3, 4]
     h = pad2d(h, 1, 1, 0, 0, PadMode::reflect) + pad2d(h, 0, 2, 0, 0, PadMode::replicate);
     return h.reshape({h.size(0), 2, -1}).clone();
   }
@@ -235,7 +237,8 @@ TEST(OnnxExport, RunsInOpenCvDnn) {
   const std::vector<Tensor> cv = run_opencv(runs, &why);
   if (cv.empty()) GTEST_SKIP() << why;
   for (size_t i = 0; i < entries.size(); ++i)
-    EXPECT_LE(rel_error(cv[i], eval_forward(*entries[i].model, runs[i].second)), kTol) << entries[i].name;
+    EXPECT_LE(rel_error(cv[i], eval_forward(*entries[i].model, runs[i].second)), kTol)
+        << entries[i].name;
 }
 
 // Every registered model, exported and run by OpenCV DNN against convkit's own forward, on one
@@ -251,8 +254,8 @@ TEST(OnnxExport, ZooModelsRunInOpenCvDnn) {
   for (const models::ModelEntry& e : models::list_models()) {
     const int64_t channels = e.name.rfind("lenet", 0) == 0 ? 1 : 3;
     const int64_t size = size_for.count(e.name) ? size_for.at(e.name)
-                         : e.min_input_size      ? std::max<int64_t>(e.min_input_size, 32)
-                                                 : e.input_size;
+                         : e.min_input_size     ? std::max<int64_t>(e.min_input_size, 32)
+                                                : e.input_size;
     int64_t params;
     {
       nn::init::SkipInitGuard skip_init;
@@ -262,7 +265,8 @@ TEST(OnnxExport, ZooModelsRunInOpenCvDnn) {
     auto model = e.make({channels, 10, size});
     randomize_batch_norms(*model, 13);
     // Per process: ctest runs the dnnl and ref passes at once, and this test deletes its files.
-    const std::string path = test::onnx_work_dir() + "/zoo_" + std::to_string(::getpid()) + "_" + e.name + ".onnx";
+    const std::string path =
+        test::onnx_work_dir() + "/zoo_" + std::to_string(::getpid()) + "_" + e.name + ".onnx";
     io::OnnxExportOptions options;
     options.opset = 10;  // OpenCV 4.6 reads ReLU6's Clip only in this form
     io::save_onnx(*model, {1, channels, size, size}, path, options);
@@ -274,7 +278,8 @@ TEST(OnnxExport, ZooModelsRunInOpenCvDnn) {
   const std::vector<Tensor> cv = run_opencv(runs, &why);
   for (size_t i = 0; i < runs.size(); ++i) {
     EXPECT_LE(rel_error(cv[i], expected[i].second), kTol) << expected[i].first;
-    for (const std::string& f : {runs[i].first, runs[i].first + ".in.safetensors", runs[i].first + ".cv.safetensors"})
+    for (const std::string& f :
+         {runs[i].first, runs[i].first + ".in.safetensors", runs[i].first + ".cv.safetensors"})
       fs::remove(f);  // up to 240 MB each
   }
 }

@@ -66,7 +66,8 @@ TEST_P(OnnxTorchGolden, MatchesPyTorch) {
     EXPECT_LE(rel_error((*model)(c("input")), c("eval_output")), kTol) << "eval output";
   }
   test::check_training_step(*model, c, DType::f32);
-  if (checks_f64(name)) test::check_training_step(*io::load_onnx(base + ".onnx", {DType::f64}), c, DType::f64);
+  if (checks_f64(name))
+    test::check_training_step(*io::load_onnx(base + ".onnx", {DType::f64}), c, DType::f64);
 
   // PyTorch's own float32 state dict after its step loads key for key and gives its outputs.
   std::map<std::string, Tensor> torch_state;
@@ -81,12 +82,14 @@ TEST_P(OnnxTorchGolden, MatchesPyTorch) {
       << "eval output with PyTorch's state dict";
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Cases, OnnxTorchGolden,
-    ::testing::Values("ops_old", "ops_mid", "ops_new", "resnet18", "resnet34", "resnet50",
-                      "resnet101", "resnet152", "mobilenet_v2", "googlenet", "alexnet", "vgg11",
-                      "vgg11_bn", "vgg13", "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn"),
-    [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+INSTANTIATE_TEST_SUITE_P(Cases, OnnxTorchGolden,
+                         ::testing::Values("ops_old", "ops_mid", "ops_new", "resnet18", "resnet34",
+                                           "resnet50", "resnet101", "resnet152", "mobilenet_v2",
+                                           "googlenet", "alexnet", "vgg11", "vgg11_bn", "vgg13",
+                                           "vgg13_bn", "vgg16", "vgg16_bn", "vgg19", "vgg19_bn"),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           return info.param;
+                         });
 
 }  // namespace
 }  // namespace convkit

@@ -43,19 +43,28 @@ OnnxGraph single(const std::string& op, const std::vector<std::string>& inputs,
 }
 
 TEST(OnnxOps, ConvPadsAndAutoPad) {
-  const Tensor x = Tensor::randn({1, 4, 7, 8}), w = Tensor::randn({6, 2, 3, 3}), b = Tensor::randn({6});
+  const Tensor x = Tensor::randn({1, 4, 7, 8}), w = Tensor::randn({6, 2, 3, 3}),
+               b = Tensor::randn({6});
   // SAME_UPPER: the odd padding pixel at the end, exactly Padding::same.
-  OnnxGraph g = single("Conv", {"x", "w", "b"}, {{"auto_pad", std::string("SAME_UPPER")}, {"strides", Ints{2, 2}}, {"group", int64_t(2)}});
+  OnnxGraph g = single(
+      "Conv", {"x", "w", "b"},
+      {{"auto_pad", std::string("SAME_UPPER")}, {"strides", Ints{2, 2}}, {"group", int64_t(2)}});
   g.init("w", w).init("b", b);
   expect_close(run(g, x), conv2d(x, w, b, Conv2dParams().set_stride(2).set_groups(2).same()));
-  // SAME_LOWER puts it at the beginning. For 7 rows, stride 2: total pad 2 -> 1/1; 8 columns: 1 -> 1/0.
-  g = single("Conv", {"x", "w"}, {{"auto_pad", std::string("SAME_LOWER")}, {"strides", Ints{2, 2}}, {"group", int64_t(2)}});
+  // SAME_LOWER puts it at the beginning. For 7 rows, stride 2: total pad 2 -> 1/1; 8 columns: 1 ->
+  // 1/0.
+  g = single(
+      "Conv", {"x", "w"},
+      {{"auto_pad", std::string("SAME_LOWER")}, {"strides", Ints{2, 2}}, {"group", int64_t(2)}});
   g.init("w", w);
-  expect_close(run(g, x), conv2d(pad2d(x, 1, 0, 1, 1), w, Tensor(), Conv2dParams().set_stride(2).set_groups(2)));
+  expect_close(run(g, x), conv2d(pad2d(x, 1, 0, 1, 1), w, Tensor(),
+                                 Conv2dParams().set_stride(2).set_groups(2)));
   // Explicit asymmetric pads [top, left, bottom, right] and dilation.
-  g = single("Conv", {"x", "w", "b"}, {{"pads", Ints{0, 1, 2, 1}}, {"dilations", Ints{2, 1}}, {"group", int64_t(2)}});
+  g = single("Conv", {"x", "w", "b"},
+             {{"pads", Ints{0, 1, 2, 1}}, {"dilations", Ints{2, 1}}, {"group", int64_t(2)}});
   g.init("w", w).init("b", b);
-  expect_close(run(g, x), conv2d(pad2d(x, 1, 1, 0, 2), w, b, Conv2dParams().set_dilation(2, 1).set_groups(2)));
+  expect_close(run(g, x),
+               conv2d(pad2d(x, 1, 1, 0, 2), w, b, Conv2dParams().set_dilation(2, 1).set_groups(2)));
 }
 
 TEST(OnnxOps, PoolingDefaultsDifferFromPyTorch) {
@@ -64,23 +73,41 @@ TEST(OnnxOps, PoolingDefaultsDifferFromPyTorch) {
   expect_close(run(single("MaxPool", {"x"}, {{"kernel_shape", Ints{3, 3}}}), x),
                max_pool2d(x, Pool2dParams(3, 1)));
   // AveragePool leaves the padding out of the divisor unless count_include_pad = 1.
-  expect_close(run(single("AveragePool", {"x"}, {{"kernel_shape", Ints{3, 3}}, {"strides", Ints{2, 2}}, {"pads", Ints{1, 1, 1, 1}}}), x),
-               avg_pool2d(x, Pool2dParams(3, 2).set_padding(1).set_count_include_pad(false)));
-  expect_close(run(single("AveragePool", {"x"}, {{"kernel_shape", Ints{3, 3}}, {"strides", Ints{2, 2}}, {"pads", Ints{1, 1, 1, 1}}, {"count_include_pad", int64_t(1)}, {"ceil_mode", int64_t(1)}}), x),
+  expect_close(
+      run(single(
+              "AveragePool", {"x"},
+              {{"kernel_shape", Ints{3, 3}}, {"strides", Ints{2, 2}}, {"pads", Ints{1, 1, 1, 1}}}),
+          x),
+      avg_pool2d(x, Pool2dParams(3, 2).set_padding(1).set_count_include_pad(false)));
+  expect_close(run(single("AveragePool", {"x"},
+                          {{"kernel_shape", Ints{3, 3}},
+                           {"strides", Ints{2, 2}},
+                           {"pads", Ints{1, 1, 1, 1}},
+                           {"count_include_pad", int64_t(1)},
+                           {"ceil_mode", int64_t(1)}}),
+                   x),
                avg_pool2d(x, Pool2dParams(3, 2).set_padding(1).set_ceil_mode(true)));
   // Asymmetric max-pool pads: padded taps never win.
-  expect_close(run(single("MaxPool", {"x"}, {{"kernel_shape", Ints{2, 2}}, {"strides", Ints{2, 2}}, {"pads", Ints{0, 0, 1, 1}}}), x),
-               max_pool2d(pad2d(x, 0, 1, 0, 1, PadMode::zeros, -1e30), Pool2dParams(2)));
+  expect_close(
+      run(single(
+              "MaxPool", {"x"},
+              {{"kernel_shape", Ints{2, 2}}, {"strides", Ints{2, 2}}, {"pads", Ints{0, 0, 1, 1}}}),
+          x),
+      max_pool2d(pad2d(x, 0, 1, 0, 1, PadMode::zeros, -1e30), Pool2dParams(2)));
   expect_close(run(single("GlobalMaxPool", {"x"}, {}), x), max_pool2d(x, Pool2dParams(6, 7, 1, 1)));
-  EXPECT_THROW_WITH(single("AveragePool", {"x"}, {{"kernel_shape", Ints{2, 2}}, {"pads", Ints{0, 0, 1, 1}}}).load()->forward(x),
-                    "node 'the_node' (AveragePool)", "asymmetric");
+  EXPECT_THROW_WITH(
+      single("AveragePool", {"x"}, {{"kernel_shape", Ints{2, 2}}, {"pads", Ints{0, 0, 1, 1}}})
+          .load()
+          ->forward(x),
+      "node 'the_node' (AveragePool)", "asymmetric");
 }
 
 TEST(OnnxOps, BatchNormFollowsTheModuleMode) {
   const Tensor x = Tensor::randn({4, 3, 2, 2});
   const Tensor w = Tensor::uniform({3}, 0.5, 1.5), b = Tensor::randn({3}), m = Tensor::randn({3}),
                v = Tensor::uniform({3}, 0.5, 1.5);
-  OnnxGraph g = single("BatchNormalization", {"x", "bn.weight", "bn.bias", "bn.running_mean", "bn.running_var"},
+  OnnxGraph g = single("BatchNormalization",
+                       {"x", "bn.weight", "bn.bias", "bn.running_mean", "bn.running_var"},
                        {{"epsilon", 1e-3}, {"momentum", 0.7}});
   g.init("bn.weight", w).init("bn.bias", b).init("bn.running_mean", m).init("bn.running_var", v);
   auto model = g.load();
@@ -114,9 +141,12 @@ TEST(OnnxOps, BatchNormFollowsTheModuleMode) {
 
 TEST(OnnxOps, LrnSoftmaxAndActivations) {
   const Tensor x = Tensor::randn({2, 5, 3, 4});
-  expect_close(run(single("LRN", {"x"}, {{"size", int64_t(3)}, {"alpha", 0.2}, {"beta", 0.6}, {"bias", 1.5}}), x),
+  expect_close(run(single("LRN", {"x"},
+                          {{"size", int64_t(3)}, {"alpha", 0.2}, {"beta", 0.6}, {"bias", 1.5}}),
+                   x),
                local_response_norm(x, 3, 0.2, 0.6, 1.5));
-  EXPECT_THROW_WITH(single("LRN", {"x"}, {{"size", int64_t(4)}}).load(), "node 'the_node' (LRN)", "even size 4");
+  EXPECT_THROW_WITH(single("LRN", {"x"}, {{"size", int64_t(4)}}).load(), "node 'the_node' (LRN)",
+                    "even size 4");
   // Before opset 13, Softmax normalizes over everything from the axis on.
   expect_close(run(single("Softmax", {"x"}, {{"axis", int64_t(1)}}, 11), x),
                softmax(x.reshape({2, 60}), 1).reshape(x.shape()));
@@ -130,7 +160,8 @@ TEST(OnnxOps, LrnSoftmaxAndActivations) {
 TEST(OnnxOps, ClipBoundsAsAttributesOrInputs) {
   const Tensor x = Tensor::randn({3, 4}) * 4;
   Tensor want = x.clone();
-  for (int64_t i = 0; i < want.numel(); ++i) want.data<float>()[i] = std::clamp(want.data<float>()[i], -1.0f, 0.5f);
+  for (int64_t i = 0; i < want.numel(); ++i)
+    want.data<float>()[i] = std::clamp(want.data<float>()[i], -1.0f, 0.5f);
   expect_close(run(single("Clip", {"x"}, {{"min", -1.0}, {"max", 0.5}}, 9), x), want);
   OnnxGraph g = single("Clip", {"x", "lo", "hi"}, {});
   g.init("lo", Tensor::full({}, -1.0)).init("hi", Tensor::full({}, 0.5));
@@ -145,7 +176,8 @@ TEST(OnnxOps, ClipBoundsAsAttributesOrInputs) {
 
 TEST(OnnxOps, GemmAndMatMul) {
   const Tensor a = Tensor::randn({4, 3}), b = Tensor::randn({4, 5}), c = Tensor::randn({1, 5});
-  OnnxGraph g = single("Gemm", {"x", "b", "c"}, {{"transA", int64_t(1)}, {"alpha", 0.5}, {"beta", 2.0}});
+  OnnxGraph g =
+      single("Gemm", {"x", "b", "c"}, {{"transA", int64_t(1)}, {"alpha", 0.5}, {"beta", 2.0}});
   g.init("b", b).init("c", c);
   expect_close(run(g, a), matmul(transpose(a, 0, 1), b) * 0.5 + c * 2.0);
   const Tensor x = Tensor::randn({2, 3, 4, 6}), w = Tensor::randn({6, 5});
@@ -157,16 +189,19 @@ TEST(OnnxOps, GemmAndMatMul) {
 TEST(OnnxOps, PadReshapeFlattenTranspose) {
   const Tensor x = Tensor::randn({1, 2, 4, 5});
   OnnxGraph g = single("Pad", {"x", "p"}, {{"mode", std::string("reflect")}}, 11);
-  g.init("p", ints({0, 0, 1, 2, 0, 0, 2, 1}));  // [x1_begin.., x1_end..]: top 1, left 2, bottom 2, right 1
+  g.init("p", ints({0, 0, 1, 2, 0, 0, 2,
+                    1}));  // [x1_begin.., x1_end..]: top 1, left 2, bottom 2, right 1
   expect_close(run(g, x), pad2d(x, 2, 1, 1, 2, PadMode::reflect));
-  expect_close(run(single("Pad", {"x"}, {{"pads", Ints{0, 0, 1, 0, 0, 0, 0, 3}}, {"value", 1.5}}, 9), x),
-               pad2d(x, 0, 3, 1, 0, PadMode::zeros, 1.5));
+  expect_close(
+      run(single("Pad", {"x"}, {{"pads", Ints{0, 0, 1, 0, 0, 0, 0, 3}}, {"value", 1.5}}, 9), x),
+      pad2d(x, 0, 3, 1, 0, PadMode::zeros, 1.5));
   g = single("Reshape", {"x", "s"}, {});
   g.init("s", ints({0, -1, 2}));  // 0 copies the input's dim
   expect_close(run(g, x), x.reshape({1, 20, 2}));
   expect_close(run(single("Flatten", {"x"}, {{"axis", int64_t(2)}}), x), x.reshape({2, 20}));
   expect_close(run(single("Flatten", {"x"}, {{"axis", int64_t(0)}}), x), x.reshape({1, 40}));
-  expect_close(run(single("Transpose", {"x"}, {{"perm", Ints{0, 3, 1, 2}}}), x), permute(x, {0, 3, 1, 2}));
+  expect_close(run(single("Transpose", {"x"}, {{"perm", Ints{0, 3, 1, 2}}}), x),
+               permute(x, {0, 3, 1, 2}));
 }
 
 // x.view(x.size(0), -1) as torch exports it: the batch size is read from the input at run time.
@@ -202,7 +237,8 @@ TEST(OnnxOps, GatherSliceSqueezeUnsqueeze) {
   expect_close(run(g, x), concat({narrow(x, 1, 3, 1), narrow(x, 1, 2, 1), narrow(x, 1, 1, 1)}, 1));
   g = single("Slice", {"x"}, {{"starts", Ints{1}}, {"ends", Ints{1000}}, {"axes", Ints{2}}}, 9);
   expect_close(run(g, x), narrow(x, 2, 1, 2));
-  expect_close(run(single("Unsqueeze", {"x"}, {{"axes", Ints{0, -1}}}, 11), x), x.reshape({1, 2, 4, 3, 1}));
+  expect_close(run(single("Unsqueeze", {"x"}, {{"axes", Ints{0, -1}}}, 11), x),
+               x.reshape({1, 2, 4, 3, 1}));
   g = single("Unsqueeze", {"x", "a"}, {});
   g.init("a", ints({1}));
   expect_close(run(g, x), x.reshape({2, 1, 4, 3}));
@@ -211,8 +247,9 @@ TEST(OnnxOps, GatherSliceSqueezeUnsqueeze) {
 
 TEST(OnnxOps, ReductionsResizeConstantsAndCasts) {
   const Tensor x = Tensor::randn({2, 3, 4, 5});
-  expect_close(run(single("ReduceMean", {"x"}, {{"axes", Ints{2, 3}}, {"keepdims", int64_t(0)}}), x),
-               mean(x, {2, 3}));
+  expect_close(
+      run(single("ReduceMean", {"x"}, {{"axes", Ints{2, 3}}, {"keepdims", int64_t(0)}}), x),
+      mean(x, {2, 3}));
   OnnxGraph g = single("ReduceSum", {"x", "a"}, {});
   g.init("a", ints({1}));
   expect_close(run(g, x), sum(x, {1}, /*keepdim=*/true));
@@ -237,12 +274,16 @@ TEST(OnnxOps, ReductionsResizeConstantsAndCasts) {
 
 // An imported network is a Module tree named after its initializers, and it trains.
 TEST(OnnxOps, ImportedModelTrains) {
-  const Tensor w = Tensor::randn({4, 3, 3, 3}) * 0.3, b = Tensor::randn({4}), fw = Tensor::randn({2, 4}),
-               fb = Tensor::randn({2});
+  const Tensor w = Tensor::randn({4, 3, 3, 3}) * 0.3, b = Tensor::randn({4}),
+               fw = Tensor::randn({2, 4}), fb = Tensor::randn({2});
   OnnxGraph g(13);
   g.input("x", {-1, 3, 5, 5}).output("y");
-  g.init("features.0.weight", w).init("features.0.bias", b).init("fc.weight", fw).init("fc.bias", fb);
-  g.node("Conv", {"x", "features.0.weight", "features.0.bias"}, {"c"}, {{"pads", Ints{1, 1, 1, 1}}});
+  g.init("features.0.weight", w)
+      .init("features.0.bias", b)
+      .init("fc.weight", fw)
+      .init("fc.bias", fb);
+  g.node("Conv", {"x", "features.0.weight", "features.0.bias"}, {"c"},
+         {{"pads", Ints{1, 1, 1, 1}}});
   g.node("Relu", {"c"}, {"r"});
   g.node("GlobalAveragePool", {"r"}, {"p"});
   g.node("Flatten", {"p"}, {"f"});
@@ -255,10 +296,11 @@ TEST(OnnxOps, ImportedModelTrains) {
 
   const Tensor x = Tensor::randn({2, 3, 5, 5}), up = Tensor::randn({2, 2});
   model->train();
-  sum((*model)(x) * up).backward();
+  sum((*model)(x)*up).backward();
   // The same computation with convkit's ops directly.
   Tensor w2 = w.clone().set_requires_grad(), fw2 = fw.clone().set_requires_grad();
-  Tensor y2 = linear(global_avg_pool2d(relu(conv2d(x, w2, b, Conv2dParams().set_padding(1)))).flatten(1), fw2, fb);
+  Tensor y2 = linear(
+      global_avg_pool2d(relu(conv2d(x, w2, b, Conv2dParams().set_padding(1)))).flatten(1), fw2, fb);
   sum(y2 * up).backward();
   const auto state = model->state_dict();
   expect_close(state.at("features.0.weight").grad(), w2.grad());
@@ -297,8 +339,9 @@ TEST(OnnxOps, Float64Load) {
 
 TEST(OnnxOps, LoadErrorsNameTheProblem) {
   OnnxGraph g = single("FancyOp", {"x"}, {});
-  EXPECT_THROW_WITH(g.load(), "test graph", "node 'the_node' (FancyOp) is not supported; supported: ",
-                    "BatchNormalization", "Conv");
+  EXPECT_THROW_WITH(g.load(), "test graph",
+                    "node 'the_node' (FancyOp) is not supported; supported: ", "BatchNormalization",
+                    "Conv");
   g = OnnxGraph(13);
   g.input("x").output("y");
   g.proto().mutable_graph()->add_node()->set_op_type("Relu");
@@ -315,20 +358,24 @@ TEST(OnnxOps, LoadErrorsNameTheProblem) {
   g.output("nowhere");
   EXPECT_THROW_WITH(g.load(), "graph output 'nowhere' is not produced");
   g = OnnxGraph(13);
-  g.input("x").output("y").node("MaxPool", {"x"}, {"y", "idx"}, {{"kernel_shape", Ints{2, 2}}}, "mp");
+  g.input("x").output("y").node("MaxPool", {"x"}, {"y", "idx"}, {{"kernel_shape", Ints{2, 2}}},
+                                "mp");
   g.output("idx");
   EXPECT_THROW_WITH(g.load(), "node 'mp' (MaxPool)", "Indices output is not supported");
 
   // Files: missing, empty, truncated.
   const std::string dir = test::onnx_work_dir();
-  EXPECT_THROW_WITH(io::load_onnx(dir + "/no_such_model.onnx"), "cannot open", "no_such_model.onnx");
+  EXPECT_THROW_WITH(io::load_onnx(dir + "/no_such_model.onnx"), "cannot open",
+                    "no_such_model.onnx");
   std::ofstream(dir + "/empty.onnx").close();
   EXPECT_THROW_WITH(io::load_onnx(dir + "/empty.onnx"), "empty.onnx", "empty");
   OnnxGraph full = single("Mul", {"x", "k"}, {});
   full.init("k", Tensor::randn({64, 64}));
   const std::string bytes = full.bytes();
-  std::ofstream(dir + "/truncated.onnx", std::ios::binary).write(bytes.data(), std::streamsize(bytes.size() / 2));
-  EXPECT_THROW_WITH(io::load_onnx(dir + "/truncated.onnx"), "truncated.onnx", "not a valid ONNX model");
+  std::ofstream(dir + "/truncated.onnx", std::ios::binary)
+      .write(bytes.data(), std::streamsize(bytes.size() / 2));
+  EXPECT_THROW_WITH(io::load_onnx(dir + "/truncated.onnx"), "truncated.onnx",
+                    "not a valid ONNX model");
 }
 
 TEST(OnnxOps, RunErrorsNameTheNodeAndShapes) {

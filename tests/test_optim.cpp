@@ -72,7 +72,8 @@ TEST(Optim, StateRoundTripContinuesExactly) {
   Tensor grads = golden_tensor(f, "grads");
   for (int which = 0; which < 2; ++which) {
     auto make = [&](const Tensor& p) -> std::unique_ptr<Optimizer> {
-      if (which == 0) return std::make_unique<SGD>(group_of(p, 0.1, 1e-3), SGDOptions{.momentum = 0.9});
+      if (which == 0)
+        return std::make_unique<SGD>(group_of(p, 0.1, 1e-3), SGDOptions{.momentum = 0.9});
       return std::make_unique<Adam>(group_of(p, 0.01, 0.1));
     };
     Tensor a = golden_tensor(f, "p0").clone().set_requires_grad(true);
@@ -187,7 +188,8 @@ TEST(Schedules, ReduceOnPlateauMatchesTorch) {
   Tensor want = golden_tensor(f, "plateau");
   Tensor p = Tensor::zeros({1}).set_requires_grad(true);
   SGD opt(group_of(p, 0.5));
-  ReduceOnPlateau plateau(PlateauOptions{.factor = 0.5, .patience = 2, .cooldown = 1, .min_lr = 0.01});
+  ReduceOnPlateau plateau(
+      PlateauOptions{.factor = 0.5, .patience = 2, .cooldown = 1, .min_lr = 0.01});
   for (int64_t t = 0; t < metrics.numel(); ++t) {
     plateau.step(metrics.at({t}), opt);
     EXPECT_NEAR(opt.param_groups()[0].lr, want.at({t}), 1e-12) << "epoch " << t;

@@ -57,10 +57,10 @@ TEST(Recipe, ParsesEveryTransformAndDescribesIt) {
        {"random_crop(size=input, padding=4, fill=reflect)", "horizontal_flip(p=0.5)",
         "random_apply(p=0.8, compose(color_jitter(brightness=0.4, contrast=0.4, saturation=0.2)))",
         "width_shift=0.1, height_shift=0.1", "fill=constant, fill_value=128", "shift=[1, -2]",
-        "random_resized_crop(size=24x32, scale=[0.5, 1]", "scale_jitter(min_side=40, max_side=48, size=32x32)",
-        "channel_shift(range=10)", "pca_lighting(std=0.1, eigenvalues=[0.2, 0.02, 0.005])",
-        "value=random", "cutout(size=8", "vertical_flip(p=0.1)", "resize(size=30x30)",
-        "center_crop(size=28x28)"})
+        "random_resized_crop(size=24x32, scale=[0.5, 1]",
+        "scale_jitter(min_side=40, max_side=48, size=32x32)", "channel_shift(range=10)",
+        "pca_lighting(std=0.1, eigenvalues=[0.2, 0.02, 0.005])", "value=random", "cutout(size=8",
+        "vertical_flip(p=0.1)", "resize(size=30x30)", "center_crop(size=28x28)"})
     EXPECT_NE(d.find(part), std::string::npos) << "missing " << part << " in " << d;
   Generator g(0);
   cv::Mat out = t->apply(cv::Mat(40, 50, CV_8UC3, cv::Scalar(10, 20, 30)), g);
@@ -71,9 +71,13 @@ TEST(Recipe, ParsesEveryTransformAndDescribesIt) {
 }
 
 TEST(Recipe, ErrorsNameTheRecipeTheTransformAndTheKey) {
-  EXPECT_THROW_WITH(parse_recipe(R"([{"type": "horizontal_flip"}, {"type": "random_crop", "paddin": 4}])", kNoData, "aug.json"),
-                    "recipe aug.json: transform 1 (random_crop): unknown key 'paddin'", "known: size, padding, fill");
-  EXPECT_THROW_WITH(parse_recipe(R"([{"type": "rotate"}])", kNoData), "transform 0", "unknown type 'rotate'", "random_affine");
+  EXPECT_THROW_WITH(
+      parse_recipe(R"([{"type": "horizontal_flip"}, {"type": "random_crop", "paddin": 4}])",
+                   kNoData, "aug.json"),
+      "recipe aug.json: transform 1 (random_crop): unknown key 'paddin'",
+      "known: size, padding, fill");
+  EXPECT_THROW_WITH(parse_recipe(R"([{"type": "rotate"}])", kNoData), "transform 0",
+                    "unknown type 'rotate'", "random_affine");
   EXPECT_THROW_WITH(parse_recipe(R"([{"p": 1}])", kNoData), "transform 0", "needs a \"type\"");
   EXPECT_THROW_WITH(parse_recipe(R"([{"type": "random_crop", "padding": "4"}])", kNoData),
                     "transform 0 (random_crop): 'padding' must be an integer, got \"4\"");
@@ -81,13 +85,16 @@ TEST(Recipe, ErrorsNameTheRecipeTheTransformAndTheKey) {
                     "transform 0 (random_crop): random_crop: padding must be non-negative, got -1");
   EXPECT_THROW_WITH(parse_recipe(R"([{"type": "random_affine", "fill": "mirror"}])", kNoData),
                     "transform 0 (random_affine)", "fill mode 'mirror'");
-  EXPECT_THROW_WITH(parse_recipe(R"([{"type": "random_apply", "transforms": [{"type": "cutout"}]}])", kNoData),
-                    "transform 0 (random_apply): transform 0 (cutout): needs 'size'");
+  EXPECT_THROW_WITH(
+      parse_recipe(R"([{"type": "random_apply", "transforms": [{"type": "cutout"}]}])", kNoData),
+      "transform 0 (random_apply): transform 0 (cutout): needs 'size'");
   EXPECT_THROW_WITH(parse_recipe(R"([{"type": "pca_lighting"}])", kNoData), "(pca_lighting)",
                     "no training images", "'eigenvalues'");
-  EXPECT_THROW_WITH(parse_recipe(R"({"transform": []})", kNoData), "unknown top-level key 'transform'");
+  EXPECT_THROW_WITH(parse_recipe(R"({"transform": []})", kNoData),
+                    "unknown top-level key 'transform'");
   EXPECT_THROW_WITH(parse_recipe("[{", kNoData, "bad.json"), "recipe bad.json: not valid JSON");
-  EXPECT_THROW_WITH(load_recipe("/nonexistent/aug.json", kNoData), "/nonexistent/aug.json", "cannot open");
+  EXPECT_THROW_WITH(load_recipe("/nonexistent/aug.json", kNoData), "/nonexistent/aug.json",
+                    "cannot open");
 }
 
 TEST(Recipe, PcaLightingComputesItsComponentsFromTheTrainingImages) {
@@ -95,7 +102,8 @@ TEST(Recipe, PcaLightingComputesItsComponentsFromTheTrainingImages) {
   RecipeContext ctx{[&] {
     ++calls;
     std::vector<cv::Mat> v;
-    for (int k = 0; k < 4; ++k) v.push_back(cv::Mat(4, 4, CV_8UC3, cv::Scalar(50 * k, 40 * k, 10 * k)));
+    for (int k = 0; k < 4; ++k)
+      v.push_back(cv::Mat(4, 4, CV_8UC3, cv::Scalar(50 * k, 40 * k, 10 * k)));
     return v;
   }};
   EXPECT_EQ(calls, 0);
@@ -113,15 +121,17 @@ TEST(Recipe, FlagsBecomeARecipeInAFixedOrder) {
   f.erase = 0.5;
   f.color_jitter = {0.3};
   f.rotate = 15;
-  EXPECT_EQ(build_augmentation(f, kNoData)->describe(),
-            "compose(random_crop(size=input, padding=2, fill=wrap), horizontal_flip(p=0.5), "
-            "random_affine(rotation=15, width_shift=0, height_shift=0, shear=0, zoom=0, fill=wrap), "
-            "color_jitter(brightness=0.3, contrast=0.3, saturation=0.3), "
-            "random_erasing(p=0.5, scale=[0.02, 0.33], ratio=[0.3, 3.3], value=0))");
+  EXPECT_EQ(
+      build_augmentation(f, kNoData)->describe(),
+      "compose(random_crop(size=input, padding=2, fill=wrap), horizontal_flip(p=0.5), "
+      "random_affine(rotation=15, width_shift=0, height_shift=0, shear=0, zoom=0, fill=wrap), "
+      "color_jitter(brightness=0.3, contrast=0.3, saturation=0.3), "
+      "random_erasing(p=0.5, scale=[0.02, 0.33], ratio=[0.3, 3.3], value=0))");
   AugmentFlags s;
   s.scale_jitter = {40, 48};
   s.crop = 32;
-  EXPECT_EQ(build_augmentation(s, kNoData)->describe(), "compose(scale_jitter(min_side=40, max_side=48, size=32x32))");
+  EXPECT_EQ(build_augmentation(s, kNoData)->describe(),
+            "compose(scale_jitter(min_side=40, max_side=48, size=32x32))");
   f.recipe = "aug.json";
   EXPECT_THROW_WITH(build_augmentation(f, kNoData), "--augment aug.json cannot be combined");
   s.color_jitter = {0.1, 0.2};
@@ -152,8 +162,9 @@ TEST(Augmented, ImagesAndTensorsConvertExactly) {
 TEST(Augmented, EachExampleDependsOnlyOnTheEpochSeedAndItsIndex) {
   for (int64_t channels : {1, 3}) {
     auto base = image_set(10, channels);
-    auto aug = std::make_shared<Augmented>(base, compose({random_crop({.padding = 2}), horizontal_flip(),
-                                                          color_jitter({.brightness = 0.3})}));
+    auto aug =
+        std::make_shared<Augmented>(base, compose({random_crop({.padding = 2}), horizontal_flip(),
+                                                   color_jitter({.brightness = 0.3})}));
     Batch a = aug->get_epoch_batch({4, 7, 2}, 99);
     Batch b = aug->get_epoch_batch({2}, 99);
     EXPECT_EQ(row_of(a, 2), row_of(b, 0));  // same example, another batch: same augmentation
@@ -166,10 +177,11 @@ TEST(Augmented, EachExampleDependsOnlyOnTheEpochSeedAndItsIndex) {
 
 TEST(Augmented, RejectsTransformsThatChangeTheShape) {
   auto aug = std::make_shared<Augmented>(image_set(2, 1), resize(3, 3));
-  EXPECT_THROW_WITH(aug->get_epoch_batch({1}, 0), "Augmented", "example 1 a 3x3 image",
-                    "[1,6,8]", "resize(size=3x3)");
+  EXPECT_THROW_WITH(aug->get_epoch_batch({1}, 0), "Augmented", "example 1 a 3x3 image", "[1,6,8]",
+                    "resize(size=3x3)");
   EXPECT_THROW_WITH(Augmented(image_set(2, 1), nullptr), "Augmented: no transform");
-  auto flat = std::make_shared<TensorDataset>(Tensor::zeros({2, 5}), Tensor::zeros({2}, DType::i64));
+  auto flat =
+      std::make_shared<TensorDataset>(Tensor::zeros({2, 5}), Tensor::zeros({2}, DType::i64));
   EXPECT_THROW_WITH(Augmented(flat, horizontal_flip()), "Augmented", "[C, H, W]", "[5]");
 }
 
@@ -184,8 +196,10 @@ TEST(Augmented, SampleImagesSpreadOverTheDataset) {
 
 TEST(Recipe, TheExampleRecipesParseAndRun) {
   // tests/golden/data -> the repository root.
-  const auto root = std::filesystem::path(CONVKIT_GOLDEN_DIR).parent_path().parent_path().parent_path();
-  RecipeContext ctx{[] { return std::vector<cv::Mat>{cv::Mat(8, 8, CV_8UC3, cv::Scalar(10, 200, 90))}; }};
+  const auto root =
+      std::filesystem::path(CONVKIT_GOLDEN_DIR).parent_path().parent_path().parent_path();
+  RecipeContext ctx{
+      [] { return std::vector<cv::Mat>{cv::Mat(8, 8, CV_8UC3, cv::Scalar(10, 200, 90))}; }};
   const std::pair<const char*, cv::Mat> cases[] = {
       {"fashion_mnist.json", cv::Mat(28, 28, CV_8UC1, cv::Scalar(128))},
       {"cifar.json", cv::Mat(32, 32, CV_8UC3, cv::Scalar(1, 2, 3))},

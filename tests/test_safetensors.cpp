@@ -46,7 +46,8 @@ TEST(Safetensors, RoundTrip) {
 
 TEST(Safetensors, BadFilesNameThePathAndProblem) {
   std::string p = tmp_path("bad.safetensors");
-  EXPECT_THROW_WITH(io::load_safetensors(tmp_path("missing.safetensors")), "missing.safetensors", "cannot open");
+  EXPECT_THROW_WITH(io::load_safetensors(tmp_path("missing.safetensors")), "missing.safetensors",
+                    "cannot open");
   write_bytes(p, "");
   EXPECT_THROW_WITH(io::load_safetensors(p), p, "too short");
   write_bytes(p, with_header("{\"a\":"));
@@ -57,7 +58,8 @@ TEST(Safetensors, BadFilesNameThePathAndProblem) {
   EXPECT_THROW_WITH(io::load_safetensors(p), "'w'", "unsupported dtype");
   write_bytes(p, with_header(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", "1234"));
   EXPECT_THROW_WITH(io::load_safetensors(p), "'w'", "outside");
-  write_bytes(p, with_header(R"({"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", "12345678"));
+  write_bytes(p,
+              with_header(R"({"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", "12345678"));
   EXPECT_THROW_WITH(io::load_safetensors(p), "'w'", "needs 12");
   // A valid file cut short loses its data section.
   io::save_safetensors(p, {{"w", Tensor::ones({16})}});
@@ -66,6 +68,7 @@ TEST(Safetensors, BadFilesNameThePathAndProblem) {
 }
 
 TEST(Safetensors, UnwritableFolderIsReported) {
-  EXPECT_THROW_WITH(io::save_safetensors("/nonexistent-dir/x.safetensors", {{"w", Tensor::ones({1})}}),
-                    "/nonexistent-dir/x.safetensors", "cannot create");
+  EXPECT_THROW_WITH(
+      io::save_safetensors("/nonexistent-dir/x.safetensors", {{"w", Tensor::ones({1})}}),
+      "/nonexistent-dir/x.safetensors", "cannot create");
 }

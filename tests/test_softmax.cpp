@@ -66,9 +66,11 @@ TEST(Softmax, BackendsAgree) {
     for (int dim : {0, 1, -1}) {
       Generator g(9);
       Tensor x = mul(Tensor::randn(s, &g), 3.0).set_requires_grad(true);
-      EXPECT_TRUE(compare_backends([dim](const TensorList& in) { return softmax(in[0], dim); }, {x}))
+      EXPECT_TRUE(
+          compare_backends([dim](const TensorList& in) { return softmax(in[0], dim); }, {x}))
           << "softmax " << s.to_string() << " dim " << dim;
-      EXPECT_TRUE(compare_backends([dim](const TensorList& in) { return log_softmax(in[0], dim); }, {x}))
+      EXPECT_TRUE(
+          compare_backends([dim](const TensorList& in) { return log_softmax(in[0], dim); }, {x}))
           << "log_softmax " << s.to_string() << " dim " << dim;
     }
   }
@@ -80,7 +82,8 @@ TEST(Softmax, GoldenPytorchParity) {
   Tensor dy = test::golden_tensor(f, "dy");
   for (int dim : {0, 1, 2}) {
     for (bool log : {false, true}) {
-      const std::string name = std::string(log ? "log_softmax" : "softmax") + "_d" + std::to_string(dim);
+      const std::string name =
+          std::string(log ? "log_softmax" : "softmax") + "_d" + std::to_string(dim);
       Tensor xv = x.clone().set_requires_grad(true);
       Tensor y = log ? log_softmax(xv, dim) : softmax(xv, dim);
       EXPECT_LE(test::rel_error(y, test::golden_tensor(f, name)), 1e-4) << name;

@@ -28,7 +28,8 @@ TEST(Tensor, FactoriesAndAccess) {
 
 TEST(Tensor, SeededRandomIsReproducible) {
   Generator g1(7), g2(7), g3(8);
-  Tensor a = Tensor::randn({100}, &g1), b = Tensor::randn({100}, &g2), c = Tensor::randn({100}, &g3);
+  Tensor a = Tensor::randn({100}, &g1), b = Tensor::randn({100}, &g2),
+         c = Tensor::randn({100}, &g3);
   EXPECT_EQ(test::max_abs_diff(a, b), 0.0);
   EXPECT_GT(test::max_abs_diff(a, c), 0.0);
   Tensor u = Tensor::uniform({1000}, -1, 1, &g1);

@@ -7,7 +7,6 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-
 #include <nlohmann/json.hpp>
 
 #include "convkit/io/safetensors.h"
@@ -30,8 +29,10 @@ int run_cli(const std::string& args, const std::string& env = "") {
 }
 
 std::string train_args(const std::string& data, const std::string& out) {
-  return "train --data " + data + " --model lenet5-modern --epochs 3 --batch-size 32 --lr 0.05 "
-         "--val-fraction 0.25 --backend ref --threads 1 --progress never --seed 5 --out " + out;
+  return "train --data " + data +
+         " --model lenet5-modern --epochs 3 --batch-size 32 --lr 0.05 "
+         "--val-fraction 0.25 --backend ref --threads 1 --progress never --seed 5 --out " +
+         out;
 }
 
 class TrainCli : public ::testing::Test {
@@ -91,7 +92,8 @@ TEST_F(TrainCli, SigkillLeavesTheLastCompletedCheckpointLoadable) {
 
 TEST_F(TrainCli, BadArgumentsAndFilesGiveClearErrors) {
   if (backend() != Backend::ref) GTEST_SKIP() << "runs once";
-  EXPECT_NE(run_cli("train --model no-such-model --data " + path("data") + " --out " + path("x")), 0);
+  EXPECT_NE(run_cli("train --model no-such-model --data " + path("data") + " --out " + path("x")),
+            0);
   EXPECT_NE(run_cli("eval " + path("missing.safetensors")), 0);
   EXPECT_EQ(run_cli("summary resnet20"), 0);
   EXPECT_EQ(run_cli("--help"), 0);
@@ -99,12 +101,15 @@ TEST_F(TrainCli, BadArgumentsAndFilesGiveClearErrors) {
 
 TEST_F(TrainCli, WithoutAValidationSetTheEpochLineAndLogSaySo) {
   if (backend() != Backend::ref) GTEST_SKIP() << "runs once, on the reference backend";
-  const std::string cmd = std::string(CONVKIT_CLI) + " train --data " + path("data") +
-                          " --model lenet5-modern --epochs 1 --batch-size 64 --val-fraction 0 --backend ref "
-                          "--threads 1 --progress never --out " + path("run") + " > " + path("out.txt") + " 2>&1";
+  const std::string cmd =
+      std::string(CONVKIT_CLI) + " train --data " + path("data") +
+      " --model lenet5-modern --epochs 1 --batch-size 64 --val-fraction 0 --backend ref "
+      "--threads 1 --progress never --out " +
+      path("run") + " > " + path("out.txt") + " 2>&1";
   ASSERT_EQ(std::system(cmd.c_str()), 0);
   std::ifstream out_file(path("out.txt"));
-  const std::string out((std::istreambuf_iterator<char>(out_file)), std::istreambuf_iterator<char>());
+  const std::string out((std::istreambuf_iterator<char>(out_file)),
+                        std::istreambuf_iterator<char>());
   EXPECT_NE(out.find("epoch 1: train loss"), std::string::npos) << out;
   EXPECT_NE(out.find("| no validation set |"), std::string::npos) << out;
   EXPECT_EQ(out.find("val loss"), std::string::npos) << out;

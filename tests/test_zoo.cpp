@@ -92,12 +92,14 @@ TEST_P(ZooTorchvisionGolden, StateDictLoadsByNameAndMatchesPyTorch) {
       << "eval output with PyTorch's state dict";
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Torchvision, ZooTorchvisionGolden,
-    ::testing::Values("resnet18", "resnet34", "resnet50", "resnet101", "resnet152", "mobilenet_v2",
-                      "googlenet", "alexnet", "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16",
-                      "vgg16_bn", "vgg19", "vgg19_bn"),
-    [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+INSTANTIATE_TEST_SUITE_P(Torchvision, ZooTorchvisionGolden,
+                         ::testing::Values("resnet18", "resnet34", "resnet50", "resnet101",
+                                           "resnet152", "mobilenet_v2", "googlenet", "alexnet",
+                                           "vgg11", "vgg11_bn", "vgg13", "vgg13_bn", "vgg16",
+                                           "vgg16_bn", "vgg19", "vgg19_bn"),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           return info.param;
+                         });
 
 }  // namespace
 }  // namespace convkit

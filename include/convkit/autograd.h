@@ -19,7 +19,8 @@ namespace autograd {
 
 // grad_out: the gradient of the op's output; needs[i]: whether input i wants a gradient.
 // Returns one gradient per input (undefined where not needed), each of the input's shape.
-using BackwardFn = std::function<TensorList(const Tensor& grad_out, const std::vector<bool>& needs)>;
+using BackwardFn =
+    std::function<TensorList(const Tensor& grad_out, const std::vector<bool>& needs)>;
 
 struct Node {
   const char* op;

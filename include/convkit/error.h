@@ -23,8 +23,9 @@ std::string concat(const Args&... args) {
 
 }  // namespace convkit
 
-// CONVKIT_CHECK(cond, "conv2d: ", "input has ", c, " channels") throws convkit::Error when cond fails.
-#define CONVKIT_CHECK(cond, ...)                                       \
-  do {                                                                 \
+// CONVKIT_CHECK(cond, "conv2d: ", "input has ", c, " channels") throws convkit::Error when cond
+// fails.
+#define CONVKIT_CHECK(cond, ...)                                                 \
+  do {                                                                           \
     if (!(cond)) throw ::convkit::Error(::convkit::detail::concat(__VA_ARGS__)); \
   } while (0)

@@ -12,9 +12,9 @@ class Generator {
   explicit Generator(uint64_t seed = 0x5eed) : engine_(seed) {}
   void seed(uint64_t s) { engine_.seed(s); }
   uint64_t next_u64() { return engine_(); }
-  double uniform(double lo = 0.0, double hi = 1.0);  // [lo, hi)
+  double uniform(double lo = 0.0, double hi = 1.0);    // [lo, hi)
   double normal(double mean = 0.0, double std = 1.0);  // Box-Muller, platform independent
-  std::string state() const;                 // serialized engine state
+  std::string state() const;                           // serialized engine state
   void set_state(const std::string& state);  // throws convkit::Error on a malformed string
 
  private:

@@ -21,7 +21,8 @@ class Shape {
   int64_t& operator[](int i) { return dims_[i]; }
   // Dimension i, negative counting from the back (-1 = last). Throws when out of range.
   int64_t dim(int i) const;
-  // Normalizes a possibly negative dimension index for an ndim-dimensional tensor; throws naming op.
+  // Normalizes a possibly negative dimension index for an ndim-dimensional tensor; throws naming
+  // op.
   static int wrap_dim(int d, int ndim, const char* op);
   int64_t numel() const;
   const int64_t* begin() const { return dims_.data(); }

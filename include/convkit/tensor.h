@@ -99,7 +99,9 @@ class Tensor {
   static Tensor full(const Shape& shape, double value, DType dtype = DType::f32);
   // [start, end) with step; dtype f32 unless given.
   static Tensor arange(double start, double end, double step = 1.0, DType dtype = DType::f32);
-  static Tensor arange(int64_t n, DType dtype = DType::f32) { return arange(0, double(n), 1, dtype); }
+  static Tensor arange(int64_t n, DType dtype = DType::f32) {
+    return arange(0, double(n), 1, dtype);
+  }
   // Standard normal / uniform [lo, hi) samples from `gen` (default_generator() when null).
   static Tensor randn(const Shape& shape, Generator* gen = nullptr, DType dtype = DType::f32);
   static Tensor uniform(const Shape& shape, double lo, double hi, Generator* gen = nullptr,
@@ -126,8 +128,10 @@ class Tensor {
 
   // ---- element access ----
   // Typed pointer to the first element; throws when T does not match dtype().
-  template <class T> T* data();
-  template <class T> const T* data() const;
+  template <class T>
+  T* data();
+  template <class T>
+  const T* data() const;
   void* raw_data() const;
   // The backend layout its storage is in, or null for plain tensors (most). Kernels that
   // understand it read layout_data() instead of raw_data() and skip the conversion.
@@ -140,17 +144,17 @@ class Tensor {
   std::string to_string(int max_elements = 64) const;
 
   // ---- views (share storage; autograd-aware) ----
-  Tensor reshape(const Shape& shape) const;  // one dim may be -1
-  Tensor flatten(int start_dim = 1) const;   // [N, C, H, W] -> [N, C*H*W] by default
+  Tensor reshape(const Shape& shape) const;        // one dim may be -1
+  Tensor flatten(int start_dim = 1) const;         // [N, C, H, W] -> [N, C*H*W] by default
   Tensor slice(int64_t begin, int64_t end) const;  // rows [begin, end) along dim 0
   Tensor select(int64_t i) const;                  // row i along dim 0, dim 0 removed
 
   // ---- copies ----
-  Tensor clone() const;              // new storage, autograd-aware
-  Tensor to(DType dtype) const;      // converts; float<->float conversions are autograd-aware
-  Tensor detach() const;             // shares storage, outside any graph
-  void copy_(const Tensor& src);     // in place, same shape and dtype; not recorded by autograd
-  void fill_(double value);          // in place; not recorded by autograd
+  Tensor clone() const;           // new storage, autograd-aware
+  Tensor to(DType dtype) const;   // converts; float<->float conversions are autograd-aware
+  Tensor detach() const;          // shares storage, outside any graph
+  void copy_(const Tensor& src);  // in place, same shape and dtype; not recorded by autograd
+  void fill_(double value);       // in place; not recorded by autograd
 
   // ---- autograd ----
   bool requires_grad() const { return impl().requires_grad; }

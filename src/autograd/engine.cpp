@@ -45,9 +45,9 @@ void accumulate(std::unordered_map<Impl*, Tensor>& grads, Impl* t, const Tensor&
 
 void check_grad_shape(const Node& node, size_t i, const Tensor& g) {
   const Tensor& in = node.inputs[i];
-  CONVKIT_CHECK(g.shape() == in.shape(), "autograd: backward of ", node.op, " returned a gradient of",
-                " shape ", g.shape().to_string(), " for input ", i, " of shape ",
-                in.shape().to_string());
+  CONVKIT_CHECK(g.shape() == in.shape(), "autograd: backward of ", node.op,
+                " returned a gradient of", " shape ", g.shape().to_string(), " for input ", i,
+                " of shape ", in.shape().to_string());
 }
 
 // Runs the reverse sweep; `sink(t, g)` receives the final gradient of every tensor that needs one.
@@ -74,8 +74,9 @@ void run(const TensorList& roots, const TensorList& root_grads, Sink&& sink) {
     for (const GradHook& hook : t->hooks) {
       Tensor replaced = hook(g);
       if (replaced.defined()) {
-        CONVKIT_CHECK(replaced.shape() == g.shape(), "autograd: a hook returned a gradient of shape ",
-                      replaced.shape().to_string(), " for a tensor of shape ", g.shape().to_string());
+        CONVKIT_CHECK(
+            replaced.shape() == g.shape(), "autograd: a hook returned a gradient of shape ",
+            replaced.shape().to_string(), " for a tensor of shape ", g.shape().to_string());
         g = replaced;
       }
     }
@@ -123,7 +124,8 @@ void backward(const TensorList& roots, const TensorList& grads) {
   });
 }
 
-TensorList grad(const TensorList& outputs, const TensorList& inputs, const TensorList& grad_outputs) {
+TensorList grad(const TensorList& outputs, const TensorList& inputs,
+                const TensorList& grad_outputs) {
   TensorList gouts = grad_outputs;
   if (gouts.empty()) {
     for (const Tensor& o : outputs) {

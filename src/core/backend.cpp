@@ -37,7 +37,8 @@ bool use_dnnl(const char* op, const std::function<bool(std::string*)>& accepts) 
   if (backend() != Backend::dnnl) return false;
   std::string why;
   if (accepts(&why)) return true;
-  if (verbose_dispatch()) std::fprintf(stderr, "convkit dispatch: %s -> ref (%s)\n", op, why.c_str());
+  if (verbose_dispatch())
+    std::fprintf(stderr, "convkit dispatch: %s -> ref (%s)\n", op, why.c_str());
   return false;
 }
 }  // namespace detail

@@ -18,12 +18,15 @@ bool use_dnnl(const char* op, const std::function<bool(std::string*)>& accepts);
 template <class F>
 decltype(auto) dispatch_floating(DType t, const char* op, F&& f) {
   switch (t) {
-    case DType::f32: return f.template operator()<float>();
-    case DType::f64: return f.template operator()<double>();
-    default: break;
+    case DType::f32:
+      return f.template operator()<float>();
+    case DType::f64:
+      return f.template operator()<double>();
+    default:
+      break;
   }
-  throw Error(concat(op, ": expected a floating-point tensor (float32 or float64), got ",
-                     dtype_name(t)));
+  throw Error(
+      concat(op, ": expected a floating-point tensor (float32 or float64), got ", dtype_name(t)));
 }
 
 }  // namespace convkit::detail

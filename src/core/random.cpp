@@ -32,8 +32,8 @@ void Generator::set_state(const std::string& state) {
   std::istringstream is(state);
   std::mt19937_64 e;
   is >> e;
-  CONVKIT_CHECK(!is.fail(), "Generator::set_state: malformed generator state (",
-                state.size(), " characters)");
+  CONVKIT_CHECK(!is.fail(), "Generator::set_state: malformed generator state (", state.size(),
+                " characters)");
   engine_ = e;
 }
 

@@ -39,10 +39,18 @@ Tensor view_of(const Tensor& src, const Shape& shape, std::size_t extra_offset) 
 template <class F>
 void for_each_type(DType t, F&& f) {
   switch (t) {
-    case DType::f32: f.template operator()<float>(); break;
-    case DType::f64: f.template operator()<double>(); break;
-    case DType::i64: f.template operator()<int64_t>(); break;
-    case DType::u8: f.template operator()<uint8_t>(); break;
+    case DType::f32:
+      f.template operator()<float>();
+      break;
+    case DType::f64:
+      f.template operator()<double>();
+      break;
+    case DType::i64:
+      f.template operator()<int64_t>();
+      break;
+    case DType::u8:
+      f.template operator()<uint8_t>();
+      break;
   }
 }
 }  // namespace
@@ -70,8 +78,8 @@ void* Tensor::layout_data() const {
 
 Tensor Tensor::empty(const Shape& shape, DType dtype) { return Tensor(new_impl(shape, dtype)); }
 
-Tensor Tensor::with_layout(const Shape& shape, DType dtype, std::shared_ptr<const StorageLayout> layout,
-                           std::size_t bytes) {
+Tensor Tensor::with_layout(const Shape& shape, DType dtype,
+                           std::shared_ptr<const StorageLayout> layout, std::size_t bytes) {
   auto impl = std::make_shared<detail::TensorImpl>();
   const std::size_t plain = std::size_t(shape.numel()) * dtype_size(dtype);
   impl->storage = std::make_shared<Storage>(bytes, std::move(layout), plain);
@@ -150,8 +158,8 @@ Tensor Tensor::from_blob(void* data, const Shape& shape, DType dtype,
                          std::function<void(void*)> deleter) {
   CONVKIT_CHECK(data != nullptr || shape.numel() == 0, "Tensor::from_blob: null data pointer");
   auto impl = std::make_shared<detail::TensorImpl>();
-  impl->storage =
-      std::make_shared<Storage>(data, std::size_t(shape.numel()) * dtype_size(dtype), std::move(deleter));
+  impl->storage = std::make_shared<Storage>(data, std::size_t(shape.numel()) * dtype_size(dtype),
+                                            std::move(deleter));
   impl->shape = shape;
   impl->dtype = dtype;
   return Tensor(impl);
@@ -166,7 +174,8 @@ double Tensor::item() const {
 double Tensor::at(std::initializer_list<int64_t> index) const {
   int64_t flat = 0;
   if (index.size() == 0) {
-    CONVKIT_CHECK(numel() == 1, "Tensor::at: empty index on a tensor of shape ", shape().to_string());
+    CONVKIT_CHECK(numel() == 1, "Tensor::at: empty index on a tensor of shape ",
+                  shape().to_string());
   } else {
     CONVKIT_CHECK(int(index.size()) == ndim(), "Tensor::at: index of ", index.size(),
                   " dims for a tensor of shape ", shape().to_string());
@@ -253,12 +262,13 @@ Tensor Tensor::slice(int64_t begin, int64_t end) const {
   int64_t row = n == 0 ? 0 : numel() / n;
   Tensor out = view_of(*this, s, std::size_t(begin * row));
   Shape in_shape = shape();
-  autograd::record(out, "slice", {*this}, [in_shape, begin, row](const Tensor& g, const std::vector<bool>&) {
-    Tensor gi = Tensor::zeros(in_shape, g.dtype());
-    std::memcpy(static_cast<char*>(gi.raw_data()) + begin * row * dtype_size(g.dtype()), g.raw_data(),
-                g.nbytes());
-    return TensorList{gi};
-  });
+  autograd::record(
+      out, "slice", {*this}, [in_shape, begin, row](const Tensor& g, const std::vector<bool>&) {
+        Tensor gi = Tensor::zeros(in_shape, g.dtype());
+        std::memcpy(static_cast<char*>(gi.raw_data()) + begin * row * dtype_size(g.dtype()),
+                    g.raw_data(), g.nbytes());
+        return TensorList{gi};
+      });
   if (detail::tracing()) detail::trace_op("slice", out, {*this}, std::vector<int64_t>{begin, end});
   return out;
 }
@@ -274,9 +284,8 @@ Tensor Tensor::select(int64_t i) const {
 Tensor Tensor::clone() const {
   Tensor out = empty(shape(), dtype());
   std::memcpy(out.raw_data(), raw_data(), nbytes());
-  autograd::record(out, "clone", {*this}, [](const Tensor& g, const std::vector<bool>&) {
-    return TensorList{g};
-  });
+  autograd::record(out, "clone", {*this},
+                   [](const Tensor& g, const std::vector<bool>&) { return TensorList{g}; });
   if (detail::tracing()) detail::trace_op("clone", out, {*this});
   return out;
 }
@@ -305,21 +314,23 @@ Tensor Tensor::detach() const { return view_of(*this, shape(), 0); }
 
 void Tensor::copy_(const Tensor& src) {
   CONVKIT_CHECK(src.shape() == shape() && src.dtype() == dtype(), "copy_: source ",
-                src.shape().to_string(), " ", dtype_name(src.dtype()), " does not match destination ",
-                shape().to_string(), " ", dtype_name(dtype()));
+                src.shape().to_string(), " ", dtype_name(src.dtype()),
+                " does not match destination ", shape().to_string(), " ", dtype_name(dtype()));
   std::memmove(raw_data(), src.raw_data(), nbytes());
 }
 
 void Tensor::fill_(double value) {
-  for_each_type(dtype(), [&]<class T>() {
-    std::fill_n(data<T>(), numel(), static_cast<T>(value));
-  });
+  for_each_type(dtype(),
+                [&]<class T>() { std::fill_n(data<T>(), numel(), static_cast<T>(value)); });
 }
 
 Tensor& Tensor::set_requires_grad(bool on) {
-  CONVKIT_CHECK(!on || is_floating(dtype()), "set_requires_grad: only floating tensors can require "
-                "gradients, this one is ", dtype_name(dtype()));
-  CONVKIT_CHECK(is_leaf(), "set_requires_grad: only leaf tensors can change requires_grad; use "
+  CONVKIT_CHECK(!on || is_floating(dtype()),
+                "set_requires_grad: only floating tensors can require "
+                "gradients, this one is ",
+                dtype_name(dtype()));
+  CONVKIT_CHECK(is_leaf(),
+                "set_requires_grad: only leaf tensors can change requires_grad; use "
                 "detach() first");
   impl().requires_grad = on;
   return *this;
@@ -342,7 +353,8 @@ void Tensor::retain_grad() {
 }
 
 void Tensor::register_hook(GradHook hook) {
-  CONVKIT_CHECK(requires_grad(), "register_hook: tensor does not require grad, so no gradient "
+  CONVKIT_CHECK(requires_grad(),
+                "register_hook: tensor does not require grad, so no gradient "
                 "will flow through it");
   impl().hooks.push_back(std::move(hook));
 }

@@ -9,9 +9,9 @@
 //   max_pool2d, avg_pool2d                   Pool2dParams
 //   batch_norm                               std::vector<double>{eps, momentum, training}
 //   local_response_norm                      std::vector<double>{size, alpha, beta, k}
-//   pad2d                                    std::vector<double>{left, right, top, bottom, mode, value}
-//   relu, sigmoid, tanh, relu6, leaky_relu,  double: the activation's alpha (slope for leaky_relu,
-//   elu                                      alpha for elu; unused by the others)
+//   pad2d                                    std::vector<double>{left, right, top, bottom, mode,
+//   value} relu, sigmoid, tanh, relu6, leaky_relu,  double: the activation's alpha (slope for
+//   leaky_relu, elu                                      alpha for elu; unused by the others)
 //   add_scalar, mul_scalar, pow              double: the scalar
 //   softmax, log_softmax, concat             int64_t: the dim
 //   permute                                  std::vector<int64_t>: the order

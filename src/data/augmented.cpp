@@ -11,7 +11,8 @@ cv::Mat chw_to_image(const float* chw, int64_t channels, int64_t height, int64_t
   for (int64_t c = 0; c < channels; ++c) {
     cv::Mat plane;
     // cv::Mat over the caller's plane, read only: convertTo writes a new 8-bit Mat.
-    cv::Mat(H, W, CV_32F, const_cast<float*>(chw + c * height * width)).convertTo(plane, CV_8U, 255.0);
+    cv::Mat(H, W, CV_32F, const_cast<float*>(chw + c * height * width))
+        .convertTo(plane, CV_8U, 255.0);
     planes.push_back(plane);
   }
   if (channels == 1) return planes[0];
@@ -32,7 +33,8 @@ void image_to_chw(const cv::Mat& image, float* chw) {
   std::vector<cv::Mat> planes;
   cv::split(image, planes);
   for (size_t c = 0; c < planes.size(); ++c) {
-    cv::Mat dst(H, W, CV_32F, chw + c * size_t(H) * size_t(W));  // written in place: same size and type
+    cv::Mat dst(H, W, CV_32F,
+                chw + c * size_t(H) * size_t(W));  // written in place: same size and type
     cv::LUT(planes[c], table, dst);
   }
 }
@@ -66,8 +68,9 @@ Batch Augmented::get_epoch_batch(const std::vector<int64_t>& indices, uint64_t e
     cv::Mat out = transform_->apply(chw_to_image(chw, C, H, W), rng);
     CONVKIT_CHECK(out.rows == H && out.cols == W && out.channels() == C && out.depth() == CV_8U,
                   "Augmented: the transform made example ", indices[k], " a ", out.rows, "x",
-                  out.cols, " image with ", out.channels(), " channels; the dataset's examples are ",
-                  ex.to_string(), " (transform: ", transform_->describe(), ")");
+                  out.cols, " image with ", out.channels(),
+                  " channels; the dataset's examples are ", ex.to_string(),
+                  " (transform: ", transform_->describe(), ")");
     image_to_chw(out, chw);
   }
   return b;

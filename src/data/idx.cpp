@@ -47,7 +47,9 @@ std::string find_file(const std::string& dir, const std::string& stem) {
     std::string p = dir + "/" + stem + ext;
     if (std::filesystem::exists(p)) return p;
   }
-  fail(dir + "/" + stem + "[.gz]", "file not found (install Debian's dataset-fashion-mnist, or pass the folder holding the IDX files)");
+  fail(dir + "/" + stem + "[.gz]",
+       "file not found (install Debian's dataset-fashion-mnist, or pass the folder holding the IDX "
+       "files)");
 }
 }  // namespace
 
@@ -55,9 +57,12 @@ Tensor read_idx(const std::string& path) {
   std::vector<unsigned char> bytes = read_all(path);
   if (bytes.size() < 4 || bytes[0] != 0 || bytes[1] != 0)
     fail(path, "not an IDX file (bad magic number)");
-  if (bytes[2] != 0x08) fail(path, "unsupported IDX type code 0x" + std::to_string(bytes[2]) + " (only unsigned byte, 0x08)");
+  if (bytes[2] != 0x08)
+    fail(path,
+         "unsupported IDX type code 0x" + std::to_string(bytes[2]) + " (only unsigned byte, 0x08)");
   const int ndim = bytes[3];
-  if (ndim < 1 || ndim > Shape::kMaxDims) fail(path, "unsupported number of dimensions " + std::to_string(ndim));
+  if (ndim < 1 || ndim > Shape::kMaxDims)
+    fail(path, "unsupported number of dimensions " + std::to_string(ndim));
   if (bytes.size() < size_t(4 + 4 * ndim)) fail(path, "truncated header");
   std::vector<int64_t> dims;
   for (int d = 0; d < ndim; ++d) dims.push_back(be32(&bytes[4 + 4 * d]));
@@ -77,7 +82,8 @@ LabelledImages load_mnist_split(const std::string& dir, bool train) {
   std::string lbl_path = find_file(dir, prefix + "-labels-idx1-ubyte");
   Tensor img = read_idx(img_path);
   Tensor lbl = read_idx(lbl_path);
-  if (img.ndim() != 3) fail(img_path, "expected 3 dimensions [N, H, W], found " + img.shape().to_string());
+  if (img.ndim() != 3)
+    fail(img_path, "expected 3 dimensions [N, H, W], found " + img.shape().to_string());
   if (lbl.ndim() != 1) fail(lbl_path, "expected 1 dimension [N], found " + lbl.shape().to_string());
   if (img.size(0) != lbl.size(0))
     fail(img_path, std::to_string(img.size(0)) + " images but " + lbl_path + " has " +

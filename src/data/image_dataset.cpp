@@ -4,11 +4,10 @@
 #include <cmath>
 #include <exception>
 #include <mutex>
-#include <set>
-#include <thread>
-
 #include <nlohmann/json.hpp>
 #include <opencv2/imgproc.hpp>
+#include <set>
+#include <thread>
 
 #include "convkit/random.h"
 
@@ -28,8 +27,8 @@ ImagePreprocessing ImagePreprocessing::from_json(const std::string& json) {
     p.image_size = j.at("image_size").get<int64_t>();
     p.load_size = j.value("load_size", int64_t(0));
     std::string color = j.value("color", std::string("rgb"));
-    CONVKIT_CHECK(color == "rgb" || color == "gray", "preprocessing: color must be rgb or gray, got '",
-                  color, "'");
+    CONVKIT_CHECK(color == "rgb" || color == "gray",
+                  "preprocessing: color must be rgb or gray, got '", color, "'");
     p.color = color == "gray" ? ColorMode::gray : ColorMode::rgb;
   } catch (const nlohmann::json::exception& e) {
     throw Error(std::string("preprocessing: malformed description: ") + e.what());
@@ -53,8 +52,8 @@ cv::Mat resize_shorter_side(const cv::Mat& image, int64_t size) {
 }
 
 cv::Mat crop_center_square(const cv::Mat& image, int64_t size) {
-  CONVKIT_CHECK(image.cols >= size && image.rows >= size, "crop_center_square: a ", image.cols, " x ",
-                image.rows, " image has no ", size, " x ", size, " window");
+  CONVKIT_CHECK(image.cols >= size && image.rows >= size, "crop_center_square: a ", image.cols,
+                " x ", image.rows, " image has no ", size, " x ", size, " window");
   const int x = int((image.cols - size) / 2), y = int((image.rows - size) / 2);
   return image(cv::Rect(x, y, int(size), int(size)));
 }
@@ -66,11 +65,14 @@ void to_chw(const cv::Mat& image, float* chw) {
   for (int64_t y = 0; y < h; ++y) {
     const uint8_t* row = image.ptr<uint8_t>(int(y));
     for (int64_t x = 0; x < w; ++x)
-      for (int64_t ch = 0; ch < c; ++ch) chw[(ch * h + y) * w + x] = float(row[x * c + ch]) * (1.0f / 255.0f);
+      for (int64_t ch = 0; ch < c; ++ch)
+        chw[(ch * h + y) * w + x] = float(row[x * c + ch]) * (1.0f / 255.0f);
   }
 }
 
-cv::Mat fit(const cv::Mat& image, int64_t size) { return crop_center_square(resize_shorter_side(image, size), size); }
+cv::Mat fit(const cv::Mat& image, int64_t size) {
+  return crop_center_square(resize_shorter_side(image, size), size);
+}
 
 // Runs body(k) for k in [0, n) on up to `threads` threads; rethrows the error of the lowest k, so a
 // failure does not depend on scheduling.
@@ -99,7 +101,8 @@ void parallel_for(int64_t n, int threads, const F& body) {
 }
 }  // namespace
 
-Tensor load_input_image(const std::string& path, const ImagePreprocessing& prep, int64_t max_pixels) {
+Tensor load_input_image(const std::string& path, const ImagePreprocessing& prep,
+                        int64_t max_pixels) {
   cv::Mat img = read_image(path, prep.color, max_pixels).image;
   img = fit(resize_shorter_side(img, prep.effective_load_size()), prep.image_size);
   Tensor t = Tensor::empty({prep.channels(), prep.image_size, prep.image_size});
@@ -125,8 +128,10 @@ struct ImageDataset::State {
   bool report(DataIssue issue) {
     std::lock_guard<std::mutex> lock(mu);
     if (!reported.insert({issue.path, issue.problem}).second) return false;
-    if (issue.problem == ImageProblem::gray_in_rgb) ++converted;
-    else if (issue.problem != ImageProblem::empty_class) ++skipped;
+    if (issue.problem == ImageProblem::gray_in_rgb)
+      ++converted;
+    else if (issue.problem != ImageProblem::empty_class)
+      ++skipped;
     issues.push_back(issue);
     if (opt.on_issue) opt.on_issue(issue);
     return true;
@@ -144,7 +149,8 @@ struct ImageDataset::State {
     if (d.was_gray && prep.color == ColorMode::rgb) {
       const std::string why =
           "grayscale image in an RGB data set (train with --grayscale if the whole set is gray)";
-      if (opt.policy == BadDataPolicy::strict) throw ImageFileError(ImageProblem::gray_in_rgb, e.path, why);
+      if (opt.policy == BadDataPolicy::strict)
+        throw ImageFileError(ImageProblem::gray_in_rgb, e.path, why);
       report({e.path, ImageProblem::gray_in_rgb, e.path + ": " + why, "converted (R = G = B)"});
     }
     cv::Mat img = resize_shorter_side(d.image, prep.effective_load_size());
@@ -171,10 +177,11 @@ ImageDataset::ImageDataset(const ImageSource& source, ImageDatasetOptions option
   State& s = *state_;
   s.opt = std::move(options);
   const ImagePreprocessing& prep = s.opt.preprocessing;
-  CONVKIT_CHECK(prep.image_size > 0, "ImageDataset: image_size must be positive, got ", prep.image_size);
-  CONVKIT_CHECK(prep.load_size == 0 || prep.load_size >= prep.image_size, "ImageDataset: load_size ",
-                prep.load_size, " is smaller than image_size ", prep.image_size,
-                " (the centre crop needs at least image_size pixels)");
+  CONVKIT_CHECK(prep.image_size > 0, "ImageDataset: image_size must be positive, got ",
+                prep.image_size);
+  CONVKIT_CHECK(prep.load_size == 0 || prep.load_size >= prep.image_size,
+                "ImageDataset: load_size ", prep.load_size, " is smaller than image_size ",
+                prep.image_size, " (the centre crop needs at least image_size pixels)");
   CONVKIT_CHECK(s.opt.max_pixels > 0, "ImageDataset: max_pixels must be positive");
   const bool strict = s.opt.policy == BadDataPolicy::strict;
 
@@ -264,8 +271,8 @@ std::vector<int64_t> ImageDataset::labels() const {
 }
 
 const ImageEntry& ImageDataset::entry(int64_t index) const {
-  CONVKIT_CHECK(index >= 0 && index < size(), "ImageDataset ", state_->source.origin(), ": index ", index,
-                " out of range for ", size(), " images");
+  CONVKIT_CHECK(index >= 0 && index < size(), "ImageDataset ", state_->source.origin(), ": index ",
+                index, " out of range for ", size(), " images");
   return state_->source.entries()[size_t(index)];
 }
 
@@ -297,7 +304,8 @@ cv::Mat ImageDataset::image(int64_t index) const {
                              "' can be used (see the warnings)"));
 }
 
-Batch ImageDataset::assemble(const std::vector<int64_t>& indices, const uint64_t* epoch_seed) const {
+Batch ImageDataset::assemble(const std::vector<int64_t>& indices,
+                             const uint64_t* epoch_seed) const {
   const int64_t n = int64_t(indices.size());
   const Shape ex = example_shape();
   const int64_t c = ex[0], side = ex[1], row = ex.numel();
@@ -322,9 +330,12 @@ Batch ImageDataset::assemble(const std::vector<int64_t>& indices, const uint64_t
   return b;
 }
 
-Batch ImageDataset::get_batch(const std::vector<int64_t>& indices) const { return assemble(indices, nullptr); }
+Batch ImageDataset::get_batch(const std::vector<int64_t>& indices) const {
+  return assemble(indices, nullptr);
+}
 
-Batch ImageDataset::get_epoch_batch(const std::vector<int64_t>& indices, uint64_t epoch_seed) const {
+Batch ImageDataset::get_epoch_batch(const std::vector<int64_t>& indices,
+                                    uint64_t epoch_seed) const {
   return assemble(indices, &epoch_seed);
 }
 
@@ -349,7 +360,8 @@ std::vector<DataIssue> ImageDataset::issues() const {
     std::lock_guard<std::mutex> lock(state_->mu);
     all = state_->issues;
   }
-  std::stable_sort(all.begin(), all.end(), [](const DataIssue& a, const DataIssue& b) { return a.path < b.path; });
+  std::stable_sort(all.begin(), all.end(),
+                   [](const DataIssue& a, const DataIssue& b) { return a.path < b.path; });
   return all;
 }
 

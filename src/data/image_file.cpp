@@ -4,28 +4,34 @@
 #include <cctype>
 #include <filesystem>
 #include <fstream>
-#include <vector>
-
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <vector>
 
 namespace convkit::data {
 
 const char* format_name(ImageFormat f) {
   switch (f) {
-    case ImageFormat::jpeg: return "JPEG";
-    case ImageFormat::png: return "PNG";
-    case ImageFormat::bmp: return "BMP";
-    case ImageFormat::webp: return "WebP";
-    case ImageFormat::tiff: return "TIFF";
-    case ImageFormat::unknown: break;
+    case ImageFormat::jpeg:
+      return "JPEG";
+    case ImageFormat::png:
+      return "PNG";
+    case ImageFormat::bmp:
+      return "BMP";
+    case ImageFormat::webp:
+      return "WebP";
+    case ImageFormat::tiff:
+      return "TIFF";
+    case ImageFormat::unknown:
+      break;
   }
   return "unknown";
 }
 
 ImageFormat format_from_extension(const std::string& path) {
   std::string ext = std::filesystem::path(path).extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   if (ext == ".jpg" || ext == ".jpeg") return ImageFormat::jpeg;
   if (ext == ".png") return ImageFormat::png;
   if (ext == ".bmp") return ImageFormat::bmp;
@@ -36,14 +42,22 @@ ImageFormat format_from_extension(const std::string& path) {
 
 const char* problem_name(ImageProblem p) {
   switch (p) {
-    case ImageProblem::unreadable: return "unreadable";
-    case ImageProblem::empty: return "empty";
-    case ImageProblem::not_an_image: return "not_an_image";
-    case ImageProblem::truncated: return "truncated";
-    case ImageProblem::corrupt: return "corrupt";
-    case ImageProblem::too_large: return "too_large";
-    case ImageProblem::empty_class: return "empty_class";
-    case ImageProblem::gray_in_rgb: return "gray_in_rgb";
+    case ImageProblem::unreadable:
+      return "unreadable";
+    case ImageProblem::empty:
+      return "empty";
+    case ImageProblem::not_an_image:
+      return "not_an_image";
+    case ImageProblem::truncated:
+      return "truncated";
+    case ImageProblem::corrupt:
+      return "corrupt";
+    case ImageProblem::too_large:
+      return "too_large";
+    case ImageProblem::empty_class:
+      return "empty_class";
+    case ImageProblem::gray_in_rgb:
+      return "gray_in_rgb";
   }
   return "?";
 }
@@ -63,7 +77,9 @@ struct Bytes {
   uint32_t le16(size_t o) const { return u8(o) | u8(o + 1) << 8; }
   uint32_t le24(size_t o) const { return le16(o) | u8(o + 2) << 16; }
   uint32_t le32(size_t o) const { return le16(o) | le16(o + 2) << 16; }
-  bool starts(size_t o, std::string_view s) const { return has(o, s.size()) && b.substr(o, s.size()) == s; }
+  bool starts(size_t o, std::string_view s) const {
+    return has(o, s.size()) && b.substr(o, s.size()) == s;
+  }
 };
 
 ImageFormat signature(const Bytes& h) {
@@ -146,7 +162,8 @@ void probe_bmp(const Bytes& h, uint64_t size, ImageProbe& p) {
   uint64_t needed = declared;
   // Uncompressed rows are padded to 4 bytes; compressed sizes are known only to the decoder.
   if ((compression == 0 || compression == 3) && w > 0 && bpp > 0)
-    needed = std::max<uint64_t>(needed, pixels_at + uint64_t((w * bpp + 31) / 32 * 4) * uint64_t(hgt));
+    needed =
+        std::max<uint64_t>(needed, pixels_at + uint64_t((w * bpp + 31) / 32 * 4) * uint64_t(hgt));
   p.truncated = needed > size;
 }
 
@@ -201,19 +218,21 @@ void check_probe(const ImageProbe& p, std::string_view head, uint64_t size, cons
   if (size == 0) throw ImageFileError(ImageProblem::empty, path, "empty file (0 bytes)");
   if (p.format == ImageFormat::unknown) {
     ImageFormat by_name = format_from_extension(path);
-    throw ImageFileError(
-        ImageProblem::not_an_image, path,
-        detail::concat("not an image: ",
-                       by_name == ImageFormat::unknown ? std::string("no JPEG, PNG, BMP, WebP or TIFF")
-                                                       : std::string("named as ") + format_name(by_name) + ", but no " + format_name(by_name),
-                       " signature (first bytes ", first_bytes(head), ")"));
+    throw ImageFileError(ImageProblem::not_an_image, path,
+                         detail::concat("not an image: ",
+                                        by_name == ImageFormat::unknown
+                                            ? std::string("no JPEG, PNG, BMP, WebP or TIFF")
+                                            : std::string("named as ") + format_name(by_name) +
+                                                  ", but no " + format_name(by_name),
+                                        " signature (first bytes ", first_bytes(head), ")"));
   }
   if (p.truncated)
     throw ImageFileError(ImageProblem::truncated, path,
                          detail::concat("truncated ", format_name(p.format), " (", size,
                                         " bytes; the file ends before the image does)"));
   if (p.width >= 0 && p.height >= 0 && p.width * p.height > max_pixels)
-    throw ImageFileError(ImageProblem::too_large, path, pixels_detail(p.width, p.height, max_pixels));
+    throw ImageFileError(ImageProblem::too_large, path,
+                         pixels_detail(p.width, p.height, max_pixels));
   if (p.width == 0 || p.height == 0)
     throw ImageFileError(ImageProblem::corrupt, path,
                          detail::concat(format_name(p.format), " header gives a size of ", p.width,
@@ -231,7 +250,8 @@ std::ifstream open_or_throw(const std::string& path, uint64_t& size) {
     throw ImageFileError(ImageProblem::unreadable, path, "not a regular file");
   size = std::filesystem::file_size(path, ec);
   std::ifstream f(path, std::ios::binary);
-  if (ec || !f) throw ImageFileError(ImageProblem::unreadable, path, "cannot be opened for reading");
+  if (ec || !f)
+    throw ImageFileError(ImageProblem::unreadable, path, "cannot be opened for reading");
   return f;
 }
 
@@ -249,12 +269,23 @@ ImageProbe probe_image(std::string_view head, std::string_view tail, uint64_t fi
   Bytes h{head};
   p.format = signature(h);
   switch (p.format) {
-    case ImageFormat::png: probe_png(h, tail, file_size, p); break;
-    case ImageFormat::jpeg: probe_jpeg(h, tail, file_size, p); break;
-    case ImageFormat::bmp: probe_bmp(h, file_size, p); break;
-    case ImageFormat::webp: probe_webp(h, file_size, p); break;
-    case ImageFormat::tiff: probe_tiff(h, file_size, p); break;
-    case ImageFormat::unknown: break;
+    case ImageFormat::png:
+      probe_png(h, tail, file_size, p);
+      break;
+    case ImageFormat::jpeg:
+      probe_jpeg(h, tail, file_size, p);
+      break;
+    case ImageFormat::bmp:
+      probe_bmp(h, file_size, p);
+      break;
+    case ImageFormat::webp:
+      probe_webp(h, file_size, p);
+      break;
+    case ImageFormat::tiff:
+      probe_tiff(h, file_size, p);
+      break;
+    case ImageFormat::unknown:
+      break;
   }
   return p;
 }
@@ -290,8 +321,9 @@ DecodedImage decode_image(std::string_view bytes, const std::string& path, Color
 
   cv::Mat raw;
   try {
-    // ANYCOLOR keeps one-channel files one-channel (to tell grayscale from colour) and still applies
-    // EXIF orientation, which IMREAD_UNCHANGED would not; without ANYDEPTH, samples become 8-bit.
+    // ANYCOLOR keeps one-channel files one-channel (to tell grayscale from colour) and still
+    // applies EXIF orientation, which IMREAD_UNCHANGED would not; without ANYDEPTH, samples become
+    // 8-bit.
     cv::Mat buf(1, int(bytes.size()), CV_8UC1, const_cast<char*>(bytes.data()));
     raw = cv::imdecode(buf, cv::IMREAD_ANYCOLOR);
   } catch (const cv::Exception& e) {
@@ -299,26 +331,33 @@ DecodedImage decode_image(std::string_view bytes, const std::string& path, Color
                          std::string("corrupt ") + format_name(p.format) + ": " + e.what());
   }
   if (raw.empty())
-    throw ImageFileError(ImageProblem::corrupt, path,
-                         std::string("corrupt ") + format_name(p.format) + ": OpenCV could not decode it");
+    throw ImageFileError(
+        ImageProblem::corrupt, path,
+        std::string("corrupt ") + format_name(p.format) + ": OpenCV could not decode it");
   if (int64_t(raw.cols) * raw.rows > max_pixels)
-    throw ImageFileError(ImageProblem::too_large, path, pixels_detail(raw.cols, raw.rows, max_pixels));
+    throw ImageFileError(ImageProblem::too_large, path,
+                         pixels_detail(raw.cols, raw.rows, max_pixels));
   // EXIF orientation may swap the sides, so compare the pixel count only.
   if (p.width > 0 && p.height > 0 && int64_t(raw.cols) * raw.rows != p.width * p.height)
-    throw ImageFileError(ImageProblem::corrupt, path,
-                         detail::concat("corrupt ", format_name(p.format), ": header says ", p.width,
-                                        " x ", p.height, ", decoded ", raw.cols, " x ", raw.rows));
+    throw ImageFileError(
+        ImageProblem::corrupt, path,
+        detail::concat("corrupt ", format_name(p.format), ": header says ", p.width, " x ",
+                       p.height, ", decoded ", raw.cols, " x ", raw.rows));
   if (raw.depth() != CV_8U) raw.convertTo(raw, CV_8U, raw.depth() == CV_16U ? 1.0 / 257 : 1.0);
 
   DecodedImage out;
   out.was_gray = raw.channels() == 1;
   const int channels = raw.channels();
   if (mode == ColorMode::gray) {
-    if (channels == 1) out.image = raw;
-    else cv::cvtColor(raw, out.image, channels == 4 ? cv::COLOR_BGRA2GRAY : cv::COLOR_BGR2GRAY);
+    if (channels == 1)
+      out.image = raw;
+    else
+      cv::cvtColor(raw, out.image, channels == 4 ? cv::COLOR_BGRA2GRAY : cv::COLOR_BGR2GRAY);
   } else {
-    if (channels == 1) cv::cvtColor(raw, out.image, cv::COLOR_GRAY2RGB);
-    else cv::cvtColor(raw, out.image, channels == 4 ? cv::COLOR_BGRA2RGB : cv::COLOR_BGR2RGB);
+    if (channels == 1)
+      cv::cvtColor(raw, out.image, cv::COLOR_GRAY2RGB);
+    else
+      cv::cvtColor(raw, out.image, channels == 4 ? cv::COLOR_BGRA2RGB : cv::COLOR_BGR2RGB);
   }
   return out;
 }

@@ -27,7 +27,8 @@ std::string trim(const std::string& s) {
   return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
 }
 
-// One CSV record (RFC 4180 quoting; a quoted field may not span lines). Unquoted fields are trimmed.
+// One CSV record (RFC 4180 quoting; a quoted field may not span lines). Unquoted fields are
+// trimmed.
 std::vector<std::string> split_csv(const std::string& line, const std::string& where) {
   std::vector<std::string> fields;
   std::string cur;
@@ -35,9 +36,12 @@ std::vector<std::string> split_csv(const std::string& line, const std::string& w
   for (size_t i = 0; i < line.size(); ++i) {
     char c = line[i];
     if (quoted) {
-      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') cur += line[++i];
-      else if (c == '"') quoted = false;
-      else cur += c;
+      if (c == '"' && i + 1 < line.size() && line[i + 1] == '"')
+        cur += line[++i];
+      else if (c == '"')
+        quoted = false;
+      else
+        cur += c;
     } else if (c == '"' && trim(cur).empty()) {
       quoted = was_quoted = true;
       cur.clear();
@@ -55,7 +59,8 @@ std::vector<std::string> split_csv(const std::string& line, const std::string& w
 }
 
 bool is_count(const std::string& s) {
-  return !s.empty() && s.size() < 18 && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
+  return !s.empty() && s.size() < 18 &&
+         std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
 }
 
 std::string known_list(const std::vector<std::string>& names) {
@@ -66,15 +71,17 @@ std::string known_list(const std::vector<std::string>& names) {
 }
 }  // namespace
 
-ImageSource ImageSource::from_folder(const std::string& dir, const std::vector<std::string>& classes) {
+ImageSource ImageSource::from_folder(const std::string& dir,
+                                     const std::vector<std::string>& classes) {
   std::error_code ec;
-  CONVKIT_CHECK(fs::is_directory(dir, ec), dir, ": no such folder (an image folder has one sub-folder per class)");
+  CONVKIT_CHECK(fs::is_directory(dir, ec), dir,
+                ": no such folder (an image folder has one sub-folder per class)");
   std::vector<std::string> found;
   for (const auto& e : fs::directory_iterator(dir, fs::directory_options::follow_directory_symlink))
     if (!hidden(e.path()) && e.is_directory()) found.push_back(e.path().filename().string());
   std::sort(found.begin(), found.end());
-  CONVKIT_CHECK(!found.empty(), dir,
-                ": no class folders (expected one sub-folder per class, e.g. ", dir, "/cat/001.jpg)");
+  CONVKIT_CHECK(!found.empty(), dir, ": no class folders (expected one sub-folder per class, e.g. ",
+                dir, "/cat/001.jpg)");
 
   ImageSource s;
   s.origin_ = dir;
@@ -90,7 +97,8 @@ ImageSource ImageSource::from_folder(const std::string& dir, const std::vector<s
     s.class_dirs_.push_back(class_dir.string());
     if (!fs::is_directory(class_dir, ec)) continue;  // a class the model knows, absent here
     std::vector<std::string> images;
-    auto it = fs::recursive_directory_iterator(class_dir, fs::directory_options::follow_directory_symlink);
+    auto it = fs::recursive_directory_iterator(class_dir,
+                                               fs::directory_options::follow_directory_symlink);
     for (auto e = fs::begin(it); e != fs::end(it); ++e) {
       if (hidden(e->path())) {
         if (e->is_directory()) e.disable_recursion_pending();
@@ -106,12 +114,14 @@ ImageSource ImageSource::from_folder(const std::string& dir, const std::vector<s
     for (auto& p : images) s.entries_.push_back({std::move(p), index[c]});
   }
   std::sort(s.non_image_files_.begin(), s.non_image_files_.end());
-  CONVKIT_CHECK(!s.entries_.empty(), dir, ": no images (.jpg .jpeg .png .bmp .webp .tif .tiff) in its ",
-                found.size(), " class folders");
+  CONVKIT_CHECK(!s.entries_.empty(), dir,
+                ": no images (.jpg .jpeg .png .bmp .webp .tif .tiff) in its ", found.size(),
+                " class folders");
   return s;
 }
 
-ImageSource ImageSource::from_csv(const std::string& csv_path, const std::vector<std::string>& classes) {
+ImageSource ImageSource::from_csv(const std::string& csv_path,
+                                  const std::vector<std::string>& classes) {
   std::ifstream f(csv_path);
   CONVKIT_CHECK(f.good(), csv_path, ": cannot open the image list");
   const fs::path base = fs::path(csv_path).parent_path();
@@ -131,35 +141,42 @@ ImageSource ImageSource::from_csv(const std::string& csv_path, const std::vector
     std::vector<std::string> fields = split_csv(line, where);
     if (first) {
       first = false;
-      static const std::set<std::string> path_names{"path", "file", "filename", "image", "image_path"};
-      static const std::vector<std::string> label_names{"label", "class", "class_name", "category", "target"};
+      static const std::set<std::string> path_names{"path", "file", "filename", "image",
+                                                    "image_path"};
+      static const std::vector<std::string> label_names{"label", "class", "class_name", "category",
+                                                        "target"};
       std::vector<std::string> low;
       for (auto& x : fields) low.push_back(lower(x));
-      auto p = std::find_if(low.begin(), low.end(), [](auto& x) { return path_names.count(x) > 0; });
+      auto p =
+          std::find_if(low.begin(), low.end(), [](auto& x) { return path_names.count(x) > 0; });
       if (p != low.end()) {
         path_col = size_t(p - low.begin());
         auto l = low.end();
         for (const auto& name : label_names)
           if (l == low.end()) l = std::find(low.begin(), low.end(), name);
-        CONVKIT_CHECK(l != low.end(), where, ": the header names no label column (one of label, class, "
+        CONVKIT_CHECK(l != low.end(), where,
+                      ": the header names no label column (one of label, class, "
                       "class_name, category, target)");
         label_col = size_t(l - low.begin());
         continue;
       }
     }
-    CONVKIT_CHECK(fields.size() > std::max(path_col, label_col), where, ": expected a path and a label, found ",
-                  fields.size(), " field", fields.size() == 1 ? "" : "s");
+    CONVKIT_CHECK(fields.size() > std::max(path_col, label_col), where,
+                  ": expected a path and a label, found ", fields.size(), " field",
+                  fields.size() == 1 ? "" : "s");
     CONVKIT_CHECK(!fields[path_col].empty(), where, ": empty path");
     CONVKIT_CHECK(!fields[label_col].empty(), where, ": empty label for ", fields[path_col]);
     fs::path p(fields[path_col]);
-    rows.push_back({(p.is_absolute() ? p : base / p).lexically_normal().string(), fields[label_col], n});
+    rows.push_back(
+        {(p.is_absolute() ? p : base / p).lexically_normal().string(), fields[label_col], n});
   }
   CONVKIT_CHECK(!rows.empty(), csv_path, ": the image list has no rows");
 
   ImageSource s;
   s.origin_ = csv_path;
   s.fixed_classes_ = !classes.empty();
-  const bool integers = std::all_of(rows.begin(), rows.end(), [](const Row& r) { return is_count(r.label); });
+  const bool integers =
+      std::all_of(rows.begin(), rows.end(), [](const Row& r) { return is_count(r.label); });
   std::map<std::string, int64_t> index;
   if (integers) {
     int64_t max_label = 0;
@@ -183,8 +200,8 @@ ImageSource ImageSource::from_csv(const std::string& csv_path, const std::vector
     const std::string where = csv_path + ":" + std::to_string(r.line);
     auto [it, fresh] = seen.try_emplace(r.path, r.label, r.line);
     if (!fresh) {
-      CONVKIT_CHECK(it->second.first == r.label, where, ": ", r.path, " is listed with label '", r.label,
-                    "' here and '", it->second.first, "' on line ", it->second.second,
+      CONVKIT_CHECK(it->second.first == r.label, where, ": ", r.path, " is listed with label '",
+                    r.label, "' here and '", it->second.first, "' on line ", it->second.second,
                     " (a classification list needs one label per image)");
       continue;
     }
@@ -195,8 +212,8 @@ ImageSource ImageSource::from_csv(const std::string& csv_path, const std::vector
                     s.num_classes(), " classes (", known_list(s.classes_), ")");
     } else {
       auto c = index.find(r.label);
-      CONVKIT_CHECK(c != index.end(), where, ": label '", r.label, "' is not one of the ", s.num_classes(),
-                    " classes (", known_list(s.classes_), ")");
+      CONVKIT_CHECK(c != index.end(), where, ": label '", r.label, "' is not one of the ",
+                    s.num_classes(), " classes (", known_list(s.classes_), ")");
       label = c->second;
     }
     s.entries_.push_back({r.path, label});

@@ -59,8 +59,8 @@ Batch DataLoader::make_batch(int64_t b) const {
 
 void DataLoader::start_epoch(int64_t epoch, int64_t first_batch) {
   stop();
-  CONVKIT_CHECK(first_batch >= 0 && first_batch <= num_batches(), "DataLoader: cannot start at batch ",
-                first_batch, " of ", num_batches());
+  CONVKIT_CHECK(first_batch >= 0 && first_batch <= num_batches(),
+                "DataLoader: cannot start at batch ", first_batch, " of ", num_batches());
   order_ = epoch_order(epoch);
   epoch_seed_ = epoch_seed(epoch);
   pending_ = num_batches() - first_batch;
@@ -83,7 +83,9 @@ void DataLoader::work() {
     int64_t b;
     {
       std::unique_lock<std::mutex> lock(mu_);
-      cv_.wait(lock, [&] { return stop_ || next_claim_ >= end_ || next_claim_ < next_deliver_ + window; });
+      cv_.wait(lock, [&] {
+        return stop_ || next_claim_ >= end_ || next_claim_ < next_deliver_ + window;
+      });
       if (stop_ || next_claim_ >= end_) return;
       b = next_claim_++;
     }

@@ -4,9 +4,8 @@
 #include <fstream>
 #include <functional>
 #include <map>
-#include <sstream>
-
 #include <nlohmann/json.hpp>
+#include <sstream>
 
 #include "convkit/data/augment.h"
 #include "convkit/error.h"
@@ -32,7 +31,8 @@ class Item {
   int integer(const char* key, int fallback) const {
     if (!has(key)) return fallback;
     const json& v = j_.at(key);
-    CONVKIT_CHECK(v.is_number_integer(), where_, ": '", key, "' must be an integer, got ", v.dump());
+    CONVKIT_CHECK(v.is_number_integer(), where_, ": '", key, "' must be an integer, got ",
+                  v.dump());
     return v.get<int>();
   }
   bool boolean(const char* key, bool fallback) const {
@@ -59,9 +59,9 @@ class Item {
     if (!has(key)) return fallback;
     const json& v = j_.at(key);
     if (v.is_number_integer()) return {v.get<int>(), v.get<int>()};
-    CONVKIT_CHECK(v.is_array() && v.size() == 2 && v[0].is_number_integer() &&
-                      v[1].is_number_integer(),
-                  where_, ": '", key, "' must be an integer or [height, width], got ", v.dump());
+    CONVKIT_CHECK(
+        v.is_array() && v.size() == 2 && v[0].is_number_integer() && v[1].is_number_integer(),
+        where_, ": '", key, "' must be an integer or [height, width], got ", v.dump());
     return {v[0].get<int>(), v[1].get<int>()};
   }
   Fill fill() const {
@@ -86,110 +86,140 @@ struct Kind {
 
 const std::map<std::string, Kind>& kinds() {
   static const std::map<std::string, Kind> k = {
-      {"compose", {{"transforms"}, [](const Item& it, const RecipeContext& ctx) {
-         CONVKIT_CHECK(it.has("transforms"), it.where(), ": needs 'transforms'");
-         return build_list(it.at("transforms"), ctx, it.where());
-       }}},
-      {"random_apply", {{"p", "transforms"}, [](const Item& it, const RecipeContext& ctx) {
-         CONVKIT_CHECK(it.has("transforms"), it.where(), ": needs 'transforms'");
-         return random_apply(it.number("p", 0.5), build_list(it.at("transforms"), ctx, it.where()));
-       }}},
-      {"horizontal_flip", {{"p"}, [](const Item& it, const RecipeContext&) {
-         return horizontal_flip(it.number("p", 0.5));
-       }}},
-      {"vertical_flip", {{"p"}, [](const Item& it, const RecipeContext&) {
-         return vertical_flip(it.number("p", 0.5));
-       }}},
-      {"resize", {{"size"}, [](const Item& it, const RecipeContext&) {
-         auto [h, w] = it.size("size", {0, 0});
-         return resize(h, w);
-       }}},
-      {"center_crop", {{"size"}, [](const Item& it, const RecipeContext&) {
-         auto [h, w] = it.size("size", {0, 0});
-         return center_crop(h, w);
-       }}},
-      {"random_crop", {{"size", "padding", "fill", "fill_value"}, [](const Item& it, const RecipeContext&) {
-         auto [h, w] = it.size("size", {0, 0});
-         return random_crop({.height = h, .width = w, .padding = it.integer("padding", 0), .fill = it.fill()});
-       }}},
-      {"random_resized_crop", {{"size", "scale", "ratio"}, [](const Item& it, const RecipeContext&) {
-         RandomResizedCropOptions o;
-         std::tie(o.height, o.width) = it.size("size", {0, 0});
-         o.scale = it.range("scale", o.scale);
-         o.ratio = it.range("ratio", o.ratio);
-         return random_resized_crop(o);
-       }}},
-      {"scale_jitter", {{"min_side", "max_side", "size"}, [](const Item& it, const RecipeContext&) {
-         ScaleJitterOptions o;
-         o.min_side = it.integer("min_side", o.min_side);
-         o.max_side = it.integer("max_side", o.max_side);
-         std::tie(o.height, o.width) = it.size("size", {0, 0});
-         return scale_jitter(o);
-       }}},
-      {"random_affine", {{"rotation", "shift", "width_shift", "height_shift", "shear", "zoom", "fill", "fill_value"},
-       [](const Item& it, const RecipeContext&) {
-         const double shift = it.number("shift", 0);
-         return random_affine({.rotation = it.number("rotation", 0),
-                               .width_shift = it.number("width_shift", shift),
-                               .height_shift = it.number("height_shift", shift),
-                               .shear = it.number("shear", 0),
-                               .zoom = it.number("zoom", 0),
-                               .fill = it.fill()});
-       }}},
-      {"affine", {{"rotation", "shift", "shear", "zoom", "fill", "fill_value"}, [](const Item& it, const RecipeContext&) {
-         const std::pair<double, double> shift = it.range("shift", {0, 0});
-         return affine({.rotation = it.number("rotation", 0), .shift_x = shift.first,
-                        .shift_y = shift.second, .shear = it.number("shear", 0),
-                        .zoom = it.number("zoom", 1)},
-                       it.fill());
-       }}},
-      {"color_jitter", {{"brightness", "contrast", "saturation"}, [](const Item& it, const RecipeContext&) {
-         return color_jitter({.brightness = it.number("brightness", 0),
-                              .contrast = it.number("contrast", 0),
-                              .saturation = it.number("saturation", 0)});
-       }}},
-      {"channel_shift", {{"range"}, [](const Item& it, const RecipeContext&) {
-         return channel_shift(it.number("range", 0));
-       }}},
-      {"pca_lighting", {{"std", "eigenvalues", "eigenvectors"}, [](const Item& it, const RecipeContext& ctx) {
-         ColorPca pca;
-         if (it.has("eigenvalues") || it.has("eigenvectors")) {
-           CONVKIT_CHECK(it.has("eigenvalues") && it.has("eigenvectors"), it.where(),
-                         ": give both 'eigenvalues' and 'eigenvectors', or neither (then they are "
-                         "computed from the training set)");
-           try {
-             pca.eigenvalues = it.at("eigenvalues").get<std::vector<double>>();
-             pca.eigenvectors = it.at("eigenvectors").get<std::vector<std::vector<double>>>();
-           } catch (const json::exception&) {
-             throw Error(it.where() + ": 'eigenvalues' must be a list of numbers and "
-                         "'eigenvectors' a list of lists of numbers");
-           }
-         } else {
-           CONVKIT_CHECK(ctx.training_images != nullptr, it.where(),
-                         ": no training images to compute the colour PCA from; give "
-                         "'eigenvalues' and 'eigenvectors'");
-           pca = color_pca(ctx.training_images());
-         }
-         return pca_lighting(it.number("std", 0.1), pca);
-       }}},
-      {"random_erasing", {{"p", "scale", "ratio", "value"}, [](const Item& it, const RecipeContext&) {
-         RandomErasingOptions o;
-         o.p = it.number("p", o.p);
-         o.scale = it.range("scale", o.scale);
-         o.ratio = it.range("ratio", o.ratio);
-         if (it.has("value") && it.at("value").is_string()) {
-           CONVKIT_CHECK(it.string("value", "") == "random", it.where(),
-                         ": 'value' must be a number or \"random\", got ", it.at("value").dump());
-           o.random_value = true;
-         } else {
-           o.value = it.number("value", 0);
-         }
-         return random_erasing(o);
-       }}},
-      {"cutout", {{"size", "p", "value"}, [](const Item& it, const RecipeContext&) {
-         CONVKIT_CHECK(it.has("size"), it.where(), ": needs 'size'");
-         return cutout(it.integer("size", 0), it.number("p", 1.0), it.number("value", 0));
-       }}},
+      {"compose",
+       {{"transforms"},
+        [](const Item& it, const RecipeContext& ctx) {
+          CONVKIT_CHECK(it.has("transforms"), it.where(), ": needs 'transforms'");
+          return build_list(it.at("transforms"), ctx, it.where());
+        }}},
+      {"random_apply",
+       {{"p", "transforms"},
+        [](const Item& it, const RecipeContext& ctx) {
+          CONVKIT_CHECK(it.has("transforms"), it.where(), ": needs 'transforms'");
+          return random_apply(it.number("p", 0.5),
+                              build_list(it.at("transforms"), ctx, it.where()));
+        }}},
+      {"horizontal_flip",
+       {{"p"},
+        [](const Item& it, const RecipeContext&) { return horizontal_flip(it.number("p", 0.5)); }}},
+      {"vertical_flip",
+       {{"p"},
+        [](const Item& it, const RecipeContext&) { return vertical_flip(it.number("p", 0.5)); }}},
+      {"resize",
+       {{"size"},
+        [](const Item& it, const RecipeContext&) {
+          auto [h, w] = it.size("size", {0, 0});
+          return resize(h, w);
+        }}},
+      {"center_crop",
+       {{"size"},
+        [](const Item& it, const RecipeContext&) {
+          auto [h, w] = it.size("size", {0, 0});
+          return center_crop(h, w);
+        }}},
+      {"random_crop",
+       {{"size", "padding", "fill", "fill_value"},
+        [](const Item& it, const RecipeContext&) {
+          auto [h, w] = it.size("size", {0, 0});
+          return random_crop(
+              {.height = h, .width = w, .padding = it.integer("padding", 0), .fill = it.fill()});
+        }}},
+      {"random_resized_crop",
+       {{"size", "scale", "ratio"},
+        [](const Item& it, const RecipeContext&) {
+          RandomResizedCropOptions o;
+          std::tie(o.height, o.width) = it.size("size", {0, 0});
+          o.scale = it.range("scale", o.scale);
+          o.ratio = it.range("ratio", o.ratio);
+          return random_resized_crop(o);
+        }}},
+      {"scale_jitter",
+       {{"min_side", "max_side", "size"},
+        [](const Item& it, const RecipeContext&) {
+          ScaleJitterOptions o;
+          o.min_side = it.integer("min_side", o.min_side);
+          o.max_side = it.integer("max_side", o.max_side);
+          std::tie(o.height, o.width) = it.size("size", {0, 0});
+          return scale_jitter(o);
+        }}},
+      {"random_affine",
+       {{"rotation", "shift", "width_shift", "height_shift", "shear", "zoom", "fill", "fill_value"},
+        [](const Item& it, const RecipeContext&) {
+          const double shift = it.number("shift", 0);
+          return random_affine({.rotation = it.number("rotation", 0),
+                                .width_shift = it.number("width_shift", shift),
+                                .height_shift = it.number("height_shift", shift),
+                                .shear = it.number("shear", 0),
+                                .zoom = it.number("zoom", 0),
+                                .fill = it.fill()});
+        }}},
+      {"affine",
+       {{"rotation", "shift", "shear", "zoom", "fill", "fill_value"},
+        [](const Item& it, const RecipeContext&) {
+          const std::pair<double, double> shift = it.range("shift", {0, 0});
+          return affine({.rotation = it.number("rotation", 0),
+                         .shift_x = shift.first,
+                         .shift_y = shift.second,
+                         .shear = it.number("shear", 0),
+                         .zoom = it.number("zoom", 1)},
+                        it.fill());
+        }}},
+      {"color_jitter",
+       {{"brightness", "contrast", "saturation"},
+        [](const Item& it, const RecipeContext&) {
+          return color_jitter({.brightness = it.number("brightness", 0),
+                               .contrast = it.number("contrast", 0),
+                               .saturation = it.number("saturation", 0)});
+        }}},
+      {"channel_shift",
+       {{"range"},
+        [](const Item& it, const RecipeContext&) { return channel_shift(it.number("range", 0)); }}},
+      {"pca_lighting",
+       {{"std", "eigenvalues", "eigenvectors"},
+        [](const Item& it, const RecipeContext& ctx) {
+          ColorPca pca;
+          if (it.has("eigenvalues") || it.has("eigenvectors")) {
+            CONVKIT_CHECK(it.has("eigenvalues") && it.has("eigenvectors"), it.where(),
+                          ": give both 'eigenvalues' and 'eigenvectors', or neither (then they are "
+                          "computed from the training set)");
+            try {
+              pca.eigenvalues = it.at("eigenvalues").get<std::vector<double>>();
+              pca.eigenvectors = it.at("eigenvectors").get<std::vector<std::vector<double>>>();
+            } catch (const json::exception&) {
+              throw Error(it.where() +
+                          ": 'eigenvalues' must be a list of numbers and "
+                          "'eigenvectors' a list of lists of numbers");
+            }
+          } else {
+            CONVKIT_CHECK(ctx.training_images != nullptr, it.where(),
+                          ": no training images to compute the colour PCA from; give "
+                          "'eigenvalues' and 'eigenvectors'");
+            pca = color_pca(ctx.training_images());
+          }
+          return pca_lighting(it.number("std", 0.1), pca);
+        }}},
+      {"random_erasing",
+       {{"p", "scale", "ratio", "value"},
+        [](const Item& it, const RecipeContext&) {
+          RandomErasingOptions o;
+          o.p = it.number("p", o.p);
+          o.scale = it.range("scale", o.scale);
+          o.ratio = it.range("ratio", o.ratio);
+          if (it.has("value") && it.at("value").is_string()) {
+            CONVKIT_CHECK(it.string("value", "") == "random", it.where(),
+                          ": 'value' must be a number or \"random\", got ", it.at("value").dump());
+            o.random_value = true;
+          } else {
+            o.value = it.number("value", 0);
+          }
+          return random_erasing(o);
+        }}},
+      {"cutout",
+       {{"size", "p", "value"},
+        [](const Item& it, const RecipeContext&) {
+          CONVKIT_CHECK(it.has("size"), it.where(), ": needs 'size'");
+          return cutout(it.integer("size", 0), it.number("p", 1.0), it.number("value", 0));
+        }}},
   };
   return k;
 }
@@ -202,12 +232,12 @@ std::string join_keys(const std::map<std::string, Kind>& m) {
 
 TransformPtr build_one(const json& j, const RecipeContext& ctx, const std::string& where) {
   CONVKIT_CHECK(j.is_object(), where, ": must be an object {\"type\": ..., ...}, got ", j.dump());
-  CONVKIT_CHECK(j.contains("type") && j["type"].is_string(), where,
-                ": needs a \"type\" (one of ", join_keys(kinds()), ")");
+  CONVKIT_CHECK(j.contains("type") && j["type"].is_string(), where, ": needs a \"type\" (one of ",
+                join_keys(kinds()), ")");
   const std::string type = j["type"].get<std::string>();
   auto it = kinds().find(type);
-  CONVKIT_CHECK(it != kinds().end(), where, ": unknown type '", type, "' (known: ",
-                join_keys(kinds()), ")");
+  CONVKIT_CHECK(it != kinds().end(), where, ": unknown type '", type,
+                "' (known: ", join_keys(kinds()), ")");
   const std::string here = where + " (" + type + ")";
   const Kind& kind = it->second;
   for (const auto& [key, value] : j.items()) {
@@ -269,24 +299,31 @@ std::string recipe_from_flags(const AugmentFlags& f) {
   if (!f.scale_jitter.empty()) {
     CONVKIT_CHECK(f.scale_jitter.size() == 2, "--scale-jitter takes MIN,MAX, got ",
                   f.scale_jitter.size(), " values");
-    list.push_back({{"type", "scale_jitter"}, {"min_side", f.scale_jitter[0]},
-                    {"max_side", f.scale_jitter[1]}, {"size", size}});
+    list.push_back({{"type", "scale_jitter"},
+                    {"min_side", f.scale_jitter[0]},
+                    {"max_side", f.scale_jitter[1]},
+                    {"size", size}});
   } else if (f.resized_crop > 0) {
-    list.push_back({{"type", "random_resized_crop"}, {"size", size},
-                    {"scale", {f.resized_crop, 1.0}}});
+    list.push_back(
+        {{"type", "random_resized_crop"}, {"size", size}, {"scale", {f.resized_crop, 1.0}}});
   } else if (f.crop > 0 || f.pad > 0) {
     list.push_back({{"type", "random_crop"}, {"size", size}, {"padding", f.pad}, {"fill", f.fill}});
   }
   if (f.hflip) list.push_back({{"type", "horizontal_flip"}});
   if (f.vflip) list.push_back({{"type", "vertical_flip"}});
   if (f.rotate > 0 || f.shift > 0 || f.shear > 0 || f.zoom > 0)
-    list.push_back({{"type", "random_affine"}, {"rotation", f.rotate}, {"shift", f.shift},
-                    {"shear", f.shear}, {"zoom", f.zoom}, {"fill", f.fill}});
+    list.push_back({{"type", "random_affine"},
+                    {"rotation", f.rotate},
+                    {"shift", f.shift},
+                    {"shear", f.shear},
+                    {"zoom", f.zoom},
+                    {"fill", f.fill}});
   if (!f.color_jitter.empty()) {
     CONVKIT_CHECK(f.color_jitter.size() == 1 || f.color_jitter.size() == 3,
                   "--color-jitter takes B or B,C,S, got ", f.color_jitter.size(), " values");
     const auto& c = f.color_jitter;
-    list.push_back({{"type", "color_jitter"}, {"brightness", c[0]},
+    list.push_back({{"type", "color_jitter"},
+                    {"brightness", c[0]},
                     {"contrast", c.size() == 3 ? c[1] : c[0]},
                     {"saturation", c.size() == 3 ? c[2] : c[0]}});
   }
@@ -303,7 +340,8 @@ TransformPtr build_augmentation(const AugmentFlags& flags, const RecipeContext& 
   if (!flags.recipe.empty()) {
     CONVKIT_CHECK(!any_flag, "--augment ", flags.recipe,
                   " cannot be combined with other augmentation flags; put every transform in "
-                  "the recipe (flags would add: ", from_flags, ")");
+                  "the recipe (flags would add: ",
+                  from_flags, ")");
     return load_recipe(flags.recipe, context);
   }
   if (!any_flag) return nullptr;

@@ -6,10 +6,9 @@
 #include <filesystem>
 #include <fstream>
 #include <numbers>
-#include <thread>
-
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <thread>
 
 #include "convkit/data/transform.h"
 #include "convkit/error.h"
@@ -20,26 +19,30 @@ namespace convkit::data {
 namespace fs = std::filesystem;
 
 const std::vector<std::string>& shape_names() {
-  static const std::vector<std::string> names = {"circle", "square", "triangle", "star",
+  static const std::vector<std::string> names = {"circle",   "square",  "triangle", "star",
                                                  "pentagon", "hexagon", "cross"};
   return names;
 }
 
 void check_shapes_options(const ShapesOptions& o) {
   CONVKIT_CHECK(o.count > 0, "make-shapes: count must be positive, got ", o.count);
-  CONVKIT_CHECK(o.size >= 16 && o.size <= 4096, "make-shapes: size must lie in [16, 4096], got ", o.size);
+  CONVKIT_CHECK(o.size >= 16 && o.size <= 4096, "make-shapes: size must lie in [16, 4096], got ",
+                o.size);
   CONVKIT_CHECK(!o.classes.empty(), "make-shapes: no classes");
-  CONVKIT_CHECK(o.objects_max >= 1 && o.objects_max <= 16, "make-shapes: objects-max must lie in [1, 16], got ",
-                o.objects_max);
-  CONVKIT_CHECK(o.noise >= 0 && o.noise <= 128, "make-shapes: noise must lie in [0, 128], got ", o.noise);
-  CONVKIT_CHECK(o.min_contrast >= 0 && o.min_contrast <= 200, "make-shapes: min-contrast must lie in [0, 200], got ",
-                o.min_contrast);
+  CONVKIT_CHECK(o.objects_max >= 1 && o.objects_max <= 16,
+                "make-shapes: objects-max must lie in [1, 16], got ", o.objects_max);
+  CONVKIT_CHECK(o.noise >= 0 && o.noise <= 128, "make-shapes: noise must lie in [0, 128], got ",
+                o.noise);
+  CONVKIT_CHECK(o.min_contrast >= 0 && o.min_contrast <= 200,
+                "make-shapes: min-contrast must lie in [0, 200], got ", o.min_contrast);
   for (size_t i = 0; i < o.classes.size(); ++i) {
     const auto& names = shape_names();
-    CONVKIT_CHECK(std::find(names.begin(), names.end(), o.classes[i]) != names.end(), "make-shapes: unknown shape '",
-                  o.classes[i], "' (known: circle, square, triangle, star, pentagon, hexagon, cross)");
+    CONVKIT_CHECK(std::find(names.begin(), names.end(), o.classes[i]) != names.end(),
+                  "make-shapes: unknown shape '", o.classes[i],
+                  "' (known: circle, square, triangle, star, pentagon, hexagon, cross)");
     for (size_t j = 0; j < i; ++j)
-      CONVKIT_CHECK(o.classes[j] != o.classes[i], "make-shapes: class '", o.classes[i], "' is listed twice");
+      CONVKIT_CHECK(o.classes[j] != o.classes[i], "make-shapes: class '", o.classes[i],
+                    "' is listed twice");
   }
 }
 
@@ -51,12 +54,15 @@ struct Background {
   double cos_a = 0, sin_a = 0;  // gradient direction; from == to for a solid colour
   int size = 0;
   Vec at(double x, double y) const {
-    const double t = std::clamp(((x - size / 2.0) * cos_a + (y - size / 2.0) * sin_a) / size + 0.5, 0.0, 1.0);
+    const double t =
+        std::clamp(((x - size / 2.0) * cos_a + (y - size / 2.0) * sin_a) / size + 0.5, 0.0, 1.0);
     return from + (to - from) * t;
   }
 };
 
-Vec random_colour(Generator& g) { return Vec(g.uniform(0, 256), g.uniform(0, 256), g.uniform(0, 256)); }
+Vec random_colour(Generator& g) {
+  return Vec(g.uniform(0, 256), g.uniform(0, 256), g.uniform(0, 256));
+}
 
 // Vertices of the unit shape (circumradius 1, centred at 0) rotated by `angle`; empty for a circle.
 std::vector<cv::Point2d> outline(const std::string& shape, double angle) {
@@ -70,15 +76,30 @@ std::vector<cv::Point2d> outline(const std::string& shape, double angle) {
       local.push_back({r * std::cos(a), r * std::sin(a)});
     }
   };
-  if (shape == "square") regular(4, pi / 4, 0);
-  else if (shape == "triangle") regular(3, -pi / 2, 0);
-  else if (shape == "pentagon") regular(5, -pi / 2, 0);
-  else if (shape == "hexagon") regular(6, 0, 0);
-  else if (shape == "star") regular(5, -pi / 2, 0.45);
+  if (shape == "square")
+    regular(4, pi / 4, 0);
+  else if (shape == "triangle")
+    regular(3, -pi / 2, 0);
+  else if (shape == "pentagon")
+    regular(5, -pi / 2, 0);
+  else if (shape == "hexagon")
+    regular(6, 0, 0);
+  else if (shape == "star")
+    regular(5, -pi / 2, 0.45);
   else if (shape == "cross") {
     const double w = 0.32, e = 1 / std::sqrt(1 + w * w);  // arm tips on the unit circle
-    for (auto [x, y] : {std::pair{w, 1.0}, {w, w}, {1.0, w}, {1.0, -w}, {w, -w}, {w, -1.0}, {-w, -1.0},
-                        {-w, -w}, {-1.0, -w}, {-1.0, w}, {-w, w}, {-w, 1.0}})
+    for (auto [x, y] : {std::pair{w, 1.0},
+                        {w, w},
+                        {1.0, w},
+                        {1.0, -w},
+                        {w, -w},
+                        {w, -1.0},
+                        {-w, -1.0},
+                        {-w, -w},
+                        {-1.0, -w},
+                        {-1.0, w},
+                        {-w, w},
+                        {-w, 1.0}})
       local.push_back({x * e, y * e});
   }
   std::vector<cv::Point2d> out;
@@ -96,7 +117,8 @@ struct Placed {
 
 Placed place(const std::string& shape, double radius, double angle, cv::Point2d centre, int size) {
   Placed p{centre, radius, {}, {}};
-  double x0 = centre.x - radius, x1 = centre.x + radius, y0 = centre.y - radius, y1 = centre.y + radius;
+  double x0 = centre.x - radius, x1 = centre.x + radius, y0 = centre.y - radius,
+         y1 = centre.y + radius;
   std::vector<cv::Point2d> unit = outline(shape, angle);
   if (!unit.empty()) {
     x0 = y0 = 1e9;
@@ -104,26 +126,31 @@ Placed place(const std::string& shape, double radius, double angle, cv::Point2d 
     for (const auto& u : unit) {
       cv::Point2d v = centre + u * radius;
       p.vertices.push_back(v);
-      x0 = std::min(x0, v.x), x1 = std::max(x1, v.x), y0 = std::min(y0, v.y), y1 = std::max(y1, v.y);
+      x0 = std::min(x0, v.x), x1 = std::max(x1, v.x), y0 = std::min(y0, v.y),
+      y1 = std::max(y1, v.y);
     }
   }
-  p.box = {0, std::max(0.0, x0), std::max(0.0, y0), std::min(double(size), x1), std::min(double(size), y1)};
+  p.box = {0, std::max(0.0, x0), std::max(0.0, y0), std::min(double(size), x1),
+           std::min(double(size), y1)};
   return p;
 }
 
 bool overlaps(const ShapeObject& a, const ShapeObject& b) {
-  return a.x_min < b.x_max + 1 && b.x_min < a.x_max + 1 && a.y_min < b.y_max + 1 && b.y_min < a.y_max + 1;
+  return a.x_min < b.x_max + 1 && b.x_min < a.x_max + 1 && a.y_min < b.y_max + 1 &&
+         b.y_min < a.y_max + 1;
 }
 
 // Draws in OpenCV's pixel-centre coordinates (ours minus 0.5) with 4 fractional bits.
 constexpr int kShift = 4;
 cv::Point fixed(cv::Point2d p) {
-  return {int(std::lround((p.x - 0.5) * (1 << kShift))), int(std::lround((p.y - 0.5) * (1 << kShift)))};
+  return {int(std::lround((p.x - 0.5) * (1 << kShift))),
+          int(std::lround((p.y - 0.5) * (1 << kShift)))};
 }
 
 void draw(cv::Mat& img, const Placed& p, const cv::Scalar& colour, int line_type) {
   if (p.vertices.empty()) {
-    cv::circle(img, fixed(p.centre), int(std::lround(p.radius * (1 << kShift))), colour, cv::FILLED, line_type, kShift);
+    cv::circle(img, fixed(p.centre), int(std::lround(p.radius * (1 << kShift))), colour, cv::FILLED,
+               line_type, kShift);
   } else {
     std::vector<cv::Point> pts;
     for (const auto& v : p.vertices) pts.push_back(fixed(v));
@@ -149,8 +176,9 @@ ShapesImage draw_shapes_image(const ShapesOptions& o, int64_t index) {
   for (int y = 0; y < s; ++y)
     for (int x = 0; x < s; ++x) {
       Vec c = bg.at(x + 0.5, y + 0.5);
-      img.at<cv::Vec3b>(y, x) = cv::Vec3b(cv::saturate_cast<uint8_t>(c[0]), cv::saturate_cast<uint8_t>(c[1]),
-                                          cv::saturate_cast<uint8_t>(c[2]));
+      img.at<cv::Vec3b>(y, x) =
+          cv::Vec3b(cv::saturate_cast<uint8_t>(c[0]), cv::saturate_cast<uint8_t>(c[1]),
+                    cv::saturate_cast<uint8_t>(c[2]));
     }
   out.mask = cv::Mat::zeros(s, s, CV_8UC1);
 
@@ -162,14 +190,17 @@ ShapesImage draw_shapes_image(const ShapesOptions& o, int64_t index) {
     for (int attempt = 0; attempt < 30; ++attempt) {
       const double radius = std::max(4.0, g.uniform(0.22, 0.45) * s * scale);
       const double angle = g.uniform(0, 2 * std::numbers::pi);
-      const cv::Point2d centre(g.uniform(radius + 1, s - radius - 1), g.uniform(radius + 1, s - radius - 1));
+      const cv::Point2d centre(g.uniform(radius + 1, s - radius - 1),
+                               g.uniform(radius + 1, s - radius - 1));
       p = place(shape, radius, angle, centre, s);
-      if (std::none_of(out.objects.begin(), out.objects.end(), [&](const ShapeObject& b) { return overlaps(b, p.box); }))
+      if (std::none_of(out.objects.begin(), out.objects.end(),
+                       [&](const ShapeObject& b) { return overlaps(b, p.box); }))
         break;
     }
     const Vec behind = bg.at(p.centre.x, p.centre.y);
     Vec colour = random_colour(g);
-    for (int attempt = 0; attempt < 100 && cv::norm(colour - behind) < o.min_contrast; ++attempt) colour = random_colour(g);
+    for (int attempt = 0; attempt < 100 && cv::norm(colour - behind) < o.min_contrast; ++attempt)
+      colour = random_colour(g);
     if (cv::norm(colour - behind) < o.min_contrast) colour = Vec(255, 255, 255) - behind;
     draw(img, p, cv::Scalar(colour[0], colour[1], colour[2]), cv::LINE_AA);
     draw(out.mask, p, cv::Scalar(255), cv::LINE_8);
@@ -209,7 +240,8 @@ int64_t write_shapes_dataset(const std::string& dir, const ShapesOptions& o, int
         cv::Mat bgr;
         cv::cvtColor(im.image, bgr, cv::COLOR_RGB2BGR);
         const std::string path = (fs::path(dir) / files[size_t(i)]).string();
-        CONVKIT_CHECK(cv::imwrite(path, bgr), path, ": cannot write the image (disk full or no permission?)");
+        CONVKIT_CHECK(cv::imwrite(path, bgr), path,
+                      ": cannot write the image (disk full or no permission?)");
         boxes[size_t(i)] = std::move(im.objects);
       }
     } catch (...) {

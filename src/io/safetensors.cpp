@@ -19,20 +19,29 @@ constexpr uint64_t kMaxHeader = uint64_t(100) << 20;  // the reference implement
 
 const char* st_dtype(DType t) {
   switch (t) {
-    case DType::f32: return "F32";
-    case DType::f64: return "F64";
-    case DType::i64: return "I64";
-    case DType::u8: return "U8";
+    case DType::f32:
+      return "F32";
+    case DType::f64:
+      return "F64";
+    case DType::i64:
+      return "I64";
+    case DType::u8:
+      return "U8";
   }
   return "?";
 }
 
 bool parse_dtype(const std::string& s, DType* out) {
-  if (s == "F32") *out = DType::f32;
-  else if (s == "F64") *out = DType::f64;
-  else if (s == "I64") *out = DType::i64;
-  else if (s == "U8") *out = DType::u8;
-  else return false;
+  if (s == "F32")
+    *out = DType::f32;
+  else if (s == "F64")
+    *out = DType::f64;
+  else if (s == "I64")
+    *out = DType::i64;
+  else if (s == "U8")
+    *out = DType::u8;
+  else
+    return false;
   return true;
 }
 
@@ -47,7 +56,11 @@ SafetensorsFile load_safetensors(const std::string& path) {
   in.seekg(0, std::ios::end);
   const uint64_t file_size = uint64_t(in.tellg());
   in.seekg(0);
-  if (file_size < 8) fail(path, "file has " + std::to_string(file_size) + " bytes, too short for the 8-byte header length (truncated or not a safetensors file)");
+  if (file_size < 8)
+    fail(
+        path,
+        "file has " + std::to_string(file_size) +
+            " bytes, too short for the 8-byte header length (truncated or not a safetensors file)");
   unsigned char len_bytes[8];
   in.read(reinterpret_cast<char*>(len_bytes), 8);
   uint64_t header_len = 0;
@@ -82,29 +95,36 @@ SafetensorsFile load_safetensors(const std::string& path) {
       continue;
     }
     const std::string where = "tensor '" + name + "'";
-    if (!v.is_object() || !v.contains("dtype") || !v.contains("shape") || !v.contains("data_offsets"))
+    if (!v.is_object() || !v.contains("dtype") || !v.contains("shape") ||
+        !v.contains("data_offsets"))
       fail(path, where + " lacks dtype, shape or data_offsets");
     DType dt;
     if (!v["dtype"].is_string() || !parse_dtype(v["dtype"].get<std::string>(), &dt))
-      fail(path, where + " has unsupported dtype " + v["dtype"].dump() + " (supported: F32, F64, I64, U8)");
+      fail(path, where + " has unsupported dtype " + v["dtype"].dump() +
+                     " (supported: F32, F64, I64, U8)");
     std::vector<int64_t> dims;
     for (auto& d : v["shape"]) {
-      if (!d.is_number_integer() || d.get<int64_t>() < 0) fail(path, where + " has a bad shape " + v["shape"].dump());
+      if (!d.is_number_integer() || d.get<int64_t>() < 0)
+        fail(path, where + " has a bad shape " + v["shape"].dump());
       dims.push_back(d.get<int64_t>());
     }
-    if (dims.size() > size_t(Shape::kMaxDims)) fail(path, where + " has more than " + std::to_string(Shape::kMaxDims) + " dimensions");
+    if (dims.size() > size_t(Shape::kMaxDims))
+      fail(path, where + " has more than " + std::to_string(Shape::kMaxDims) + " dimensions");
     auto& offs = v["data_offsets"];
-    if (!offs.is_array() || offs.size() != 2 || !offs[0].is_number_unsigned() || !offs[1].is_number_unsigned())
+    if (!offs.is_array() || offs.size() != 2 || !offs[0].is_number_unsigned() ||
+        !offs[1].is_number_unsigned())
       fail(path, where + " has malformed data_offsets " + offs.dump());
     uint64_t b = offs[0].get<uint64_t>(), e = offs[1].get<uint64_t>();
     Shape shape(dims);
     uint64_t want = uint64_t(shape.numel()) * dtype_size(dt);
     if (b > e || e > data_size)
       fail(path, where + " data_offsets [" + std::to_string(b) + ", " + std::to_string(e) +
-                     ") lie outside the " + std::to_string(data_size) + "-byte data section (truncated file?)");
+                     ") lie outside the " + std::to_string(data_size) +
+                     "-byte data section (truncated file?)");
     if (e - b != want)
-      fail(path, where + " holds " + std::to_string(e - b) + " bytes but shape " + shape.to_string() +
-                     " of " + dtype_name(dt) + " needs " + std::to_string(want));
+      fail(path, where + " holds " + std::to_string(e - b) + " bytes but shape " +
+                     shape.to_string() + " of " + dtype_name(dt) + " needs " +
+                     std::to_string(want));
     ranges.push_back({b, e});
     Tensor t = Tensor::empty(shape, dt);
     std::memcpy(t.raw_data(), data.data() + b, want);
@@ -136,7 +156,9 @@ void save_safetensors(const std::string& path, const std::map<std::string, Tenso
   fs::path tmp = final_path;
   tmp += ".tmp-" + std::to_string(::getpid());
   int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-  if (fd < 0) fail(path, std::string("cannot create temporary file ") + tmp.string() + " (" + std::strerror(errno) + "); check that the folder exists and is writable");
+  if (fd < 0)
+    fail(path, std::string("cannot create temporary file ") + tmp.string() + " (" +
+                   std::strerror(errno) + "); check that the folder exists and is writable");
   auto write_all = [&](const void* p, size_t n) {
     const char* c = static_cast<const char*>(p);
     while (n > 0) {

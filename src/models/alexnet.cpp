@@ -11,7 +11,8 @@ using namespace nn;
 namespace {
 std::shared_ptr<Conv2d> conv(int64_t in, int64_t out, int64_t k, int64_t stride, int64_t pad,
                              int64_t groups = 1) {
-  return std::make_shared<Conv2d>(Conv2dOptions(in, out, k).stride(stride).padding(pad).groups(groups));
+  return std::make_shared<Conv2d>(
+      Conv2dOptions(in, out, k).stride(stride).padding(pad).groups(groups));
 }
 std::shared_ptr<MaxPool2d> overlapping_pool(bool ceil_mode = false) {
   return std::make_shared<MaxPool2d>(Pool2dParams(3, 2).set_ceil_mode(ceil_mode));
@@ -33,7 +34,8 @@ int64_t spatial_size_after(const Sequential& features, int64_t size, const char*
                                 mp->params.ceil_mode);
       }
     } catch (const Error& e) {
-      throw Error(std::string(model) + ": the input is too small for features." + name + ": " + e.what());
+      throw Error(std::string(model) + ": the input is too small for features." + name + ": " +
+                  e.what());
     }
   }
   return size;
@@ -42,19 +44,22 @@ int64_t spatial_size_after(const Sequential& features, int64_t size, const char*
 // The dense head fc6-fc8 of both AlexNets and ZFNet, with dropout before fc6 and fc7.
 std::shared_ptr<Sequential> dense_head(int64_t in, int64_t num_classes, double dropout) {
   return std::make_shared<Sequential>(std::initializer_list<std::shared_ptr<Module>>{
-      std::make_shared<Dropout>(dropout), std::make_shared<Linear>(in, 4096), std::make_shared<ReLU>(),
-      std::make_shared<Dropout>(dropout), std::make_shared<Linear>(4096, 4096), std::make_shared<ReLU>(),
+      std::make_shared<Dropout>(dropout), std::make_shared<Linear>(in, 4096),
+      std::make_shared<ReLU>(), std::make_shared<Dropout>(dropout),
+      std::make_shared<Linear>(4096, 4096), std::make_shared<ReLU>(),
       std::make_shared<Linear>(4096, num_classes)});
 }
 }  // namespace
 
-AlexNet::AlexNet(int64_t in_channels, int64_t num_classes, bool gap, double dropout) : Module("AlexNet") {
-  features = register_module("features", std::make_shared<Sequential>(std::initializer_list<std::shared_ptr<Module>>{
-      conv(in_channels, 64, 11, 4, 2), std::make_shared<ReLU>(), overlapping_pool(),
-      conv(64, 192, 5, 1, 2), std::make_shared<ReLU>(), overlapping_pool(),
-      conv(192, 384, 3, 1, 1), std::make_shared<ReLU>(),
-      conv(384, 256, 3, 1, 1), std::make_shared<ReLU>(),
-      conv(256, 256, 3, 1, 1), std::make_shared<ReLU>(), overlapping_pool()}));
+AlexNet::AlexNet(int64_t in_channels, int64_t num_classes, bool gap, double dropout)
+    : Module("AlexNet") {
+  features = register_module(
+      "features", std::make_shared<Sequential>(std::initializer_list<std::shared_ptr<Module>>{
+                      conv(in_channels, 64, 11, 4, 2), std::make_shared<ReLU>(), overlapping_pool(),
+                      conv(64, 192, 5, 1, 2), std::make_shared<ReLU>(), overlapping_pool(),
+                      conv(192, 384, 3, 1, 1), std::make_shared<ReLU>(), conv(384, 256, 3, 1, 1),
+                      std::make_shared<ReLU>(), conv(256, 256, 3, 1, 1), std::make_shared<ReLU>(),
+                      overlapping_pool()}));
   if (gap) {
     avgpool = register_module("avgpool", std::make_shared<GlobalAvgPool2d>());
     classifier = register_module("classifier", std::make_shared<Sequential>());
@@ -74,7 +79,8 @@ Tensor AlexNet::forward(const Tensor& x) {
 AlexNetPaper::AlexNetPaper(int64_t in_channels, int64_t num_classes, const AlexNetPaperOptions& o)
     : Module(o.zfnet ? "ZFNet" : "AlexNetPaper") {
   const char* model = o.zfnet ? "ZFNet" : "AlexNet (paper)";
-  CONVKIT_CHECK(!(o.zfnet && o.two_towers), model, ": ZFNet has no two-tower split; set two_towers = false");
+  CONVKIT_CHECK(!(o.zfnet && o.two_towers), model,
+                ": ZFNet has no two-tower split; set two_towers = false");
   const int64_t g = o.two_towers ? 2 : 1;
   features = register_module("features", std::make_shared<Sequential>());
   if (o.zfnet) {
@@ -131,18 +137,23 @@ AlexNetPaper::AlexNetPaper(int64_t in_channels, int64_t num_classes, const AlexN
 Tensor AlexNetPaper::forward(const Tensor& x) { return (*classifier)((*features)(x).flatten(1)); }
 
 void detail::add_alexnet_models(std::vector<ModelEntry>& out) {
-  out.push_back(ModelEntry("alexnet", "AlexNet as torchvision builds it (no LRN, adaptive 6x6 pool)",
-                           [](const ModelConfig& c) { return std::make_shared<AlexNet>(c.in_channels, c.num_classes); })
+  out.push_back(ModelEntry("alexnet",
+                           "AlexNet as torchvision builds it (no LRN, adaptive 6x6 pool)",
+                           [](const ModelConfig& c) {
+                             return std::make_shared<AlexNet>(c.in_channels, c.num_classes);
+                           })
                     .from_paper("Krizhevsky 2014 (One weird trick)")
                     .input(224, /*min_size=*/63)
                     .reference(61100840, "torchvision 0.14"));
-  out.push_back(ModelEntry("alexnet-gap", "AlexNet (torchvision layout) with a global-average-pooling head",
-                           [](const ModelConfig& c) {
-                             return std::make_shared<AlexNet>(c.in_channels, c.num_classes, /*gap=*/true);
-                           })
-                    .from_paper("Krizhevsky 2014; Lin et al. 2014 (GAP head)")
-                    .input(224, /*min_size=*/63));
-  out.push_back(ModelEntry("alexnet-paper", "AlexNet as published: LRN, overlapping pooling, two towers",
+  out.push_back(
+      ModelEntry("alexnet-gap", "AlexNet (torchvision layout) with a global-average-pooling head",
+                 [](const ModelConfig& c) {
+                   return std::make_shared<AlexNet>(c.in_channels, c.num_classes, /*gap=*/true);
+                 })
+          .from_paper("Krizhevsky 2014; Lin et al. 2014 (GAP head)")
+          .input(224, /*min_size=*/63));
+  out.push_back(ModelEntry("alexnet-paper",
+                           "AlexNet as published: LRN, overlapping pooling, two towers",
                            [](const ModelConfig& c) {
                              AlexNetPaperOptions o;
                              o.image_size = c.image_size;

@@ -27,7 +27,8 @@ Parts split(Module& model) {
   if (has_child(model, "features") && has_child(model, "classifier")) {
     p.features = model.child("features");
     if (has_child(model, "avgpool")) p.avgpool = model.child("avgpool");
-    for (auto& [n, c] : model.child("classifier")->named_children()) p.head.emplace_back("classifier." + n, c);
+    for (auto& [n, c] : model.child("classifier")->named_children())
+      p.head.emplace_back("classifier." + n, c);
     return p;
   }
   if (auto* seq = dynamic_cast<Sequential*>(&model)) {
@@ -38,10 +39,13 @@ Parts split(Module& model) {
         after = true;
         continue;
       }
-      if (after) p.head.emplace_back(n, c);
-      else features->add(n, c);  // keep the original names
+      if (after)
+        p.head.emplace_back(n, c);
+      else
+        features->add(n, c);  // keep the original names
     }
-    CONVKIT_CHECK(after, "convolutionalize: ", model.type_name(), " is a Sequential without a Flatten layer, "
+    CONVKIT_CHECK(after, "convolutionalize: ", model.type_name(),
+                  " is a Sequential without a Flatten layer, "
                   "so it has no dense head to convert");
     p.features = features;
     return p;
@@ -57,8 +61,9 @@ int64_t input_channels(Module& features) {
 }
 
 bool elementwise(const Module& m) {
-  return dynamic_cast<const ReLU*>(&m) || dynamic_cast<const ReLU6*>(&m) || dynamic_cast<const LeakyReLU*>(&m) ||
-         dynamic_cast<const ELU*>(&m) || dynamic_cast<const Sigmoid*>(&m) || dynamic_cast<const Tanh*>(&m) ||
+  return dynamic_cast<const ReLU*>(&m) || dynamic_cast<const ReLU6*>(&m) ||
+         dynamic_cast<const LeakyReLU*>(&m) || dynamic_cast<const ELU*>(&m) ||
+         dynamic_cast<const Sigmoid*>(&m) || dynamic_cast<const Tanh*>(&m) ||
          dynamic_cast<const Dropout*>(&m);
 }
 }  // namespace
@@ -75,16 +80,19 @@ std::shared_ptr<Sequential> convolutionalize(Module& model, int64_t image_size) 
     model.train(was_training);
     maps = h.shape();
     if (p.avgpool) {
-      CONVKIT_CHECK(!dynamic_cast<GlobalAvgPool2d*>(p.avgpool.get()), "convolutionalize: ", model.type_name(),
-                    " has a global-average-pooling head; it already runs on any input size (its class "
-                    "activation maps are the per-position form)");
+      CONVKIT_CHECK(
+          !dynamic_cast<GlobalAvgPool2d*>(p.avgpool.get()), "convolutionalize: ", model.type_name(),
+          " has a global-average-pooling head; it already runs on any input size (its class "
+          "activation maps are the per-position form)");
       const Shape pooled = (*p.avgpool)(h).shape();
-      CONVKIT_CHECK(pooled == maps, "convolutionalize: avgpool turns the ", image_size, "x", image_size,
-                    " feature maps ", maps.to_string(), " into ", pooled.to_string(), "; it must be the identity at the training size "
+      CONVKIT_CHECK(pooled == maps, "convolutionalize: avgpool turns the ", image_size, "x",
+                    image_size, " feature maps ", maps.to_string(), " into ", pooled.to_string(),
+                    "; it must be the identity at the training size "
                     "(e.g. 224 for AlexNet and VGG)");
     }
   }
-  CONVKIT_CHECK(maps.ndim() == 4, "convolutionalize: the features give ", maps.to_string(), ", not [1, C, h, w] maps");
+  CONVKIT_CHECK(maps.ndim() == 4, "convolutionalize: the features give ", maps.to_string(),
+                ", not [1, C, h, w] maps");
 
   auto out = std::make_shared<Sequential>();
   out->add("features", p.features);
@@ -93,10 +101,12 @@ std::shared_ptr<Sequential> convolutionalize(Module& model, int64_t image_size) 
   NoGradGuard no_grad;
   for (auto& [name, layer] : p.head) {
     if (auto* lin = dynamic_cast<Linear*>(layer.get())) {
-      CONVKIT_CHECK(lin->in_features == c * kh * kw, "convolutionalize: ", name, " expects ", lin->in_features,
-                    " inputs but the feature maps at ", image_size, "x", image_size, " hold ", c, "x", kh, "x", kw,
-                    " = ", c * kh * kw, "; is image_size the size the model was built for?");
-      auto conv = std::make_shared<Conv2d>(Conv2dOptions(c, lin->out_features, kh, kw).with_bias(lin->bias.defined()));
+      CONVKIT_CHECK(lin->in_features == c * kh * kw, "convolutionalize: ", name, " expects ",
+                    lin->in_features, " inputs but the feature maps at ", image_size, "x",
+                    image_size, " hold ", c, "x", kh, "x", kw, " = ", c * kh * kw,
+                    "; is image_size the size the model was built for?");
+      auto conv = std::make_shared<Conv2d>(
+          Conv2dOptions(c, lin->out_features, kh, kw).with_bias(lin->bias.defined()));
       conv->weight.copy_(lin->weight.reshape({lin->out_features, c, kh, kw}));
       if (lin->bias.defined()) conv->bias.copy_(lin->bias);
       head->add(conv);

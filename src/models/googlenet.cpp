@@ -16,8 +16,9 @@ std::shared_ptr<MaxPool2d> ceil_pool(int64_t k, int64_t s, int64_t pad = 0) {
 
 BasicConv2d::BasicConv2d(int64_t in, int64_t out, int64_t kernel, int64_t stride, int64_t padding)
     : Module("BasicConv2d") {
-  conv = register_module("conv", std::make_shared<Conv2d>(
-                                     Conv2dOptions(in, out, kernel).stride(stride).padding(padding).with_bias(false)));
+  conv = register_module(
+      "conv", std::make_shared<Conv2d>(
+                  Conv2dOptions(in, out, kernel).stride(stride).padding(padding).with_bias(false)));
   bn = register_module("bn", std::make_shared<BatchNorm2d>(out, /*eps=*/1e-3));
 }
 
@@ -27,12 +28,17 @@ Inception::Inception(int64_t in, int64_t ch1x1, int64_t ch3x3red, int64_t ch3x3,
                      int64_t ch5x5, int64_t pool_proj)
     : Module("Inception") {
   branch1 = register_module("branch1", std::make_shared<BasicConv2d>(in, ch1x1, 1));
-  branch2 = register_module("branch2", std::make_shared<Sequential>(std::initializer_list<std::shared_ptr<Module>>{
-      std::make_shared<BasicConv2d>(in, ch3x3red, 1), std::make_shared<BasicConv2d>(ch3x3red, ch3x3, 3, 1, 1)}));
-  branch3 = register_module("branch3", std::make_shared<Sequential>(std::initializer_list<std::shared_ptr<Module>>{
-      std::make_shared<BasicConv2d>(in, ch5x5red, 1), std::make_shared<BasicConv2d>(ch5x5red, ch5x5, 3, 1, 1)}));
-  branch4 = register_module("branch4", std::make_shared<Sequential>(std::initializer_list<std::shared_ptr<Module>>{
-      ceil_pool(3, 1, 1), std::make_shared<BasicConv2d>(in, pool_proj, 1)}));
+  branch2 = register_module(
+      "branch2", std::make_shared<Sequential>(std::initializer_list<std::shared_ptr<Module>>{
+                     std::make_shared<BasicConv2d>(in, ch3x3red, 1),
+                     std::make_shared<BasicConv2d>(ch3x3red, ch3x3, 3, 1, 1)}));
+  branch3 = register_module(
+      "branch3", std::make_shared<Sequential>(std::initializer_list<std::shared_ptr<Module>>{
+                     std::make_shared<BasicConv2d>(in, ch5x5red, 1),
+                     std::make_shared<BasicConv2d>(ch5x5red, ch5x5, 3, 1, 1)}));
+  branch4 = register_module(
+      "branch4", std::make_shared<Sequential>(std::initializer_list<std::shared_ptr<Module>>{
+                     ceil_pool(3, 1, 1), std::make_shared<BasicConv2d>(in, pool_proj, 1)}));
 }
 
 Tensor Inception::forward(const Tensor& x) {
@@ -52,24 +58,34 @@ Tensor InceptionAux::forward(const Tensor& x) {
   return (*fc2)((*dropout)(h));
 }
 
-GoogLeNet::GoogLeNet(int64_t in_channels, int64_t num_classes, bool aux_logits, double p, double p_aux)
+GoogLeNet::GoogLeNet(int64_t in_channels, int64_t num_classes, bool aux_logits, double p,
+                     double p_aux)
     : Module("GoogLeNet") {
   conv1 = register_module("conv1", std::make_shared<BasicConv2d>(in_channels, 64, 7, 2, 3));
   maxpool1 = register_module("maxpool1", ceil_pool(3, 2));
   conv2 = register_module("conv2", std::make_shared<BasicConv2d>(64, 64, 1));
   conv3 = register_module("conv3", std::make_shared<BasicConv2d>(64, 192, 3, 1, 1));
   maxpool2 = register_module("maxpool2", ceil_pool(3, 2));
-  inception3a = register_module("inception3a", std::make_shared<Inception>(192, 64, 96, 128, 16, 32, 32));
-  inception3b = register_module("inception3b", std::make_shared<Inception>(256, 128, 128, 192, 32, 96, 64));
+  inception3a =
+      register_module("inception3a", std::make_shared<Inception>(192, 64, 96, 128, 16, 32, 32));
+  inception3b =
+      register_module("inception3b", std::make_shared<Inception>(256, 128, 128, 192, 32, 96, 64));
   maxpool3 = register_module("maxpool3", ceil_pool(3, 2));
-  inception4a = register_module("inception4a", std::make_shared<Inception>(480, 192, 96, 208, 16, 48, 64));
-  inception4b = register_module("inception4b", std::make_shared<Inception>(512, 160, 112, 224, 24, 64, 64));
-  inception4c = register_module("inception4c", std::make_shared<Inception>(512, 128, 128, 256, 24, 64, 64));
-  inception4d = register_module("inception4d", std::make_shared<Inception>(512, 112, 144, 288, 32, 64, 64));
-  inception4e = register_module("inception4e", std::make_shared<Inception>(528, 256, 160, 320, 32, 128, 128));
+  inception4a =
+      register_module("inception4a", std::make_shared<Inception>(480, 192, 96, 208, 16, 48, 64));
+  inception4b =
+      register_module("inception4b", std::make_shared<Inception>(512, 160, 112, 224, 24, 64, 64));
+  inception4c =
+      register_module("inception4c", std::make_shared<Inception>(512, 128, 128, 256, 24, 64, 64));
+  inception4d =
+      register_module("inception4d", std::make_shared<Inception>(512, 112, 144, 288, 32, 64, 64));
+  inception4e =
+      register_module("inception4e", std::make_shared<Inception>(528, 256, 160, 320, 32, 128, 128));
   maxpool4 = register_module("maxpool4", ceil_pool(2, 2));
-  inception5a = register_module("inception5a", std::make_shared<Inception>(832, 256, 160, 320, 32, 128, 128));
-  inception5b = register_module("inception5b", std::make_shared<Inception>(832, 384, 192, 384, 48, 128, 128));
+  inception5a =
+      register_module("inception5a", std::make_shared<Inception>(832, 256, 160, 320, 32, 128, 128));
+  inception5b =
+      register_module("inception5b", std::make_shared<Inception>(832, 384, 192, 384, 48, 128, 128));
   if (aux_logits) {
     aux1 = register_module("aux1", std::make_shared<InceptionAux>(512, num_classes, p_aux));
     aux2 = register_module("aux2", std::make_shared<InceptionAux>(528, num_classes, p_aux));
@@ -110,9 +126,11 @@ void detail::add_googlenet_models(std::vector<ModelEntry>& out) {
                     .from_paper("Szegedy et al. 2015")
                     .input(224, /*min_size=*/15)
                     .reference(6624904, "torchvision 0.14"));
-  out.push_back(ModelEntry("googlenet-aux", "GoogLeNet with the two auxiliary classifiers (training only)",
+  out.push_back(ModelEntry("googlenet-aux",
+                           "GoogLeNet with the two auxiliary classifiers (training only)",
                            [](const ModelConfig& c) {
-                             return std::make_shared<GoogLeNet>(c.in_channels, c.num_classes, /*aux_logits=*/true);
+                             return std::make_shared<GoogLeNet>(c.in_channels, c.num_classes,
+                                                                /*aux_logits=*/true);
                            })
                     .from_paper("Szegedy et al. 2015")
                     .input(224, /*min_size=*/15)

@@ -1,4 +1,5 @@
 #include "convkit/models/lenet.h"
+
 #include "models/zoo.h"
 
 namespace convkit::models {

@@ -31,9 +31,11 @@ int64_t make_divisible(double v, int64_t divisor = 8) {
 class DepthwiseSeparable : public Module {
  public:
   DepthwiseSeparable(int64_t in, int64_t out, int64_t stride) : Module("DepthwiseSeparable") {
-    dw = register_module("dw", conv_bn_relu6(Conv2dOptions(in, in, 3).stride(stride).same().groups(in),
-                                             kKerasBnEps, kKerasBnMomentum));
-    pw = register_module("pw", conv_bn_relu6(Conv2dOptions(in, out, 1), kKerasBnEps, kKerasBnMomentum));
+    dw = register_module(
+        "dw", conv_bn_relu6(Conv2dOptions(in, in, 3).stride(stride).same().groups(in), kKerasBnEps,
+                            kKerasBnMomentum));
+    pw = register_module("pw",
+                         conv_bn_relu6(Conv2dOptions(in, out, 1), kKerasBnEps, kKerasBnMomentum));
   }
   Tensor forward(const Tensor& x) override { return (*pw)((*dw)(x)); }
   std::shared_ptr<Sequential> dw, pw;
@@ -46,10 +48,11 @@ MobileNetV1::MobileNetV1(int64_t in_channels, int64_t num_classes, double alpha,
   auto width = [alpha](int64_t c) { return std::max<int64_t>(1, int64_t(double(c) * alpha)); };
   features = register_module("features", std::make_shared<Sequential>());
   int64_t in = width(32);
-  features->add(conv_bn_relu6(Conv2dOptions(in_channels, in, 3).stride(2).same(), kKerasBnEps, kKerasBnMomentum));
+  features->add(conv_bn_relu6(Conv2dOptions(in_channels, in, 3).stride(2).same(), kKerasBnEps,
+                              kKerasBnMomentum));
   // (pointwise channels, depthwise stride) of the 13 blocks, the paper's table 1.
-  const std::pair<int64_t, int64_t> blocks[] = {{64, 1},  {128, 2}, {128, 1}, {256, 2}, {256, 1},
-                                                {512, 2}, {512, 1}, {512, 1}, {512, 1}, {512, 1},
+  const std::pair<int64_t, int64_t> blocks[] = {{64, 1},  {128, 2},  {128, 1}, {256, 2}, {256, 1},
+                                                {512, 2}, {512, 1},  {512, 1}, {512, 1}, {512, 1},
                                                 {512, 1}, {1024, 2}, {1024, 1}};
   for (auto [channels, stride] : blocks) {
     features->add(std::make_shared<DepthwiseSeparable>(in, width(channels), stride));
@@ -70,7 +73,8 @@ InvertedResidual::InvertedResidual(int64_t in, int64_t out, int64_t stride, int6
   const int64_t hidden = in * expand_ratio;
   conv = register_module("conv", std::make_shared<Sequential>());
   if (expand_ratio != 1) conv->add(conv_bn_relu6(Conv2dOptions(in, hidden, 1), 1e-5, 0.1));
-  conv->add(conv_bn_relu6(Conv2dOptions(hidden, hidden, 3).stride(stride).padding(1).groups(hidden), 1e-5, 0.1));
+  conv->add(conv_bn_relu6(Conv2dOptions(hidden, hidden, 3).stride(stride).padding(1).groups(hidden),
+                          1e-5, 0.1));
   conv->add(std::make_shared<Conv2d>(Conv2dOptions(hidden, out, 1).with_bias(false)));
   conv->add(std::make_shared<BatchNorm2d>(out));
 }
@@ -80,16 +84,18 @@ Tensor InvertedResidual::forward(const Tensor& x) {
   return use_res_connect ? x + h : h;
 }
 
-MobileNetV2::MobileNetV2(int64_t in_channels, int64_t num_classes, double width_mult, double dropout)
+MobileNetV2::MobileNetV2(int64_t in_channels, int64_t num_classes, double width_mult,
+                         double dropout)
     : Module("MobileNetV2") {
-  CONVKIT_CHECK(width_mult > 0, "MobileNetV2: the width multiplier must be positive, got ", width_mult);
+  CONVKIT_CHECK(width_mult > 0, "MobileNetV2: the width multiplier must be positive, got ",
+                width_mult);
   features = register_module("features", std::make_shared<Sequential>());
   int64_t in = make_divisible(32 * width_mult);
   const int64_t last = make_divisible(1280 * std::max(1.0, width_mult));
   features->add(conv_bn_relu6(Conv2dOptions(in_channels, in, 3).stride(2).padding(1), 1e-5, 0.1));
   // (expansion t, channels c, repeats n, first stride s), the paper's table 2.
-  const int64_t settings[][4] = {{1, 16, 1, 1},  {6, 24, 2, 2},  {6, 32, 3, 2},  {6, 64, 4, 2},
-                                 {6, 96, 3, 1},  {6, 160, 3, 2}, {6, 320, 1, 1}};
+  const int64_t settings[][4] = {{1, 16, 1, 1}, {6, 24, 2, 2},  {6, 32, 3, 2}, {6, 64, 4, 2},
+                                 {6, 96, 3, 1}, {6, 160, 3, 2}, {6, 320, 1, 1}};
   for (const auto& [t, c, n, s] : settings) {
     const int64_t out = make_divisible(double(c) * width_mult);
     for (int64_t i = 0; i < n; ++i) {
@@ -130,14 +136,16 @@ void detail::keras_init(Module& model) {
 }
 
 void detail::add_mobilenet_models(std::vector<ModelEntry>& out) {
-  out.push_back(ModelEntry("mobilenet_v1", "MobileNetV1 (depthwise separable convolutions, ReLU6), width 1.0",
+  out.push_back(ModelEntry("mobilenet_v1",
+                           "MobileNetV1 (depthwise separable convolutions, ReLU6), width 1.0",
                            [](const ModelConfig& c) {
                              return std::make_shared<MobileNetV1>(c.in_channels, c.num_classes);
                            })
                     .from_paper("Howard et al. 2017")
                     .input(224, /*min_size=*/32)
                     .reference(4253864, "Keras Applications", /*counts_bn_statistics=*/true));
-  out.push_back(ModelEntry("mobilenet_v2", "MobileNetV2 (inverted residuals, linear bottlenecks, ReLU6), width 1.0",
+  out.push_back(ModelEntry("mobilenet_v2",
+                           "MobileNetV2 (inverted residuals, linear bottlenecks, ReLU6), width 1.0",
                            [](const ModelConfig& c) {
                              return std::make_shared<MobileNetV2>(c.in_channels, c.num_classes);
                            })

@@ -27,7 +27,8 @@ Bottleneck::Bottleneck(int64_t in, int64_t width, int64_t stride) : Module("Bott
   bn2 = register_module("bn2", std::make_shared<BatchNorm2d>(width));
   conv3 = register_module("conv3", conv(width, out, 1, 1));
   bn3 = register_module("bn3", std::make_shared<BatchNorm2d>(out));
-  if (stride != 1 || in != out) downsample = register_module("downsample", projection_shortcut(in, out, stride));
+  if (stride != 1 || in != out)
+    downsample = register_module("downsample", projection_shortcut(in, out, stride));
 }
 
 Tensor Bottleneck::forward(const Tensor& x) {
@@ -41,19 +42,30 @@ Tensor Bottleneck::forward(const Tensor& x) {
 ResNet::ResNet(int64_t depth, int64_t in_channels, int64_t num_classes) : Module("ResNet") {
   std::array<int64_t, 4> blocks;
   switch (depth) {
-    case 18: blocks = {2, 2, 2, 2}; break;
-    case 34: blocks = {3, 4, 6, 3}; break;
-    case 50: blocks = {3, 4, 6, 3}; break;
-    case 101: blocks = {3, 4, 23, 3}; break;
-    case 152: blocks = {3, 8, 36, 3}; break;
-    default: throw Error("ResNet: depth must be 18, 34, 50, 101 or 152, got " + std::to_string(depth));
+    case 18:
+      blocks = {2, 2, 2, 2};
+      break;
+    case 34:
+      blocks = {3, 4, 6, 3};
+      break;
+    case 50:
+      blocks = {3, 4, 6, 3};
+      break;
+    case 101:
+      blocks = {3, 4, 23, 3};
+      break;
+    case 152:
+      blocks = {3, 8, 36, 3};
+      break;
+    default:
+      throw Error("ResNet: depth must be 18, 34, 50, 101 or 152, got " + std::to_string(depth));
   }
   const bool bottleneck = depth >= 50;
   const int64_t expansion = bottleneck ? Bottleneck::kExpansion : 1;
   conv1 = register_module("conv1", conv(in_channels, 64, 7, 2));
   bn1 = register_module("bn1", std::make_shared<BatchNorm2d>(64));
-  maxpool = register_module("maxpool",
-                            std::make_shared<MaxPool2d>(Pool2dParams(3, 2).set_padding(1)));
+  maxpool =
+      register_module("maxpool", std::make_shared<MaxPool2d>(Pool2dParams(3, 2).set_padding(1)));
   int64_t in = 64;
   auto stage = [&](const char* name, int64_t width, int64_t n, int64_t stride) {
     auto s = register_module(name, std::make_shared<Sequential>());

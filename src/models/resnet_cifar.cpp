@@ -10,7 +10,8 @@ using namespace nn;
 
 namespace {
 std::shared_ptr<Conv2d> conv3x3(int64_t in, int64_t out, int64_t stride) {
-  return std::make_shared<Conv2d>(Conv2dOptions(in, out, 3).stride(stride).padding(1).with_bias(false));
+  return std::make_shared<Conv2d>(
+      Conv2dOptions(in, out, 3).stride(stride).padding(1).with_bias(false));
 }
 }  // namespace
 
@@ -72,14 +73,13 @@ Tensor CifarResNet::forward(const Tensor& x) {
 
 void detail::add_resnet_cifar_models(std::vector<ModelEntry>& out) {
   for (int depth : {20, 32, 44, 56, 110})
-    out.push_back(ModelEntry("resnet" + std::to_string(depth),
-                             "CIFAR-style ResNet-" + std::to_string(depth),
-                             [depth](const ModelConfig& c) {
-                               return std::make_shared<CifarResNet>(depth, c.in_channels,
-                                                                    c.num_classes);
-                             })
-                      .from_paper("He et al. 2016 (section 4.2)")
-                      .input(32, /*min_size=*/8));
+    out.push_back(
+        ModelEntry("resnet" + std::to_string(depth), "CIFAR-style ResNet-" + std::to_string(depth),
+                   [depth](const ModelConfig& c) {
+                     return std::make_shared<CifarResNet>(depth, c.in_channels, c.num_classes);
+                   })
+            .from_paper("He et al. 2016 (section 4.2)")
+            .input(32, /*min_size=*/8));
 }
 
 }  // namespace convkit::models

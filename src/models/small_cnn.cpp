@@ -1,4 +1,5 @@
 #include "convkit/models/small_cnn.h"
+
 #include "models/zoo.h"
 
 namespace convkit::models {
@@ -22,12 +23,10 @@ SmallCNN::SmallCNN(int64_t in_channels, int64_t num_classes, int64_t image_size)
 }
 
 void detail::add_small_cnn_models(std::vector<ModelEntry>& out) {
-  out.push_back(ModelEntry("small-cnn", "conv-pool-conv-pool-dense-dropout",
-                           [](const ModelConfig& c) {
-                             return std::make_shared<SmallCNN>(c.in_channels, c.num_classes,
-                                                               c.image_size);
-                           })
-                    .input(28));
+  out.push_back(
+      ModelEntry("small-cnn", "conv-pool-conv-pool-dense-dropout", [](const ModelConfig& c) {
+        return std::make_shared<SmallCNN>(c.in_channels, c.num_classes, c.image_size);
+      }).input(28));
 }
 
 }  // namespace convkit::models

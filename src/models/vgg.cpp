@@ -14,12 +14,17 @@ namespace {
 // Output channels of each 3x3 convolution; 0 is a 2x2/2 max pool (torchvision's "M").
 std::vector<int64_t> configuration(int64_t depth) {
   switch (depth) {
-    case 11: return {64, 0, 128, 0, 256, 256, 0, 512, 512, 0, 512, 512, 0};
-    case 13: return {64, 64, 0, 128, 128, 0, 256, 256, 0, 512, 512, 0, 512, 512, 0};
-    case 16: return {64, 64, 0, 128, 128, 0, 256, 256, 256, 0, 512, 512, 512, 0, 512, 512, 512, 0};
+    case 11:
+      return {64, 0, 128, 0, 256, 256, 0, 512, 512, 0, 512, 512, 0};
+    case 13:
+      return {64, 64, 0, 128, 128, 0, 256, 256, 0, 512, 512, 0, 512, 512, 0};
+    case 16:
+      return {64, 64, 0, 128, 128, 0, 256, 256, 256, 0, 512, 512, 512, 0, 512, 512, 512, 0};
     case 19:
-      return {64, 64, 0, 128, 128, 0, 256, 256, 256, 256, 0, 512, 512, 512, 512, 0, 512, 512, 512, 512, 0};
-    default: throw Error("VGG: depth must be 11, 13, 16 or 19, got " + std::to_string(depth));
+      return {64,  64,  0,   128, 128, 0,   256, 256, 256, 256, 0,
+              512, 512, 512, 512, 0,   512, 512, 512, 512, 0};
+    default:
+      throw Error("VGG: depth must be 11, 13, 16 or 19, got " + std::to_string(depth));
   }
 }
 }  // namespace
@@ -46,10 +51,12 @@ VGG::VGG(int64_t depth, int64_t in_channels, int64_t num_classes, bool batch_nor
     classifier->add(std::make_shared<Linear>(512, num_classes));
   } else {
     avgpool = register_module("avgpool", std::make_shared<AdaptiveAvgPool2d>(7, 7));
-    classifier = register_module("classifier", std::make_shared<Sequential>(std::initializer_list<std::shared_ptr<Module>>{
-        std::make_shared<Linear>(512 * 7 * 7, 4096), std::make_shared<ReLU>(), std::make_shared<Dropout>(dropout),
-        std::make_shared<Linear>(4096, 4096), std::make_shared<ReLU>(), std::make_shared<Dropout>(dropout),
-        std::make_shared<Linear>(4096, num_classes)}));
+    classifier = register_module(
+        "classifier", std::make_shared<Sequential>(std::initializer_list<std::shared_ptr<Module>>{
+                          std::make_shared<Linear>(512 * 7 * 7, 4096), std::make_shared<ReLU>(),
+                          std::make_shared<Dropout>(dropout), std::make_shared<Linear>(4096, 4096),
+                          std::make_shared<ReLU>(), std::make_shared<Dropout>(dropout),
+                          std::make_shared<Linear>(4096, num_classes)}));
   }
   // torchvision's init: He normal (fan_out) convolutions with zero bias, BN 1/0 (the defaults),
   // dense N(0, 0.01) with zero bias.
@@ -78,21 +85,23 @@ void detail::add_vgg_models(std::vector<ModelEntry>& out) {
   for (auto [depth, params] : depths)
     for (bool bn : {false, true}) {
       const std::string name = "vgg" + std::to_string(depth) + (bn ? "_bn" : "");
-      out.push_back(ModelEntry(name, "VGG-" + std::to_string(depth) + (bn ? " with batch norm" : ""),
-                               [depth, bn](const ModelConfig& c) {
-                                 return std::make_shared<VGG>(depth, c.in_channels, c.num_classes, bn);
-                               })
-                        .from_paper(bn ? "Simonyan & Zisserman 2015; Ioffe & Szegedy 2015"
-                                       : "Simonyan & Zisserman 2015")
-                        .input(224, /*min_size=*/32)
-                        .reference(bn ? params.second : params.first, "torchvision 0.14"));
+      out.push_back(
+          ModelEntry(name, "VGG-" + std::to_string(depth) + (bn ? " with batch norm" : ""),
+                     [depth, bn](const ModelConfig& c) {
+                       return std::make_shared<VGG>(depth, c.in_channels, c.num_classes, bn);
+                     })
+              .from_paper(bn ? "Simonyan & Zisserman 2015; Ioffe & Szegedy 2015"
+                             : "Simonyan & Zisserman 2015")
+              .input(224, /*min_size=*/32)
+              .reference(bn ? params.second : params.first, "torchvision 0.14"));
     }
   for (bool bn : {false, true})
     out.push_back(ModelEntry(bn ? "vgg16_bn-gap" : "vgg16-gap",
                              std::string("VGG-16") + (bn ? " with batch norm" : "") +
                                  " and a global-average-pooling head",
                              [bn](const ModelConfig& c) {
-                               return std::make_shared<VGG>(16, c.in_channels, c.num_classes, bn, /*gap=*/true);
+                               return std::make_shared<VGG>(16, c.in_channels, c.num_classes, bn,
+                                                            /*gap=*/true);
                              })
                       .from_paper("Simonyan & Zisserman 2015; Lin et al. 2014 (GAP head)")
                       .input(224, /*min_size=*/32));

@@ -14,15 +14,20 @@ std::shared_ptr<BatchNorm2d> keras_bn(int64_t c) {
 }
 }  // namespace
 
-SeparableConv2d::SeparableConv2d(int64_t in, int64_t out, int64_t kernel) : Module("SeparableConv2d") {
-  depthwise = register_module("depthwise", std::make_shared<Conv2d>(
-      Conv2dOptions(in, in, kernel).padding(kernel / 2).groups(in).with_bias(false)));
-  pointwise = register_module("pointwise", std::make_shared<Conv2d>(Conv2dOptions(in, out, 1).with_bias(false)));
+SeparableConv2d::SeparableConv2d(int64_t in, int64_t out, int64_t kernel)
+    : Module("SeparableConv2d") {
+  depthwise = register_module(
+      "depthwise",
+      std::make_shared<Conv2d>(
+          Conv2dOptions(in, in, kernel).padding(kernel / 2).groups(in).with_bias(false)));
+  pointwise = register_module("pointwise",
+                              std::make_shared<Conv2d>(Conv2dOptions(in, out, 1).with_bias(false)));
 }
 
 Tensor SeparableConv2d::forward(const Tensor& x) { return (*pointwise)((*depthwise)(x)); }
 
-XceptionBlock::XceptionBlock(int64_t in, const std::vector<int64_t>& widths, int64_t stride, bool relu_first)
+XceptionBlock::XceptionBlock(int64_t in, const std::vector<int64_t>& widths, int64_t stride,
+                             bool relu_first)
     : Module("XceptionBlock") {
   rep = register_module("rep", std::make_shared<Sequential>());
   int64_t c = in;
@@ -43,19 +48,23 @@ XceptionBlock::XceptionBlock(int64_t in, const std::vector<int64_t>& widths, int
 Tensor XceptionBlock::forward(const Tensor& x) { return (*rep)(x) + (skip ? (*skip)(x) : x); }
 
 Xception::Xception(int64_t in_channels, int64_t num_classes) : Module("Xception") {
-  conv1 = register_module("conv1", std::make_shared<Conv2d>(Conv2dOptions(in_channels, 32, 3).stride(2).with_bias(false)));
+  conv1 = register_module(
+      "conv1",
+      std::make_shared<Conv2d>(Conv2dOptions(in_channels, 32, 3).stride(2).with_bias(false)));
   bn1 = register_module("bn1", keras_bn(32));
-  conv2 = register_module("conv2", std::make_shared<Conv2d>(Conv2dOptions(32, 64, 3).with_bias(false)));
+  conv2 =
+      register_module("conv2", std::make_shared<Conv2d>(Conv2dOptions(32, 64, 3).with_bias(false)));
   bn2 = register_module("bn2", keras_bn(64));
   auto block = [&](int64_t in, std::vector<int64_t> widths, int64_t stride, bool relu_first) {
     const std::string name = "block" + std::to_string(blocks.size() + 1);
-    blocks.push_back(register_module(name, std::make_shared<XceptionBlock>(in, widths, stride, relu_first)));
+    blocks.push_back(
+        register_module(name, std::make_shared<XceptionBlock>(in, widths, stride, relu_first)));
   };
   block(64, {128, 128}, 2, /*relu_first=*/false);  // entry flow: the stem already ends in a ReLU
   block(128, {256, 256}, 2, true);
   block(256, {728, 728}, 2, true);
   for (int i = 0; i < 8; ++i) block(728, {728, 728, 728}, 1, true);  // middle flow
-  block(728, {728, 1024}, 2, true);                                 // exit flow
+  block(728, {728, 1024}, 2, true);                                  // exit flow
   conv3 = register_module("conv3", std::make_shared<SeparableConv2d>(1024, 1536));
   bn3 = register_module("bn3", keras_bn(1536));
   conv4 = register_module("conv4", std::make_shared<SeparableConv2d>(1536, 2048));
@@ -73,7 +82,8 @@ Tensor Xception::forward(const Tensor& x) {
 }
 
 void detail::add_xception_models(std::vector<ModelEntry>& out) {
-  out.push_back(ModelEntry("xception", "Xception (depthwise separable convolutions, entry/middle/exit flows)",
+  out.push_back(ModelEntry("xception",
+                           "Xception (depthwise separable convolutions, entry/middle/exit flows)",
                            [](const ModelConfig& c) {
                              return std::make_shared<Xception>(c.in_channels, c.num_classes);
                            })

@@ -14,15 +14,15 @@ constexpr double kKerasBnEps = 1e-3, kKerasBnMomentum = 0.01;
 // depthwise kernel's fans sum to 9*(C+1) in both frameworks' conventions), zero biases.
 void keras_init(nn::Module& model);  // mobilenet.cpp
 
-void add_lenet_models(std::vector<ModelEntry>& out);         // lenet.cpp
-void add_small_cnn_models(std::vector<ModelEntry>& out);     // small_cnn.cpp
-void add_alexnet_models(std::vector<ModelEntry>& out);       // alexnet.cpp (and ZFNet)
-void add_vgg_models(std::vector<ModelEntry>& out);           // vgg.cpp
-void add_googlenet_models(std::vector<ModelEntry>& out);     // googlenet.cpp
-void add_resnet_cifar_models(std::vector<ModelEntry>& out);  // resnet_cifar.cpp
-void add_resnet_models(std::vector<ModelEntry>& out);        // resnet.cpp
-void add_mobilenet_models(std::vector<ModelEntry>& out);     // mobilenet.cpp (v1 and v2)
-void add_xception_models(std::vector<ModelEntry>& out);      // xception.cpp
+void add_lenet_models(std::vector<ModelEntry>& out);             // lenet.cpp
+void add_small_cnn_models(std::vector<ModelEntry>& out);         // small_cnn.cpp
+void add_alexnet_models(std::vector<ModelEntry>& out);           // alexnet.cpp (and ZFNet)
+void add_vgg_models(std::vector<ModelEntry>& out);               // vgg.cpp
+void add_googlenet_models(std::vector<ModelEntry>& out);         // googlenet.cpp
+void add_resnet_cifar_models(std::vector<ModelEntry>& out);      // resnet_cifar.cpp
+void add_resnet_models(std::vector<ModelEntry>& out);            // resnet.cpp
+void add_mobilenet_models(std::vector<ModelEntry>& out);         // mobilenet.cpp (v1 and v2)
+void add_xception_models(std::vector<ModelEntry>& out);          // xception.cpp
 void add_inception_resnet_models(std::vector<ModelEntry>& out);  // inception_resnet.cpp
 
 }  // namespace convkit::models::detail

@@ -33,8 +33,10 @@ std::string Conv2d::extra_repr() const {
   std::string s = detail::concat(opt_.in_channels, "->", opt_.out_channels, ", ", opt_.kernel_h,
                                  "x", opt_.kernel_w);
   if (p.stride_h != 1 || p.stride_w != 1) s += detail::concat(", stride ", p.stride_h);
-  if (p.mode == Padding::same) s += ", same";
-  else if (p.pad_h || p.pad_w) s += detail::concat(", pad ", p.pad_h);
+  if (p.mode == Padding::same)
+    s += ", same";
+  else if (p.pad_h || p.pad_w)
+    s += detail::concat(", pad ", p.pad_h);
   if (p.dilation_h != 1) s += detail::concat(", dilation ", p.dilation_h);
   if (p.groups != 1) s += detail::concat(", groups ", p.groups);
   if (!opt_.bias) s += ", no bias";

@@ -25,7 +25,8 @@ Tensor Module::operator()(const Tensor& x) {
 int64_t Module::macs(const Shape&, const Shape&) const { return 0; }
 
 Tensor Module::forward(const Tensor&) {
-  throw Error(type_name_ + ": this module does not take a single tensor; call its own forward method");
+  throw Error(type_name_ +
+              ": this module does not take a single tensor; call its own forward method");
 }
 
 void Module::check_name(const std::string& name, const char* what) const {
@@ -105,7 +106,8 @@ std::shared_ptr<Module> Module::child(const std::string& path) const {
   size_t start = 0;
   while (start <= path.size()) {
     size_t dot = path.find('.', start);
-    std::string part = path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
+    std::string part =
+        path.substr(start, dot == std::string::npos ? std::string::npos : dot - start);
     auto it = std::find_if(m->children_.begin(), m->children_.end(),
                            [&](const auto& p) { return p.first == part; });
     CONVKIT_CHECK(it != m->children_.end(), type_name_, ": no child module '", path, "' (",
@@ -173,10 +175,12 @@ void Module::load_state_dict(const std::map<std::string, Tensor>& state, bool st
     }
     const Tensor& src = it->second;
     CONVKIT_CHECK(src.shape() == dst.shape(), source, ": tensor '", name, "' has shape ",
-                  src.shape().to_string(), " but ", type_name_, " expects ", dst.shape().to_string());
-    CONVKIT_CHECK(src.dtype() == dst.dtype() || (is_floating(src.dtype()) && is_floating(dst.dtype())),
-                  source, ": tensor '", name, "' has dtype ", dtype_name(src.dtype()), " but ",
-                  type_name_, " expects ", dtype_name(dst.dtype()));
+                  src.shape().to_string(), " but ", type_name_, " expects ",
+                  dst.shape().to_string());
+    CONVKIT_CHECK(
+        src.dtype() == dst.dtype() || (is_floating(src.dtype()) && is_floating(dst.dtype())),
+        source, ": tensor '", name, "' has dtype ", dtype_name(src.dtype()), " but ", type_name_,
+        " expects ", dtype_name(dst.dtype()));
   }
   if (strict)
     for (auto& [name, src] : state)

@@ -37,8 +37,12 @@ ModelInfo trace(Module& model, const Shape& input) {
     Module& mm = const_cast<Module&>(m);
     // Containers are shown through their layers; a module with parameters of its own is a layer.
     if (!mm.named_children().empty() && own_params(mm) == 0) return;
-    LayerInfo l{names.count(&m) ? names[&m] : "?", m.type_name(), m.extra_repr(), out,
-                own_params(mm), m.macs(in, out)};
+    LayerInfo l{names.count(&m) ? names[&m] : "?",
+                m.type_name(),
+                m.extra_repr(),
+                out,
+                own_params(mm),
+                m.macs(in, out)};
     info.layers.push_back(l);
   });
   try {
@@ -67,10 +71,15 @@ std::string summary(Module& model, const Shape& input) {
     ws = std::max(ws, l.output.to_string().size());
   }
   std::ostringstream os;
-  auto pad = [](const std::string& s, size_t w) { return s + std::string(w > s.size() ? w - s.size() : 0, ' '); };
-  auto lpad = [](const std::string& s, size_t w) { return std::string(w > s.size() ? w - s.size() : 0, ' ') + s; };
-  std::string header = pad("Layer", wn) + "  " + pad("Type", wt) + "  " + pad("Options", wd) + "  " +
-                       pad("Output shape", ws) + "  " + lpad("Params", 12) + "  " + lpad("MACs", 15);
+  auto pad = [](const std::string& s, size_t w) {
+    return s + std::string(w > s.size() ? w - s.size() : 0, ' ');
+  };
+  auto lpad = [](const std::string& s, size_t w) {
+    return std::string(w > s.size() ? w - s.size() : 0, ' ') + s;
+  };
+  std::string header = pad("Layer", wn) + "  " + pad("Type", wt) + "  " + pad("Options", wd) +
+                       "  " + pad("Output shape", ws) + "  " + lpad("Params", 12) + "  " +
+                       lpad("MACs", 15);
   std::string rule(header.size(), '-');
   os << "Input " << input.to_string() << "\n" << rule << "\n" << header << "\n" << rule << "\n";
   for (const LayerInfo& l : info.layers)

@@ -31,7 +31,8 @@ Tensor distillation_loss(const Tensor& student_logits, const Tensor& teacher_log
                 "distillation_loss: student and teacher logits must both be [N, C]; got ",
                 shapes_str({&student_logits, &teacher_logits}));
   CONVKIT_CHECK(temperature > 0, "distillation_loss: temperature must be > 0, got ", temperature);
-  CONVKIT_CHECK(alpha >= 0 && alpha <= 1, "distillation_loss: alpha must be in [0, 1], got ", alpha);
+  CONVKIT_CHECK(alpha >= 0 && alpha <= 1, "distillation_loss: alpha must be in [0, 1], got ",
+                alpha);
   Tensor soft;
   double neg_entropy;
   {

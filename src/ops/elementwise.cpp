@@ -46,7 +46,8 @@ Tensor binary_raw(const Tensor& a, const Tensor& b, ref::BinaryOp op, const char
     onednn::add_forward(y, a, b);
     return y;
   }
-  detail::dispatch_floating(a.dtype(), name, [&]<class T>() { ref::binary_forward<T>(y, a, b, op); });
+  detail::dispatch_floating(a.dtype(), name,
+                            [&]<class T>() { ref::binary_forward<T>(y, a, b, op); });
   return y;
 }
 
@@ -89,7 +90,8 @@ Tensor sub(const Tensor& a, const Tensor& b) {
   if (detail::tracing()) detail::trace_op("sub", y, {a, b});
   Shape sa = a.shape(), sb = b.shape();
   autograd::record(y, "sub", {a, b}, [sa, sb](const Tensor& g, const std::vector<bool>& needs) {
-    return TensorList{needs[0] ? sum_to(g, sa) : Tensor(), needs[1] ? sum_to(neg(g), sb) : Tensor()};
+    return TensorList{needs[0] ? sum_to(g, sa) : Tensor(),
+                      needs[1] ? sum_to(neg(g), sb) : Tensor()};
   });
   return y;
 }
@@ -118,9 +120,8 @@ Tensor div(const Tensor& a, const Tensor& b) {
 Tensor add(const Tensor& a, double s) {
   Tensor y = unary_raw(a, "add", [s](double v) { return v + s; });
   if (detail::tracing()) detail::trace_op("add_scalar", y, {a}, s);
-  autograd::record(y, "add_scalar", {a}, [](const Tensor& g, const std::vector<bool>&) {
-    return TensorList{g};
-  });
+  autograd::record(y, "add_scalar", {a},
+                   [](const Tensor& g, const std::vector<bool>&) { return TensorList{g}; });
   return y;
 }
 

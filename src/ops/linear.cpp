@@ -19,7 +19,8 @@ namespace {
 // c = op(a) @ op(b) into a new [B,M,N] tensor, on whichever kernel takes it.
 Tensor gemm(const Tensor& a, const Tensor& b, const ref::MatmulParams& p) {
   Tensor c = Tensor::empty({p.B, p.M, p.N}, a.dtype());
-  if (detail::use_dnnl("matmul", [&](std::string* why) { return onednn::matmul_accepts(a, b, why); })) {
+  if (detail::use_dnnl("matmul",
+                       [&](std::string* why) { return onednn::matmul_accepts(a, b, why); })) {
     onednn::matmul_forward(c, a, b, p);
   } else {
     detail::dispatch_floating(a.dtype(), "matmul",
@@ -140,24 +141,25 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
   }
   Tensor y = Tensor::empty({x.size(0), w.size(0)}, x.dtype());
   if (linear_on_dnnl(x, w)) {
-    const bool training = autograd::grad_enabled() &&
-                          (x.requires_grad() || w.requires_grad() || (b.defined() && b.requires_grad()));
+    const bool training = autograd::grad_enabled() && (x.requires_grad() || w.requires_grad() ||
+                                                       (b.defined() && b.requires_grad()));
     onednn::linear_forward(y, x, w, b, training);
   } else {
     detail::dispatch_floating(x.dtype(), "linear",
                               [&]<class T>() { ref::linear_forward<T>(y, x, w, b); });
   }
-  autograd::record(y, "linear", {x, w, b},
-                   [x = x.detach(), w = w.detach()](const Tensor& g, const std::vector<bool>& needs) {
-                     TensorList grads(3);
-                     if (needs[0]) grads[0] = linear_backward_data(g, w);
-                     if (needs[1] || needs[2]) {
-                       TensorList dwb = linear_backward_weights(g, x, needs[2]);
-                       if (needs[1]) grads[1] = dwb[0];
-                       grads[2] = dwb[1];
-                     }
-                     return grads;
-                   });
+  autograd::record(
+      y, "linear", {x, w, b},
+      [x = x.detach(), w = w.detach()](const Tensor& g, const std::vector<bool>& needs) {
+        TensorList grads(3);
+        if (needs[0]) grads[0] = linear_backward_data(g, w);
+        if (needs[1] || needs[2]) {
+          TensorList dwb = linear_backward_weights(g, x, needs[2]);
+          if (needs[1]) grads[1] = dwb[0];
+          grads[2] = dwb[1];
+        }
+        return grads;
+      });
   if (detail::tracing()) detail::trace_op("linear", y, {x, w, b});
   return y;
 }

@@ -23,9 +23,12 @@ namespace {
 
 Tensor reduce(const Tensor& loss, Reduction r) {
   switch (r) {
-    case Reduction::none: return loss;
-    case Reduction::sum: return sum(loss);
-    case Reduction::mean: return mean(loss);
+    case Reduction::none:
+      return loss;
+    case Reduction::sum:
+      return sum(loss);
+    case Reduction::mean:
+      return mean(loss);
   }
   return loss;
 }
@@ -105,11 +108,12 @@ Tensor cross_entropy(const Tensor& logits, const Tensor& target, double label_sm
     ref::cross_entropy_forward<T>(loss, logp, target, label_smoothing, p);
   });
   autograd::record(loss, "cross_entropy", {logits},
-                   [probs, target = target.detach(), label_smoothing, p](
-                       const Tensor& g, const std::vector<bool>&) {
+                   [probs, target = target.detach(), label_smoothing, p](const Tensor& g,
+                                                                         const std::vector<bool>&) {
                      Tensor dlogits = Tensor::empty(probs.shape(), probs.dtype());
                      detail::dispatch_floating(g.dtype(), "cross_entropy", [&]<class T>() {
-                       ref::cross_entropy_backward<T>(dlogits, g, probs, target, label_smoothing, p);
+                       ref::cross_entropy_backward<T>(dlogits, g, probs, target, label_smoothing,
+                                                      p);
                      });
                      return TensorList{dlogits};
                    });
@@ -125,16 +129,16 @@ Tensor soft_cross_entropy(const Tensor& logits, const Tensor& soft_targets, Redu
   detail::dispatch_floating(logits.dtype(), "soft_cross_entropy", [&]<class T>() {
     ref::soft_cross_entropy_forward<T>(loss, logp, soft_targets, p);
   });
-  autograd::record(loss, "soft_cross_entropy", {logits, soft_targets},
-                   [probs, logp, t = soft_targets.detach(), p](const Tensor& g,
-                                                              const std::vector<bool>& needs) {
-                     Tensor dlogits = needs[0] ? Tensor::empty(logp.shape(), logp.dtype()) : Tensor();
-                     Tensor dt = needs[1] ? Tensor::empty(logp.shape(), logp.dtype()) : Tensor();
-                     detail::dispatch_floating(g.dtype(), "soft_cross_entropy", [&]<class T>() {
-                       ref::soft_cross_entropy_backward<T>(dlogits, dt, g, probs, logp, t, p);
-                     });
-                     return TensorList{dlogits, dt};
-                   });
+  autograd::record(
+      loss, "soft_cross_entropy", {logits, soft_targets},
+      [probs, logp, t = soft_targets.detach(), p](const Tensor& g, const std::vector<bool>& needs) {
+        Tensor dlogits = needs[0] ? Tensor::empty(logp.shape(), logp.dtype()) : Tensor();
+        Tensor dt = needs[1] ? Tensor::empty(logp.shape(), logp.dtype()) : Tensor();
+        detail::dispatch_floating(g.dtype(), "soft_cross_entropy", [&]<class T>() {
+          ref::soft_cross_entropy_backward<T>(dlogits, dt, g, probs, logp, t, p);
+        });
+        return TensorList{dlogits, dt};
+      });
   return reduce(loss, r);
 }
 
@@ -169,11 +173,12 @@ Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targ
   check_same(logits, target, "binary_cross_entropy_with_logits", "logits", "target");
   Tensor pw;  // pos_weight broadcast to logits' shape, so the kernels index it like the logits
   if (pos_weight.defined()) {
-    CONVKIT_CHECK(pos_weight.dtype() == logits.dtype(), "binary_cross_entropy_with_logits: ",
-                  "pos_weight dtype ", dtype_name(pos_weight.dtype()), " differs from logits dtype ",
+    CONVKIT_CHECK(pos_weight.dtype() == logits.dtype(),
+                  "binary_cross_entropy_with_logits: ", "pos_weight dtype ",
+                  dtype_name(pos_weight.dtype()), " differs from logits dtype ",
                   dtype_name(logits.dtype()));
-    const Shape b = broadcast_shapes(pos_weight.shape(), logits.shape(),
-                                     "binary_cross_entropy_with_logits");
+    const Shape b =
+        broadcast_shapes(pos_weight.shape(), logits.shape(), "binary_cross_entropy_with_logits");
     CONVKIT_CHECK(b == logits.shape(), "binary_cross_entropy_with_logits: pos_weight ",
                   pos_weight.shape().to_string(), " does not broadcast to logits ",
                   logits.shape().to_string());
@@ -186,13 +191,12 @@ Tensor binary_cross_entropy_with_logits(const Tensor& logits, const Tensor& targ
   });
   autograd::record(loss, "binary_cross_entropy_with_logits", {logits, target},
                    [x = logits.detach(), t = target.detach(), pw](const Tensor& g,
-                                                                   const std::vector<bool>& needs) {
+                                                                  const std::vector<bool>& needs) {
                      Tensor dx = needs[0] ? Tensor::empty(x.shape(), x.dtype()) : Tensor();
                      Tensor dt = needs[1] ? Tensor::empty(x.shape(), x.dtype()) : Tensor();
-                     detail::dispatch_floating(g.dtype(), "binary_cross_entropy_with_logits",
-                                               [&]<class T>() {
-                                                 ref::bce_with_logits_backward<T>(dx, dt, g, x, t, pw);
-                                               });
+                     detail::dispatch_floating(
+                         g.dtype(), "binary_cross_entropy_with_logits",
+                         [&]<class T>() { ref::bce_with_logits_backward<T>(dx, dt, g, x, t, pw); });
                      return TensorList{dx, dt};
                    });
   return reduce(loss, r);

@@ -66,7 +66,8 @@ Tensor local_response_norm(const Tensor& x, int64_t size, double alpha, double b
                      return TensorList{lrn_backward(g, saved)};
                    });
   if (detail::tracing())
-    detail::trace_op("local_response_norm", y, {x}, std::vector<double>{double(size), alpha, beta, k});
+    detail::trace_op("local_response_norm", y, {x},
+                     std::vector<double>{double(size), alpha, beta, k});
   return y;
 }
 

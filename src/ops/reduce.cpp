@@ -20,7 +20,8 @@ Shape kept_shape(const Tensor& x, const std::vector<int>& dims, const char* op) 
   std::vector<bool> seen(x.ndim(), false);
   for (int d : dims) {
     int w = Shape::wrap_dim(d, x.ndim(), op);
-    CONVKIT_CHECK(!seen[w], op, ": dimension ", d, " listed twice for shape ", x.shape().to_string());
+    CONVKIT_CHECK(!seen[w], op, ": dimension ", d, " listed twice for shape ",
+                  x.shape().to_string());
     seen[w] = true;
     s[w] = 1;
   }

@@ -16,8 +16,8 @@ Optimizer::Optimizer(std::vector<ParamGroup> groups, const char* name)
                   grp.weight_decay);
     if (grp.initial_lr < 0) grp.initial_lr = grp.lr;
     for (const Tensor& p : grp.params)
-      CONVKIT_CHECK(p.defined() && is_floating(p.dtype()), name_,
-                    ": group ", g, " holds a parameter that is not a floating tensor");
+      CONVKIT_CHECK(p.defined() && is_floating(p.dtype()), name_, ": group ", g,
+                    " holds a parameter that is not a floating tensor");
   }
 }
 

@@ -55,7 +55,8 @@ struct Cosine : LRSchedule {
   double eta_min;
   Cosine(int64_t t, double e) : t_max(t), eta_min(e) {}
   double lr_at(int64_t t, double base) const override {
-    return eta_min + (base - eta_min) * (1 + std::cos(std::numbers::pi * double(t) / double(t_max))) / 2;
+    return eta_min +
+           (base - eta_min) * (1 + std::cos(std::numbers::pi * double(t) / double(t_max))) / 2;
   }
   std::string describe() const override {
     return detail::concat("cosine(t_max ", t_max, ", eta_min ", eta_min, ")");
@@ -103,8 +104,8 @@ SchedulePtr cosine_lr(int64_t t_max, double eta_min) {
 SchedulePtr with_warmup(SchedulePtr after, int64_t warmup, double start_factor) {
   CONVKIT_CHECK(after != nullptr, "with_warmup: no schedule to follow the warm-up");
   CONVKIT_CHECK(warmup >= 0, "with_warmup: negative warm-up length ", warmup);
-  CONVKIT_CHECK(start_factor > 0 && start_factor <= 1, "with_warmup: start_factor must lie in (0, 1], got ",
-                start_factor);
+  CONVKIT_CHECK(start_factor > 0 && start_factor <= 1,
+                "with_warmup: start_factor must lie in (0, 1], got ", start_factor);
   return std::make_shared<Warmup>(std::move(after), warmup, start_factor);
 }
 
@@ -113,15 +114,15 @@ void apply_schedule(const LRSchedule& schedule, Optimizer& opt, int64_t t) {
 }
 
 ReduceOnPlateau::ReduceOnPlateau(PlateauOptions options) : opt_(options) {
-  CONVKIT_CHECK(opt_.factor > 0 && opt_.factor < 1, "ReduceOnPlateau: factor must lie in (0, 1), got ",
-                opt_.factor);
+  CONVKIT_CHECK(opt_.factor > 0 && opt_.factor < 1,
+                "ReduceOnPlateau: factor must lie in (0, 1), got ", opt_.factor);
   best_ = opt_.maximize ? -std::numeric_limits<double>::infinity()
                         : std::numeric_limits<double>::infinity();
 }
 
 bool ReduceOnPlateau::step(double metric, Optimizer& opt) {
-  const bool better = opt_.maximize ? metric > best_ * (1 + opt_.threshold)
-                                    : metric < best_ * (1 - opt_.threshold);
+  const bool better =
+      opt_.maximize ? metric > best_ * (1 + opt_.threshold) : metric < best_ * (1 - opt_.threshold);
   if (better) {
     best_ = metric;
     bad_epochs_ = 0;

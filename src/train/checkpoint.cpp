@@ -66,8 +66,8 @@ Metadata load_weights(const std::string& path, nn::Module& model) {
 
 Metadata read_metadata(const std::string& path) { return io::load_safetensors(path).metadata; }
 
-void save_train_state(const std::string& path, const nn::Module& model,
-                      const optim::Optimizer& opt, const TrainState& s) {
+void save_train_state(const std::string& path, const nn::Module& model, const optim::Optimizer& opt,
+                      const TrainState& s) {
   std::map<std::string, Tensor> tensors;
   for (auto& [k, v] : model.state_dict()) tensors["model." + k] = v;
   for (auto& [k, v] : opt.state()) tensors["optim." + k] = v;
@@ -91,9 +91,12 @@ TrainState load_train_state(const std::string& path, nn::Module& model, optim::O
   expect_kind(path, f.metadata, "train_state");
   std::map<std::string, Tensor> weights, optim_state;
   for (auto& [k, v] : f.tensors) {
-    if (k.rfind("model.", 0) == 0) weights[k.substr(6)] = v;
-    else if (k.rfind("optim.", 0) == 0) optim_state[k.substr(6)] = v;
-    else throw Error(path + ": unexpected tensor '" + k + "' in a training state");
+    if (k.rfind("model.", 0) == 0)
+      weights[k.substr(6)] = v;
+    else if (k.rfind("optim.", 0) == 0)
+      optim_state[k.substr(6)] = v;
+    else
+      throw Error(path + ": unexpected tensor '" + k + "' in a training state");
   }
   TrainState s;
   s.epoch = to_int(path, "epoch", need(path, f.metadata, "epoch"));

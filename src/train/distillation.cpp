@@ -79,8 +79,8 @@ uint64_t hash_row(const float* p, int64_t n) {
 
 Tensor Teacher::logits(const Tensor& student_inputs, const std::vector<int64_t>& indices) {
   const int64_t n = student_inputs.ndim() > 0 ? student_inputs.size(0) : 0;
-  CONVKIT_CHECK(int64_t(indices.size()) == n, "teacher: ", indices.size(), " indices for a batch of ",
-                student_inputs.shape().to_string());
+  CONVKIT_CHECK(int64_t(indices.size()) == n, "teacher: ", indices.size(),
+                " indices for a batch of ", student_inputs.shape().to_string());
   if (n == 0) return logits(student_inputs);
   Tensor x = student_inputs.detach();
   const int64_t per = n > 0 ? x.numel() / n : 0;
@@ -107,7 +107,8 @@ Tensor Teacher::logits(const Tensor& student_inputs, const std::vector<int64_t>&
     const int64_t k = t.numel() / int64_t(missing.size());
     const float* pt = t.data<float>();
     for (size_t j = 0; j < missing.size(); ++j)
-      cache_[indices[missing[j]]] = {hashes[missing[j]], std::vector<float>(pt + j * k, pt + (j + 1) * k)};
+      cache_[indices[missing[j]]] = {hashes[missing[j]],
+                                     std::vector<float>(pt + j * k, pt + (j + 1) * k)};
   }
   const int64_t k = int64_t(cache_.at(indices[0]).logits.size());
   Tensor out = Tensor::empty(Shape{n, k}, DType::f32);

@@ -5,7 +5,6 @@
 #include <cmath>
 #include <filesystem>
 #include <fstream>
-
 #include <nlohmann/json.hpp>
 
 #include "convkit/autograd.h"
@@ -70,8 +69,9 @@ Trainer::Trainer(TrainOptions options, data::DatasetPtr train, data::DatasetPtr 
 
 void Trainer::build_optimizer() {
   std::vector<optim::ParamGroup> groups =
-      opt_.no_decay_on_bias_bn ? optim::groups_no_decay_on_bias_and_bn(*model_, opt_.lr, opt_.weight_decay)
-                               : optim::single_group(*model_, opt_.lr, opt_.weight_decay);
+      opt_.no_decay_on_bias_bn
+          ? optim::groups_no_decay_on_bias_and_bn(*model_, opt_.lr, opt_.weight_decay)
+          : optim::single_group(*model_, opt_.lr, opt_.weight_decay);
   if (opt_.optimizer == "sgd") {
     optimizer_ = std::make_unique<optim::SGD>(
         groups, optim::SGDOptions{.momentum = opt_.momentum, .nesterov = opt_.nesterov});
@@ -90,10 +90,14 @@ optim::SchedulePtr Trainer::make_schedule() const {
   const int64_t total = opt_.epochs * spe;
   optim::SchedulePtr s;
   const std::string& n = opt_.schedule;
-  if (n == "constant" || n == "plateau") s = optim::constant_lr();
-  else if (n == "cosine") s = optim::cosine_lr(std::max<int64_t>(total - warmup, 1));
-  else if (n == "step") s = optim::step_lr(opt_.step_size * spe, opt_.gamma);
-  else if (n == "exponential") s = optim::exponential_lr(std::pow(opt_.gamma, 1.0 / double(spe)));
+  if (n == "constant" || n == "plateau")
+    s = optim::constant_lr();
+  else if (n == "cosine")
+    s = optim::cosine_lr(std::max<int64_t>(total - warmup, 1));
+  else if (n == "step")
+    s = optim::step_lr(opt_.step_size * spe, opt_.gamma);
+  else if (n == "exponential")
+    s = optim::exponential_lr(std::pow(opt_.gamma, 1.0 / double(spe)));
   else if (n == "multistep") {
     std::vector<int64_t> m;
     for (int64_t e : opt_.milestones) m.push_back(e * spe);
@@ -114,13 +118,20 @@ std::string Trainer::state_path() const {
 
 Metadata Trainer::run_metadata() const {
   Shape ex = train_->example_shape();
-  nlohmann::json config = {{"in_channels", ex[0]}, {"num_classes", train_->num_classes()},
-                           {"image_size", ex[1]}, {"class_names", train_->class_names()}};
-  if (!opt_.norm_mean.empty()) config["normalization"] = {{"mean", opt_.norm_mean}, {"std", opt_.norm_std}};
-  if (!opt_.preprocessing.empty()) config["preprocessing"] = nlohmann::json::parse(opt_.preprocessing);
-  nlohmann::json run = {{"epochs", opt_.epochs}, {"batch_size", opt_.batch_size},
-                        {"optimizer", opt_.optimizer}, {"lr", opt_.lr},
-                        {"schedule", opt_.schedule}, {"seed", opt_.seed},
+  nlohmann::json config = {{"in_channels", ex[0]},
+                           {"num_classes", train_->num_classes()},
+                           {"image_size", ex[1]},
+                           {"class_names", train_->class_names()}};
+  if (!opt_.norm_mean.empty())
+    config["normalization"] = {{"mean", opt_.norm_mean}, {"std", opt_.norm_std}};
+  if (!opt_.preprocessing.empty())
+    config["preprocessing"] = nlohmann::json::parse(opt_.preprocessing);
+  nlohmann::json run = {{"epochs", opt_.epochs},
+                        {"batch_size", opt_.batch_size},
+                        {"optimizer", opt_.optimizer},
+                        {"lr", opt_.lr},
+                        {"schedule", opt_.schedule},
+                        {"seed", opt_.seed},
                         {"label_smoothing", opt_.label_smoothing}};
   if (!opt_.augmentation.empty()) run["augmentation"] = opt_.augmentation;
   if (!opt_.teacher.empty())
@@ -133,10 +144,14 @@ Metadata Trainer::run_metadata() const {
 bool Trainer::run() {
   namespace fs = std::filesystem;
   fs::create_directories(opt_.out_dir);
-  auto say = [&](const std::string& s) { if (on_message) on_message(s); };
+  auto say = [&](const std::string& s) {
+    if (on_message) on_message(s);
+  };
 
-  data::DataLoader loader(train_, {.batch_size = opt_.batch_size, .shuffle = true,
-                                   .seed = opt_.seed, .prefetch = 2,
+  data::DataLoader loader(train_, {.batch_size = opt_.batch_size,
+                                   .shuffle = true,
+                                   .seed = opt_.seed,
+                                   .prefetch = 2,
                                    .workers = opt_.loader_workers});
   std::unique_ptr<data::DataLoader> val_loader;
   if (val_ && val_->size() > 0)
@@ -156,7 +171,8 @@ bool Trainer::run() {
     say(detail::concat("resuming at epoch ", st.epoch + 1, ", batch ", st.next_batch, " (step ",
                        st.step, ")"));
   }
-  std::ofstream log(fs::path(opt_.out_dir) / "metrics.jsonl", opt_.resume ? std::ios::app : std::ios::trunc);
+  std::ofstream log(fs::path(opt_.out_dir) / "metrics.jsonl",
+                    opt_.resume ? std::ios::app : std::ios::trunc);
   auto save_state = [&]() {
     st.rng_state = default_generator().state();
     st.plateau_state = plateau.state();
@@ -170,8 +186,8 @@ bool Trainer::run() {
     CONVKIT_CHECK(teacher->loaded().num_classes == train_->num_classes(), "teacher ", opt_.teacher,
                   " predicts ", teacher->loaded().num_classes, " classes; the data has ",
                   train_->num_classes());
-    say(detail::concat("distilling from ", teacher->loaded().name, " (", opt_.teacher, "), T=",
-                       opt_.distill_temperature, ", alpha=", opt_.distill_alpha));
+    say(detail::concat("distilling from ", teacher->loaded().name, " (", opt_.teacher,
+                       "), T=", opt_.distill_temperature, ", alpha=", opt_.distill_alpha));
   }
 
   for (int64_t epoch = st.epoch; epoch < opt_.epochs; ++epoch) {
@@ -184,13 +200,12 @@ bool Trainer::run() {
       if (opt_.schedule != "plateau") optim::apply_schedule(*schedule, *optimizer_, st.step);
       optimizer_->zero_grad();
       Tensor logits = (*model_)(b->inputs);
-      Tensor loss = teacher ? distillation_loss(logits, teacher->logits(b->inputs, b->indices), b->labels,
-                                                opt_.distill_temperature, opt_.distill_alpha,
-                                                opt_.label_smoothing)
+      Tensor loss = teacher ? distillation_loss(logits, teacher->logits(b->inputs, b->indices),
+                                                b->labels, opt_.distill_temperature,
+                                                opt_.distill_alpha, opt_.label_smoothing)
                             : cross_entropy(logits, b->labels, opt_.label_smoothing);
       loss.backward();
-      if (opt_.clip_grad_norm > 0)
-        optim::clip_grad_norm(model_->parameters(), opt_.clip_grad_norm);
+      if (opt_.clip_grad_norm > 0) optim::clip_grad_norm(model_->parameters(), opt_.clip_grad_norm);
       optimizer_->step();
       ++st.step;
       ++batch;
@@ -198,8 +213,10 @@ bool Trainer::run() {
       if (on_progress) {
         double secs = seconds_since(t0);
         double ips = double(running.count()) / std::max(secs, 1e-9);
-        double left = double(loader.num_batches() - batch) * double(opt_.batch_size) / std::max(ips, 1e-9);
-        on_progress({epoch, opt_.epochs, batch, loader.num_batches(), running.loss(), running.top1(), ips, left});
+        double left =
+            double(loader.num_batches() - batch) * double(opt_.batch_size) / std::max(ips, 1e-9);
+        on_progress({epoch, opt_.epochs, batch, loader.num_batches(), running.loss(),
+                     running.top1(), ips, left});
       }
       if (stop_flag.load()) {
         loader.stop();
@@ -228,7 +245,8 @@ bool Trainer::run() {
     }
     // The halves of a split share one file set and one count, so the larger is the total.
     rec.skipped_files = std::max(train_->skipped_files(), val_ ? val_->skipped_files() : 0);
-    if (opt_.schedule == "plateau") plateau.step(val_loader ? rec.val_loss : rec.train_loss, *optimizer_);
+    if (opt_.schedule == "plateau")
+      plateau.step(val_loader ? rec.val_loss : rec.train_loss, *optimizer_);
     rec.best = metric > st.best_metric;
     Metadata meta = run_metadata();
     meta["epoch"] = std::to_string(rec.epoch);
@@ -240,10 +258,15 @@ bool Trainer::run() {
     st.epoch = epoch + 1;
     st.next_batch = 0;
     save_state();
-    nlohmann::json j = {{"epoch", rec.epoch}, {"train_loss", rec.train_loss},
-                        {"train_acc", rec.train_acc}, {"val_loss", rec.val_loss},
-                        {"val_acc", rec.val_acc}, {"val_top5", rec.val_top5}, {"lr", rec.lr},
-                        {"seconds", rec.seconds}, {"images_per_second", rec.images_per_second},
+    nlohmann::json j = {{"epoch", rec.epoch},
+                        {"train_loss", rec.train_loss},
+                        {"train_acc", rec.train_acc},
+                        {"val_loss", rec.val_loss},
+                        {"val_acc", rec.val_acc},
+                        {"val_top5", rec.val_top5},
+                        {"lr", rec.lr},
+                        {"seconds", rec.seconds},
+                        {"images_per_second", rec.images_per_second},
                         {"skipped_files", rec.skipped_files}};
     if (!rec.has_val) j["val_loss"] = j["val_acc"] = j["val_top5"] = nullptr;  // no validation set
     log << j.dump() << std::endl;

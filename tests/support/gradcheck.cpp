@@ -97,7 +97,8 @@ Tensor rand_var(const Shape& shape, uint64_t seed, double scale) {
       Generator g(99);
       out.backward(Tensor::randn(out.shape(), &g, out.dtype()));
     }
-    for (const Tensor& c : copies) grads.push_back(c.defined() && c.requires_grad() ? c.grad() : Tensor());
+    for (const Tensor& c : copies)
+      grads.push_back(c.defined() && c.requires_grad() ? c.grad() : Tensor());
   };
   Tensor y_ref, y_dnnl;
   TensorList g_ref, g_dnnl;
@@ -106,11 +107,13 @@ Tensor rand_var(const Shape& shape, uint64_t seed, double scale) {
   double tol = atol + rtol * max_abs(y_ref);
   double d = max_abs_diff(y_ref, y_dnnl);
   if (!(d <= tol))
-    return ::testing::AssertionFailure() << "outputs differ by " << d << " (tolerance " << tol << ")";
+    return ::testing::AssertionFailure()
+           << "outputs differ by " << d << " (tolerance " << tol << ")";
   for (size_t k = 0; k < inputs.size(); ++k) {
     if (!g_ref[k].defined() && !g_dnnl[k].defined()) continue;
     if (g_ref[k].defined() != g_dnnl[k].defined())
-      return ::testing::AssertionFailure() << "gradient of input " << k << " defined on one backend only";
+      return ::testing::AssertionFailure()
+             << "gradient of input " << k << " defined on one backend only";
     double gt = atol + rtol * max_abs(g_ref[k]);
     double gd = max_abs_diff(g_ref[k], g_dnnl[k]);
     if (!(gd <= gt))

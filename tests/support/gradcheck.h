@@ -43,14 +43,14 @@ double max_abs(const Tensor& a);
 }  // namespace convkit::test
 
 // EXPECT that `stmt` throws convkit::Error whose message contains each of the given strings.
-#define EXPECT_THROW_WITH(stmt, ...)                                                    \
-  do {                                                                                  \
-    try {                                                                               \
-      stmt;                                                                             \
-      ADD_FAILURE() << "expected convkit::Error from: " #stmt;                          \
-    } catch (const ::convkit::Error& e) {                                               \
-      for (const std::string& frag : std::vector<std::string>{__VA_ARGS__})             \
-        EXPECT_NE(std::string(e.what()).find(frag), std::string::npos)                  \
-            << "message \"" << e.what() << "\" lacks \"" << frag << "\"";               \
-    }                                                                                   \
+#define EXPECT_THROW_WITH(stmt, ...)                                        \
+  do {                                                                      \
+    try {                                                                   \
+      stmt;                                                                 \
+      ADD_FAILURE() << "expected convkit::Error from: " #stmt;              \
+    } catch (const ::convkit::Error& e) {                                   \
+      for (const std::string& frag : std::vector<std::string>{__VA_ARGS__}) \
+        EXPECT_NE(std::string(e.what()).find(frag), std::string::npos)      \
+            << "message \"" << e.what() << "\" lacks \"" << frag << "\"";   \
+    }                                                                       \
   } while (0)

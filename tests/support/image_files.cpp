@@ -4,11 +4,10 @@
 #include <unistd.h>
 
 #include <fstream>
-#include <sstream>
-#include <vector>
-
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <sstream>
+#include <vector>
 
 namespace fs = std::filesystem;
 
@@ -27,7 +26,9 @@ TempDir::~TempDir() {
   fs::remove_all(dir_, ec);
 }
 
-std::string TempDir::path(const std::string& rel) const { return rel.empty() ? dir_.string() : (dir_ / rel).string(); }
+std::string TempDir::path(const std::string& rel) const {
+  return rel.empty() ? dir_.string() : (dir_ / rel).string();
+}
 
 cv::Scalar class_rgb(int label) {
   static const cv::Scalar colours[] = {{220, 20, 20}, {20, 220, 20}, {20, 20, 220}};
@@ -46,7 +47,8 @@ void write_class_image(const std::string& path, int label, int variant, int w, i
   cv::Scalar rgb = class_rgb(label);
   // OpenCV writes BGR.
   cv::Mat img(h, w, CV_8UC3, cv::Scalar(rgb[2], rgb[1], rgb[0]));
-  cv::circle(img, {w / 2, h / 2}, 1 + variant % 3, cv::Scalar(rgb[2] * 0.8, rgb[1] * 0.8, rgb[0] * 0.8), -1);
+  cv::circle(img, {w / 2, h / 2}, 1 + variant % 3,
+             cv::Scalar(rgb[2] * 0.8, rgb[1] * 0.8, rgb[0] * 0.8), -1);
   ASSERT_TRUE(cv::imwrite(path, img)) << path;
 }
 

@@ -3,9 +3,8 @@
 // their class (so a test can check that no example carries another class's label), and each kind
 // of bad file the bad-data policy must handle.
 #include <filesystem>
-#include <string>
-
 #include <opencv2/core.hpp>
+#include <string>
 
 namespace convkit::test {
 
@@ -32,8 +31,8 @@ void write_gray_image(const std::string& path, int w = 12, int h = 10);
 // Writes `bytes` to `path` as they are (creates parent folders).
 void write_bytes(const std::string& path, const std::string& bytes);
 std::string read_bytes(const std::string& path);
-// A valid PNG whose IHDR claims `w` x `h` pixels (the image data is for 1 x 1): tests refusing a huge
-// image from its header alone.
+// A valid PNG whose IHDR claims `w` x `h` pixels (the image data is for 1 x 1): tests refusing a
+// huge image from its header alone.
 std::string png_claiming_size(uint32_t w, uint32_t h);
 // A PNG of class `label` with its pixel data damaged but its signature, IHDR and IEND intact (the
 // scan passes it; decoding fails).

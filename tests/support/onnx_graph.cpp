@@ -5,10 +5,18 @@ namespace convkit::test {
 namespace {
 void to_proto(const Tensor& t, onnx::TensorProto* p) {
   switch (t.dtype()) {
-    case DType::f32: p->set_data_type(onnx::TensorProto::FLOAT); break;
-    case DType::f64: p->set_data_type(onnx::TensorProto::DOUBLE); break;
-    case DType::i64: p->set_data_type(onnx::TensorProto::INT64); break;
-    case DType::u8: p->set_data_type(onnx::TensorProto::UINT8); break;
+    case DType::f32:
+      p->set_data_type(onnx::TensorProto::FLOAT);
+      break;
+    case DType::f64:
+      p->set_data_type(onnx::TensorProto::DOUBLE);
+      break;
+    case DType::i64:
+      p->set_data_type(onnx::TensorProto::INT64);
+      break;
+    case DType::u8:
+      p->set_data_type(onnx::TensorProto::UINT8);
+      break;
   }
   for (int d = 0; d < t.ndim(); ++d) p->add_dims(t.size(d));
   p->set_raw_data(t.raw_data(), t.nbytes());

@@ -11,7 +11,8 @@
 
 namespace convkit::test {
 
-using OnnxAttr = std::variant<int64_t, double, std::string, std::vector<int64_t>, std::vector<double>, Tensor>;
+using OnnxAttr =
+    std::variant<int64_t, double, std::string, std::vector<int64_t>, std::vector<double>, Tensor>;
 
 class OnnxGraph {
  public:

@@ -44,8 +44,10 @@ bool python_has(const std::string& modules, std::string* why) {
   if (it == cache.end()) {
     std::string out;
     const int rc = run_python("-c \"import " + modules + "\"", &out);
-    it = cache.emplace(modules, rc == 0 ? "" : python_exe() + " cannot import " + modules + ": " +
-                                                   out.substr(out.rfind('\n', out.size() - 2) + 1))
+    it = cache
+             .emplace(modules, rc == 0 ? ""
+                                       : python_exe() + " cannot import " + modules + ": " +
+                                             out.substr(out.rfind('\n', out.size() - 2) + 1))
              .first;
   }
   if (why) *why = it->second;

@@ -13,7 +13,9 @@ double TorchCase::meta(const std::string& key) const { return std::stod(golden.m
 void check_training_step(nn::Module& model, const TorchCase& c, DType dtype) {
   constexpr double kTol = 1e-4;
   const std::string what = dtype == DType::f64 ? "float64" : "float32";
-  auto tol = [&](const std::string& key) { return dtype == DType::f64 ? kTol : c.meta("tol_" + key); };
+  auto tol = [&](const std::string& key) {
+    return dtype == DType::f64 ? kTol : c.meta("tol_" + key);
+  };
   auto in = [&](const std::string& key) { return c(key).to(dtype); };
   model.train();
   for (auto& [name, m] : model.named_modules())  // PyTorch's step ran without dropout's masks
@@ -30,12 +32,14 @@ void check_training_step(nn::Module& model, const TorchCase& c, DType dtype) {
   if (c.has_meta("bn_param")) {
     const std::string bn = c.golden.metadata.at("bn_param");
     ASSERT_TRUE(state.count(bn)) << bn;
-    EXPECT_LE(rel_error(state[bn], c("train_running_mean")), tol("train_running_mean")) << what << " " << bn;
+    EXPECT_LE(rel_error(state[bn], c("train_running_mean")), tol("train_running_mean"))
+        << what << " " << bn;
   }
   optim::SGD(optim::single_group(model, c.meta("lr"))).step();
   model.eval();
   NoGradGuard no_grad;
-  EXPECT_LE(rel_error(model(in("input")), c("eval_output_after_step")), tol("eval_output_after_step"))
+  EXPECT_LE(rel_error(model(in("input")), c("eval_output_after_step")),
+            tol("eval_output_after_step"))
       << what << " eval output after one SGD step";
 }
 

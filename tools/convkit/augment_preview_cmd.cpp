@@ -2,7 +2,6 @@
 // the first column), to check a recipe by eye before training with it.
 #include <algorithm>
 #include <cstdio>
-
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -32,7 +31,8 @@ std::vector<cv::Mat> to_images(const data::Batch& batch, int scale) {
   const Shape s = batch.inputs.shape();
   std::vector<cv::Mat> out;
   for (int64_t k = 0; k < s[0]; ++k) {
-    cv::Mat img = data::chw_to_image(batch.inputs.data<float>() + k * s[1] * s[2] * s[3], s[1], s[2], s[3]);
+    cv::Mat img =
+        data::chw_to_image(batch.inputs.data<float>() + k * s[1] * s[2] * s[3], s[1], s[2], s[3]);
     cv::resize(img, img, {}, scale, scale, cv::INTER_NEAREST);
     out.push_back(img);
   }
@@ -41,10 +41,12 @@ std::vector<cv::Mat> to_images(const data::Batch& batch, int scale) {
 
 void run_preview(const PreviewArgs& a) {
   const std::string dir = a.data == "fashion-mnist" ? data::kFashionMnistDir : a.data;
-  // MNIST-layout IDX files; image folders plug in here once they are a dataset with a transform slot.
+  // MNIST-layout IDX files; image folders plug in here once they are a dataset with a transform
+  // slot.
   data::DatasetPtr ds = data::fashion_mnist(dir, a.split == "train");
   data::TransformPtr t = augmentation_for(a.augment, ds);
-  CONVKIT_CHECK(t != nullptr, "augment-preview: no augmentation given (use --augment FILE.json or "
+  CONVKIT_CHECK(t != nullptr,
+                "augment-preview: no augmentation given (use --augment FILE.json or "
                 "flags such as --hflip --pad 4)");
   std::printf("augmentation: %s\n", t->describe().c_str());
   data::Augmented aug(ds, t);
@@ -65,7 +67,8 @@ void run_preview(const PreviewArgs& a) {
 
   const int gap = 2, ch = int(ex[1]) * scale, cw = int(ex[2]) * scale;
   const int rows = int(n), cols = int(columns.size());
-  cv::Mat grid(rows * (ch + gap) + gap, cols * (cw + gap) + gap, columns[0][0].type(), cv::Scalar::all(128));
+  cv::Mat grid(rows * (ch + gap) + gap, cols * (cw + gap) + gap, columns[0][0].type(),
+               cv::Scalar::all(128));
   for (int c = 0; c < cols; ++c)
     for (int r = 0; r < rows; ++r)
       columns[c][r].copyTo(grid(cv::Rect(gap + c * (cw + gap), gap + r * (ch + gap), cw, ch)));
@@ -79,15 +82,25 @@ void run_preview(const PreviewArgs& a) {
 
 void add_augment_preview(CLI::App& app) {
   auto a = std::make_shared<PreviewArgs>();
-  auto* cmd = app.add_subcommand("augment-preview", "Write a PNG grid of augmented samples of a dataset");
-  cmd->add_option("--data", a->data, "fashion-mnist, or a directory with MNIST-layout IDX files")->capture_default_str();
-  cmd->add_option("--split", a->split, "train | test")->capture_default_str()->check(CLI::IsMember({"train", "test"}));
-  cmd->add_option("--count,-n", a->count, "Examples (rows)")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--variants", a->variants, "Augmented versions of each example (columns after the original)")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+  auto* cmd =
+      app.add_subcommand("augment-preview", "Write a PNG grid of augmented samples of a dataset");
+  cmd->add_option("--data", a->data, "fashion-mnist, or a directory with MNIST-layout IDX files")
+      ->capture_default_str();
+  cmd->add_option("--split", a->split, "train | test")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"train", "test"}));
+  cmd->add_option("--count,-n", a->count, "Examples (rows)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--variants", a->variants,
+                  "Augmented versions of each example (columns after the original)")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--scale", a->scale, "Enlarge each image this many times (0: to about 96 pixels)")
-      ->capture_default_str()->check(CLI::NonNegativeNumber);
-  cmd->add_option("--seed", a->seed, "Seed for the choice of examples and the augmentation")->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_option("--seed", a->seed, "Seed for the choice of examples and the augmentation")
+      ->capture_default_str();
   cmd->add_option("--out,-o", a->out, "Output PNG")->capture_default_str();
   add_augment_options(*cmd, a->augment);
   cmd->callback([a] { run_preview(*a); });

@@ -5,7 +5,6 @@
 #include <cctype>
 #include <cstdio>
 #include <filesystem>
-
 #include <nlohmann/json.hpp>
 
 namespace convkit::cli {
@@ -16,23 +15,34 @@ void add_image_data_options(CLI::App& cmd, ImageDataArgs& a, bool training) {
   const char* g = "Image folders and CSV lists (--data DIR|FILE.csv; docs/data.md)";
   if (training) {
     cmd.add_option("--image-size", a.image_size,
-                   "Model input size S: the shorter side is resized to --load-size, then the centre SxS is cropped")
-        ->group(g)->capture_default_str()->check(CLI::PositiveNumber);
-    cmd.add_option("--load-size", a.load_size, "Shorter side after decoding (default: --image-size)")
-        ->group(g)->check(CLI::NonNegativeNumber);
-    cmd.add_flag("--grayscale", a.grayscale, "Decode images as one gray channel (default: RGB)")->group(g);
+                   "Model input size S: the shorter side is resized to --load-size, then the "
+                   "centre SxS is cropped")
+        ->group(g)
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    cmd.add_option("--load-size", a.load_size,
+                   "Shorter side after decoding (default: --image-size)")
+        ->group(g)
+        ->check(CLI::NonNegativeNumber);
+    cmd.add_flag("--grayscale", a.grayscale, "Decode images as one gray channel (default: RGB)")
+        ->group(g);
   }
   cmd.add_option("--cache", a.cache_mib, "Keep up to this many MiB of decoded images in memory")
-      ->group(g)->check(CLI::NonNegativeNumber);
+      ->group(g)
+      ->check(CLI::NonNegativeNumber);
   cmd.add_flag("--strict", a.strict,
-               "Stop at the first unusable file (default: report it with its path and skip it)")->group(g);
+               "Stop at the first unusable file (default: report it with its path and skip it)")
+      ->group(g);
   cmd.add_option("--max-pixels", a.max_pixels, "Images with more pixels are bad data")
-      ->group(g)->capture_default_str()->check(CLI::PositiveNumber);
+      ->group(g)
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
 }
 
 bool is_image_data(const std::string& path) {
   std::string ext = fs::path(path).extension().string();
-  std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+  std::transform(ext.begin(), ext.end(), ext.begin(),
+                 [](unsigned char c) { return std::tolower(c); });
   if (ext == ".csv") return true;
   std::error_code ec;
   if (!fs::is_directory(path, ec)) return false;  // the IDX loader names the missing folder
@@ -59,12 +69,15 @@ std::shared_ptr<data::ImageDataset> open_image_data(const std::string& path,
     if (n <= kShown)
       std::fprintf(stderr, "convkit: warning: %s; %s\n", i.message.c_str(), i.action.c_str());
     else if (n == kShown + 1)
-      std::fprintf(stderr, "convkit: warning: more data problems; not shown (the epoch summary counts them)\n");
+      std::fprintf(
+          stderr,
+          "convkit: warning: more data problems; not shown (the epoch summary counts them)\n");
   };
   try {
     return std::make_shared<data::ImageDataset>(data::ImageSource::open(path, classes), o);
   } catch (const data::ImageFileError& e) {
-    throw Error(std::string(e.what()) + " (--strict; without it, the file is reported and skipped)");
+    throw Error(std::string(e.what()) +
+                " (--strict; without it, the file is reported and skipped)");
   }
 }
 
@@ -72,7 +85,8 @@ data::ImagePreprocessing preprocessing_of(const train::LoadedModel& m) {
   auto config = m.metadata.find("config");
   if (config != m.metadata.end()) {
     auto j = nlohmann::json::parse(config->second, nullptr, /*allow_exceptions=*/false);
-    if (j.is_object() && j.contains("preprocessing")) return data::ImagePreprocessing::from_json(j["preprocessing"].dump());
+    if (j.is_object() && j.contains("preprocessing"))
+      return data::ImagePreprocessing::from_json(j["preprocessing"].dump());
   }
   data::ImagePreprocessing p;
   p.image_size = m.image_size;
@@ -89,18 +103,22 @@ ModelImageData image_data_for_model(const train::LoadedModel& m, const std::stri
                 d.images->num_classes(), " classes, but the model predicts ", m.num_classes);
   d.inputs = d.images;
   if (!m.norm_mean.empty())
-    d.inputs = std::make_shared<data::Normalized>(d.inputs, data::ChannelStats{m.norm_mean, m.norm_std});
+    d.inputs =
+        std::make_shared<data::Normalized>(d.inputs, data::ChannelStats{m.norm_mean, m.norm_std});
   return d;
 }
 
 std::string describe_image_data(const std::string& path, const data::ImageDataset& ds) {
   const data::ImagePreprocessing& p = ds.preprocessing();
-  std::string s = detail::concat(path, ": ", ds.size(), " images in ", ds.num_classes(), " classes, ",
-                                 p.color == data::ColorMode::gray ? "gray" : "RGB", " ", p.image_size,
-                                 "x", p.image_size);
-  if (p.effective_load_size() != p.image_size) s += detail::concat(" (shorter side ", p.effective_load_size(), ", centre crop)");
-  if (ds.skipped_files() > 0) s += detail::concat("; ", ds.skipped_files(), " unusable files skipped");
-  if (ds.converted_files() > 0) s += detail::concat("; ", ds.converted_files(), " grayscale files converted to RGB");
+  std::string s = detail::concat(path, ": ", ds.size(), " images in ", ds.num_classes(),
+                                 " classes, ", p.color == data::ColorMode::gray ? "gray" : "RGB",
+                                 " ", p.image_size, "x", p.image_size);
+  if (p.effective_load_size() != p.image_size)
+    s += detail::concat(" (shorter side ", p.effective_load_size(), ", centre crop)");
+  if (ds.skipped_files() > 0)
+    s += detail::concat("; ", ds.skipped_files(), " unusable files skipped");
+  if (ds.converted_files() > 0)
+    s += detail::concat("; ", ds.converted_files(), " grayscale files converted to RGB");
   return s;
 }
 

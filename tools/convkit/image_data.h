@@ -1,10 +1,9 @@
 #pragma once
 // `--data` for image sets: a folder of class folders or a .csv list (docs/data.md), shared by
 // train, eval and predict. A folder holding MNIST-layout IDX files stays an IDX data set.
+#include <CLI/CLI.hpp>
 #include <memory>
 #include <string>
-
-#include <CLI/CLI.hpp>
 
 #include "convkit/data/image_dataset.h"
 #include "convkit/train/checkpoint.h"

@@ -48,11 +48,12 @@ void run_export(const ExportArgs& a) {
   }
   CONVKIT_CHECK(diff / scale <= 1e-4, "export: ", a.onnx, " does not reproduce ", a.checkpoint,
                 " (relative error ", diff / scale, ")");
-  std::printf("wrote %s: %s, opset %d, %zu nodes, %lld parameters, input [N,%lld,%lld,%lld]; "
-              "re-imported output matches (relative error %.1e)\n",
-              a.onnx.c_str(), m.name.c_str(), a.opset, back->nodes().size(),
-              (long long)back->num_parameters(), (long long)m.in_channels, (long long)m.image_size,
-              (long long)m.image_size, diff / scale);
+  std::printf(
+      "wrote %s: %s, opset %d, %zu nodes, %lld parameters, input [N,%lld,%lld,%lld]; "
+      "re-imported output matches (relative error %.1e)\n",
+      a.onnx.c_str(), m.name.c_str(), a.opset, back->nodes().size(),
+      (long long)back->num_parameters(), (long long)m.in_channels, (long long)m.image_size,
+      (long long)m.image_size, diff / scale);
 }
 
 }  // namespace
@@ -71,7 +72,8 @@ train::LoadedModel load_model_file(const std::string& path) {
     try {
       auto j = nlohmann::json::parse(config->second);
       m.num_classes = j.value("num_classes", int64_t(0));
-      if (j.contains("class_names")) m.class_names = j["class_names"].get<std::vector<std::string>>();
+      if (j.contains("class_names"))
+        m.class_names = j["class_names"].get<std::vector<std::string>>();
       if (j.contains("normalization")) {
         m.norm_mean = j["normalization"].at("mean").get<std::vector<double>>();
         m.norm_std = j["normalization"].at("std").get<std::vector<double>>();
@@ -101,8 +103,8 @@ bool print_onnx_summary(const std::string& path, int64_t image_size) {
   const std::vector<Shape> shapes = model->node_output_shapes(inputs);
   std::printf("\n%-48s %-20s %s\n", "node", "op", "output shape");
   for (size_t k = 0; k < shapes.size(); ++k)
-    std::printf("%-48s %-20s %s\n", model->nodes()[k].name.c_str(), model->nodes()[k].op_type.c_str(),
-                shapes[k].to_string().c_str());
+    std::printf("%-48s %-20s %s\n", model->nodes()[k].name.c_str(),
+                model->nodes()[k].op_type.c_str(), shapes[k].to_string().c_str());
   std::printf("\n%zu nodes, %lld parameters (%lld trainable), %zu buffers\n", shapes.size(),
               (long long)model->num_parameters(), (long long)model->num_parameters(true),
               model->named_buffers().size());
@@ -111,8 +113,10 @@ bool print_onnx_summary(const std::string& path, int64_t image_size) {
 
 void add_export(CLI::App& app) {
   auto a = std::make_shared<ExportArgs>();
-  auto* cmd = app.add_subcommand("export", "Write saved weights as an ONNX model (checked by re-importing it)");
-  cmd->add_option("--checkpoint", a->checkpoint, "Weights file written by `convkit train`")->required();
+  auto* cmd = app.add_subcommand(
+      "export", "Write saved weights as an ONNX model (checked by re-importing it)");
+  cmd->add_option("--checkpoint", a->checkpoint, "Weights file written by `convkit train`")
+      ->required();
   cmd->add_option("--onnx", a->onnx, "Output .onnx file")->required();
   cmd->add_option("--opset", a->opset, "ONNX opset, 9 to 17 (10 for OpenCV <= 4.6 with ReLU6)")
       ->capture_default_str()

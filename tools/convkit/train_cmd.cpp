@@ -1,8 +1,8 @@
 // convkit train: trains a registered model; Ctrl-C saves a resumable state.
 #include <algorithm>
 #include <csignal>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 
 #include "augment_options.h"
@@ -33,8 +33,8 @@ extern "C" void on_sigint(int) {
   std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C exits at once
 }
 
-// The training set and the test set (null when there is none): Fashion-MNIST-layout IDX files, or an
-// image folder / CSV list with an optional separate test set.
+// The training set and the test set (null when there is none): Fashion-MNIST-layout IDX files, or
+// an image folder / CSV list with an optional separate test set.
 struct Sources {
   data::DatasetPtr full, test;
   std::shared_ptr<data::ImageDataset> images;  // `full`, when it is an image set
@@ -43,8 +43,8 @@ struct Sources {
 Sources open_sources(TrainArgs& a) {
   Sources s;
   if (!is_image_data(a.data)) {
-    CONVKIT_CHECK(a.test_data.empty(), "train: --test-data is for image folders and CSV lists; ", a.data,
-                  " holds its own test split");
+    CONVKIT_CHECK(a.test_data.empty(), "train: --test-data is for image folders and CSV lists; ",
+                  a.data, " holds its own test split");
     s.full = data::fashion_mnist(a.data, true);
     s.test = data::fashion_mnist(a.data, false);
     return s;
@@ -71,7 +71,8 @@ void run_train(const TrainArgs& args) {
   Sources src = open_sources(a);
   data::DatasetPtr test = src.test;
   data::DatasetPtr train_set = src.full, val_set;
-  if (a.opt.val_fraction > 0) std::tie(train_set, val_set) = data::train_val_split(src.full, a.opt.val_fraction, a.opt.seed);
+  if (a.opt.val_fraction > 0)
+    std::tie(train_set, val_set) = data::train_val_split(src.full, a.opt.val_fraction, a.opt.seed);
   // Statistics (standardization, colour PCA) come from the unaugmented training part.
   data::DatasetPtr plain_train = train_set;
   if (data::TransformPtr t = augmentation_for(a.augment, plain_train)) {
@@ -128,8 +129,9 @@ void run_train(const TrainArgs& args) {
     double best = 0;
     for (const auto& r : trainer.history()) best = std::max(best, r.val_acc);
     if (val_set) std::printf("validation: best top-1 accuracy %.2f%%\n", 100 * best);
-    std::printf("weights: %s, %s; metrics log: %s/metrics.jsonl\n", trainer.weights_path("best").c_str(),
-                trainer.weights_path("last").c_str(), a.opt.out_dir.c_str());
+    std::printf("weights: %s, %s; metrics log: %s/metrics.jsonl\n",
+                trainer.weights_path("best").c_str(), trainer.weights_path("last").c_str(),
+                a.opt.out_dir.c_str());
     return;
   }
   data::DataLoader test_loader(test, {.batch_size = 256, .shuffle = false});
@@ -149,49 +151,76 @@ void run_train(const TrainArgs& args) {
 
 void add_train(CLI::App& app) {
   auto a = std::make_shared<TrainArgs>();
-  auto* cmd = app.add_subcommand("train", "Train a model (default: lenet5-modern on Fashion-MNIST)");
+  auto* cmd =
+      app.add_subcommand("train", "Train a model (default: lenet5-modern on Fashion-MNIST)");
   train::TrainOptions& o = a->opt;
-  cmd->add_option("--model,-m", o.model, "Registered model name (see `convkit summary --list`)")->capture_default_str();
+  cmd->add_option("--model,-m", o.model, "Registered model name (see `convkit summary --list`)")
+      ->capture_default_str();
   cmd->add_option("--data", a->data,
-                  "Directory with MNIST-layout IDX files, an image folder (one sub-folder per class) or a .csv list")
+                  "Directory with MNIST-layout IDX files, an image folder (one sub-folder per "
+                  "class) or a .csv list")
       ->capture_default_str();
   cmd->add_option("--test-data", a->test_data,
                   "Image folder or .csv list evaluated after training (with --data an image set)");
-  cmd->add_option("--epochs,-e", o.epochs, "Epochs")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--batch-size,-b", o.batch_size, "Batch size")->capture_default_str()->check(CLI::PositiveNumber);
-  cmd->add_option("--optimizer", o.optimizer, "sgd | adam | adamw")->capture_default_str()
+  cmd->add_option("--epochs,-e", o.epochs, "Epochs")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--batch-size,-b", o.batch_size, "Batch size")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
+  cmd->add_option("--optimizer", o.optimizer, "sgd | adam | adamw")
+      ->capture_default_str()
       ->check(CLI::IsMember({"sgd", "adam", "adamw"}));
   cmd->add_option("--lr", o.lr, "Learning rate")->capture_default_str();
   cmd->add_option("--momentum", o.momentum, "SGD momentum")->capture_default_str();
   cmd->add_flag("--nesterov", o.nesterov, "Nesterov momentum");
   cmd->add_option("--weight-decay", o.weight_decay, "Weight decay")->capture_default_str();
-  cmd->add_option("--schedule", o.schedule, "constant | step | multistep | exponential | cosine | plateau")
-      ->capture_default_str()->check(CLI::IsMember({"constant", "step", "multistep", "exponential", "cosine", "plateau"}));
-  cmd->add_option("--warmup", o.warmup_epochs, "Linear warm-up length in epochs (may be fractional)")->capture_default_str();
-  cmd->add_option("--step-size", o.step_size, "Epochs per decay (step schedule)")->capture_default_str();
+  cmd->add_option("--schedule", o.schedule,
+                  "constant | step | multistep | exponential | cosine | plateau")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"constant", "step", "multistep", "exponential", "cosine", "plateau"}));
+  cmd->add_option("--warmup", o.warmup_epochs,
+                  "Linear warm-up length in epochs (may be fractional)")
+      ->capture_default_str();
+  cmd->add_option("--step-size", o.step_size, "Epochs per decay (step schedule)")
+      ->capture_default_str();
   cmd->add_option("--milestones", o.milestones, "Epochs at which to decay (multistep schedule)");
-  cmd->add_option("--gamma", o.gamma, "Decay factor (step, multistep, exponential per epoch, plateau)")->capture_default_str();
+  cmd->add_option("--gamma", o.gamma,
+                  "Decay factor (step, multistep, exponential per epoch, plateau)")
+      ->capture_default_str();
   cmd->add_option("--scale-lr", o.scale_lr_base_batch,
-                  "Linear scaling rule: lr *= batch-size / this base batch size (0: off)")->capture_default_str();
-  cmd->add_option("--label-smoothing", o.label_smoothing, "Label smoothing epsilon")->capture_default_str();
+                  "Linear scaling rule: lr *= batch-size / this base batch size (0: off)")
+      ->capture_default_str();
+  cmd->add_option("--label-smoothing", o.label_smoothing, "Label smoothing epsilon")
+      ->capture_default_str();
   cmd->add_option("--teacher", o.teacher,
                   "Distill from this trained model (weights file, e.g. runs/big/best.safetensors)");
   cmd->add_option("--distill-temperature", o.distill_temperature, "Distillation temperature T")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   cmd->add_option("--distill-alpha", o.distill_alpha,
                   "Weight of the soft (teacher) term; 1 - alpha goes to the hard labels")
-      ->capture_default_str()->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--clip-grad-norm", o.clip_grad_norm, "Clip gradients to this global L2 norm (0: off)")->capture_default_str();
-  cmd->add_option("--val-fraction,--val-split", o.val_fraction, "Fraction of the training set held out for validation")->capture_default_str();
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 1.0));
+  cmd->add_option("--clip-grad-norm", o.clip_grad_norm,
+                  "Clip gradients to this global L2 norm (0: off)")
+      ->capture_default_str();
+  cmd->add_option("--val-fraction,--val-split", o.val_fraction,
+                  "Fraction of the training set held out for validation")
+      ->capture_default_str();
   cmd->add_option("--seed", o.seed, "Random seed")->capture_default_str();
-  cmd->add_option("--out,-o", o.out_dir, "Output directory (checkpoints, metrics log)")->capture_default_str();
+  cmd->add_option("--out,-o", o.out_dir, "Output directory (checkpoints, metrics log)")
+      ->capture_default_str();
   cmd->add_flag("--resume", o.resume, "Continue the run saved in --out");
-  cmd->add_flag("!--no-normalize", a->normalize,
-                "Use inputs as they are (default: standardize each channel with training-set statistics)");
-  cmd->add_option("--progress", a->progress, "auto | always | never")->capture_default_str()
+  cmd->add_flag(
+      "!--no-normalize", a->normalize,
+      "Use inputs as they are (default: standardize each channel with training-set statistics)");
+  cmd->add_option("--progress", a->progress, "auto | always | never")
+      ->capture_default_str()
       ->check(CLI::IsMember({"auto", "always", "never"}));
   cmd->add_option("--workers", o.loader_workers, "Threads assembling (augmenting) training batches")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   add_augment_options(*cmd, a->augment);
   add_image_data_options(*cmd, a->images, /*training=*/true);
   add_runtime_options(*cmd, a->runtime);

@@ -41,7 +41,8 @@ TransformPtr random_apply(double p, TransformPtr transform);
 TransformPtr horizontal_flip(double p = 0.5);
 TransformPtr vertical_flip(double p = 0.5);
 
-// Deterministic resize to (height, width) (bilinear; area averaging when shrinking) and centre crop.
+// Deterministic resize to (height, width) (bilinear; area averaging when shrinking) and centre
+// crop.
 TransformPtr resize(int height, int width);
 TransformPtr center_crop(int height, int width);
 
@@ -79,11 +80,11 @@ TransformPtr scale_jitter(ScaleJitterOptions options);
 // sheared along y), isotropic zoom factor uniform in [1 - zoom, 1 + zoom] (> 1 magnifies). Pixels
 // mapped from outside the image are filled by `fill`. Bilinear interpolation.
 struct AffineOptions {
-  double rotation = 0;     // degrees
-  double width_shift = 0;  // fraction of the width
-  double height_shift = 0; // fraction of the height
-  double shear = 0;        // degrees
-  double zoom = 0;         // fraction, in [0, 1)
+  double rotation = 0;      // degrees
+  double width_shift = 0;   // fraction of the width
+  double height_shift = 0;  // fraction of the height
+  double shear = 0;         // degrees
+  double zoom = 0;          // fraction, in [0, 1)
   Fill fill{};
 };
 TransformPtr random_affine(AffineOptions options);
@@ -97,7 +98,8 @@ struct AffineParams {
 };
 TransformPtr affine(AffineParams params, Fill fill = {});
 // The 2x3 row-major matrix mapping input to output pixel coordinates for an image of
-// (height, width): p_out = c + shift + R(rotation) * Shear(shear) * zoom * (p_in - c), c the centre.
+// (height, width): p_out = c + shift + R(rotation) * Shear(shear) * zoom * (p_in - c), c the
+// centre.
 std::vector<double> affine_matrix(int height, int width, const AffineParams& params);
 
 // torchvision ColorJitter without hue: brightness, contrast and saturation factors each uniform in

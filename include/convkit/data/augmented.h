@@ -1,9 +1,8 @@
 #pragma once
 // Augmentation of in-memory tensor datasets (Fashion-MNIST): float [C, H, W] in [0, 1] -> 8-bit
 // cv::Mat -> transform -> float, per example, seeded by (epoch seed, example index).
-#include <vector>
-
 #include <opencv2/core.hpp>
+#include <vector>
 
 #include "convkit/data/dataset.h"
 #include "convkit/data/transform.h"

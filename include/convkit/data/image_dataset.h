@@ -3,27 +3,26 @@
 // input size, optional training augmentation, an optional cache, and a bad-data policy.
 //
 // One example, from file to tensor (docs/data.md):
-//   decode (8-bit RGB or gray) -> resize so the shorter side is `load_size` (area interpolation when
-//   shrinking, bilinear when enlarging) -> [cache] -> training only: the transform -> resize so the
-//   shorter side is `image_size` if it is not, and crop the centre image_size x image_size ->
-//   float32 [C, image_size, image_size] with values in [0, 1].
+//   decode (8-bit RGB or gray) -> resize so the shorter side is `load_size` (area interpolation
+//   when shrinking, bilinear when enlarging) -> [cache] -> training only: the transform -> resize
+//   so the shorter side is `image_size` if it is not, and crop the centre image_size x image_size
+//   -> float32 [C, image_size, image_size] with values in [0, 1].
 // With load_size = image_size (the default) this is torchvision's Resize(S) + CenterCrop(S);
 // load_size 256 with image_size 224 is its ImageNet evaluation transform.
 //
 // Bad data: a file that cannot be used (image_file.h's ImageProblem) is reported once, with its
-// path, through `on_issue`. Policy `skip` (default): files found bad by the scan at construction are
-// left out; a file found bad when decoded is replaced by the next usable file of the same class (in
-// the source's order, wrapping around), so a batch never carries a wrong label and depends only on
-// the files, not on threads or timing. Policy `strict`: the first problem throws ImageFileError
+// path, through `on_issue`. Policy `skip` (default): files found bad by the scan at construction
+// are left out; a file found bad when decoded is replaced by the next usable file of the same class
+// (in the source's order, wrapping around), so a batch never carries a wrong label and depends only
+// on the files, not on threads or timing. Policy `strict`: the first problem throws ImageFileError
 // naming the path. A grayscale file in an RGB set is converted (R = G = B) and reported under
 // `skip`, and an error under `strict`. A class folder without usable images is reported (the class
 // keeps its label, so outputs stay aligned with the folder names); under `strict` it is an error.
 #include <functional>
 #include <memory>
+#include <opencv2/core.hpp>
 #include <string>
 #include <vector>
-
-#include <opencv2/core.hpp>
 
 #include "convkit/data/dataset.h"
 #include "convkit/data/image_file.h"

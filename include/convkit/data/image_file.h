@@ -8,10 +8,9 @@
 // announces a huge image is refused before any pixel memory is allocated, and a truncated PNG or
 // JPEG is refused before libjpeg would fill the missing rows with grey.
 #include <cstdint>
+#include <opencv2/core.hpp>
 #include <string>
 #include <string_view>
-
-#include <opencv2/core.hpp>
 
 #include "convkit/error.h"
 
@@ -25,9 +24,9 @@ const char* format_name(ImageFormat f);  // "JPEG", "PNG", ...; "unknown"
 // .tif .tiff); unknown for any other name.
 ImageFormat format_from_extension(const std::string& path);
 
-// What a file's bytes say without decoding. `head` holds the file's first bytes (the whole file when
-// it is small), `tail` its last bytes, `file_size` its length. Width and height are -1 when the
-// header is not within `head` (e.g. a JPEG whose EXIF block is larger than `head`).
+// What a file's bytes say without decoding. `head` holds the file's first bytes (the whole file
+// when it is small), `tail` its last bytes, `file_size` its length. Width and height are -1 when
+// the header is not within `head` (e.g. a JPEG whose EXIF block is larger than `head`).
 struct ImageProbe {
   ImageFormat format = ImageFormat::unknown;  // from the signature bytes, never the name
   int64_t width = -1, height = -1;
@@ -79,8 +78,8 @@ struct DecodedImage {
 };
 
 // Reads and decodes `path`. Colour files become RGB (from OpenCV's BGR), grayscale files become
-// three equal channels in RGB mode; alpha is dropped; 16-bit samples are scaled to 8 bits; JPEG EXIF
-// orientation is applied. Throws ImageFileError naming the path and the problem.
+// three equal channels in RGB mode; alpha is dropped; 16-bit samples are scaled to 8 bits; JPEG
+// EXIF orientation is applied. Throws ImageFileError naming the path and the problem.
 DecodedImage read_image(const std::string& path, ColorMode mode,
                         int64_t max_pixels = kDefaultMaxPixels);
 

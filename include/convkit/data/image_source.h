@@ -11,10 +11,11 @@
 // folders are listed in `non_image_files` so a dataset can report them.
 //
 // CSV list: `path,label[,more columns]`, one image per row, paths relative to the CSV's folder (or
-// absolute). A first row naming a path column (path, file, filename, image, image_path) is a header;
-// the label column is then the one named label, class, class_name, category or target, and columns
-// may come in any order. Labels are class names, or non-negative integers when every row's label is
-// one. Fields may be double-quoted (RFC 4180). Empty lines and lines starting with '#' are skipped.
+// absolute). A first row naming a path column (path, file, filename, image, image_path) is a
+// header; the label column is then the one named label, class, class_name, category or target, and
+// columns may come in any order. Labels are class names, or non-negative integers when every row's
+// label is one. Fields may be double-quoted (RFC 4180). Empty lines and lines starting with '#' are
+// skipped.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -30,12 +31,15 @@ class ImageSource {
  public:
   // Lists `dir`. With `classes` given (e.g. the names a trained model was saved with), labels are
   // positions in that list and a class folder not in it is an error; otherwise the classes are the
-  // sub-folders found. Throws naming the folder when it is missing, has no class folders or no images.
-  static ImageSource from_folder(const std::string& dir, const std::vector<std::string>& classes = {});
+  // sub-folders found. Throws naming the folder when it is missing, has no class folders or no
+  // images.
+  static ImageSource from_folder(const std::string& dir,
+                                 const std::vector<std::string>& classes = {});
   // Reads a CSV list. With `classes` given, name labels must be in it and integer labels below its
   // size. Throws naming the file and line for a malformed row, an unknown label, or one path listed
   // with two different labels (a repeated row with the same label is kept once).
-  static ImageSource from_csv(const std::string& csv_path, const std::vector<std::string>& classes = {});
+  static ImageSource from_csv(const std::string& csv_path,
+                              const std::vector<std::string>& classes = {});
   // from_csv for a path ending in .csv (any case), from_folder otherwise.
   static ImageSource open(const std::string& path, const std::vector<std::string>& classes = {});
 

@@ -28,8 +28,9 @@ struct LoaderOptions {
   bool shuffle = true;
   bool drop_last = false;
   uint64_t seed = 0;
-  // Batches ready or being assembled ahead of the consumer (raised to `workers` if smaller, so every
-  // worker can have one in progress); 0 assembles each batch on the caller's thread in next().
+  // Batches ready or being assembled ahead of the consumer (raised to `workers` if smaller, so
+  // every worker can have one in progress); 0 assembles each batch on the caller's thread in
+  // next().
   int prefetch = 2;
   // Threads assembling batches. The dataset's get_epoch_batch is called from all of them at once,
   // so it must be safe to call concurrently (every dataset in convkit is).
@@ -77,9 +78,9 @@ class DataLoader {
   std::vector<std::thread> workers_;
   std::mutex mu_;
   std::condition_variable cv_;
-  int64_t next_claim_ = 0;    // next batch number a worker will take
-  int64_t next_deliver_ = 0;  // next batch number next() returns
-  int64_t end_ = 0;           // one past the epoch's last batch
+  int64_t next_claim_ = 0;         // next batch number a worker will take
+  int64_t next_deliver_ = 0;       // next batch number next() returns
+  int64_t end_ = 0;                // one past the epoch's last batch
   std::map<int64_t, Slot> ready_;  // assembled, not yet delivered
   bool stop_ = false;
 };

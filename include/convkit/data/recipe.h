@@ -10,12 +10,12 @@
 //      {"type": "random_erasing", "p": 0.25}]}
 //
 // A bare array of transforms is accepted too. Errors name the recipe, the transform's position and
-// type, and the key: `recipe aug.json: transform 1 (random_crop): unknown key 'paddin' (known: ...)`.
+// type, and the key: `recipe aug.json: transform 1 (random_crop): unknown key 'paddin' (known:
+// ...)`.
 #include <functional>
+#include <opencv2/core.hpp>
 #include <string>
 #include <vector>
-
-#include <opencv2/core.hpp>
 
 #include "convkit/data/transform.h"
 
@@ -38,19 +38,19 @@ TransformPtr load_recipe(const std::string& path, const RecipeContext& context);
 // adds one transform, in this order: crop (scale jitter, resized crop or padded random crop),
 // flips, affine, colour jitter, channel shift, PCA lighting, erasing, cutout.
 struct AugmentFlags {
-  std::string recipe;                  // --augment FILE.json (exclusive with the flags below)
-  bool hflip = false, vflip = false;   // --hflip, --vflip
-  int crop = 0;                        // --crop N: output size of the crop (0: the input's)
-  int pad = 0;                         // --pad P: random crop after padding by P
-  double resized_crop = 0;             // --resized-crop MIN_SCALE: Inception crop, scale [min, 1]
-  std::vector<int> scale_jitter;       // --scale-jitter MIN,MAX: VGG shorter-side jitter
+  std::string recipe;                 // --augment FILE.json (exclusive with the flags below)
+  bool hflip = false, vflip = false;  // --hflip, --vflip
+  int crop = 0;                       // --crop N: output size of the crop (0: the input's)
+  int pad = 0;                        // --pad P: random crop after padding by P
+  double resized_crop = 0;            // --resized-crop MIN_SCALE: Inception crop, scale [min, 1]
+  std::vector<int> scale_jitter;      // --scale-jitter MIN,MAX: VGG shorter-side jitter
   double rotate = 0, shift = 0, shear = 0, zoom = 0;  // --rotate DEG --shift F --shear DEG --zoom F
-  std::string fill = "constant";       // --fill constant|nearest|reflect|wrap (crop padding, affine)
-  std::vector<double> color_jitter;    // --color-jitter B[,C,S]
-  double channel_shift = 0;            // --channel-shift R (0..255)
-  double pca_lighting = 0;             // --pca-lighting STD (AlexNet: 0.1)
-  double erase = 0;                    // --erase P: random erasing probability
-  int cutout = 0;                      // --cutout N: cutout square side
+  std::string fill = "constant";     // --fill constant|nearest|reflect|wrap (crop padding, affine)
+  std::vector<double> color_jitter;  // --color-jitter B[,C,S]
+  double channel_shift = 0;          // --channel-shift R (0..255)
+  double pca_lighting = 0;           // --pca-lighting STD (AlexNet: 0.1)
+  double erase = 0;                  // --erase P: random erasing probability
+  int cutout = 0;                    // --cutout N: cutout square side
 };
 // The recipe the flags stand for, as JSON text (empty array when none is set).
 std::string recipe_from_flags(const AugmentFlags& flags);

@@ -12,10 +12,9 @@
 // Boxes are in continuous pixel coordinates: pixel (x, y) covers [x, x+1) x [y, y+1), so a box
 // [x_min, x_max) x [y_min, y_max) lies within [0, size] on both axes.
 #include <cstdint>
+#include <opencv2/core.hpp>
 #include <string>
 #include <vector>
-
-#include <opencv2/core.hpp>
 
 namespace convkit::data {
 
@@ -25,10 +24,12 @@ const std::vector<std::string>& shape_names();
 struct ShapesOptions {
   int64_t count = 1000;  // images
   int size = 64;         // width = height in pixels (>= 16)
-  std::vector<std::string> classes = {"circle", "square", "triangle", "star"};  // from shape_names()
-  int objects_max = 1;   // objects per image, uniform in [1, objects_max]
-  double noise = 12;     // largest std of the Gaussian pixel noise (0..255 scale)
-  double min_contrast = 80;  // smallest colour distance (Euclidean, RGB) between object and background
+  std::vector<std::string> classes = {"circle", "square", "triangle",
+                                      "star"};  // from shape_names()
+  int objects_max = 1;                          // objects per image, uniform in [1, objects_max]
+  double noise = 12;  // largest std of the Gaussian pixel noise (0..255 scale)
+  double min_contrast =
+      80;  // smallest colour distance (Euclidean, RGB) between object and background
   uint64_t seed = 1;
 };
 

@@ -7,9 +7,8 @@
 // augmentation reproducible and independent of how many threads decode.
 #include <cstdint>
 #include <memory>
-#include <string>
-
 #include <opencv2/core.hpp>
+#include <string>
 
 #include "convkit/random.h"
 

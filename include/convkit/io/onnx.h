@@ -74,7 +74,7 @@ struct OnnxExportOptions {
   int opset = 13;
   std::string input_name = "input";
   std::string output_name = "output";
-  bool dynamic_batch = true;        // dim 0 of input and output is the symbolic "N"
+  bool dynamic_batch = true;                    // dim 0 of input and output is the symbolic "N"
   std::map<std::string, std::string> metadata;  // written as metadata_props
 };
 

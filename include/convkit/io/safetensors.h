@@ -1,6 +1,7 @@
 #pragma once
 // The safetensors format (https://github.com/huggingface/safetensors): an 8-byte little-endian
-// header length N, N bytes of JSON {"name": {"dtype": "F32", "shape": [..], "data_offsets": [b, e]},
+// header length N, N bytes of JSON {"name": {"dtype": "F32", "shape": [..], "data_offsets": [b,
+// e]},
 // ..., "__metadata__": {"key": "value"}}, then the raw little-endian tensor bytes. No code runs on
 // load, and Python reads it directly.
 #include <map>

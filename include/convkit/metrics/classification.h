@@ -31,7 +31,7 @@ class RunningMetrics {
 
 struct ClassReport {
   double precision = 0, recall = 0, f1 = 0;  // 0 where undefined (no predictions / no examples)
-  int64_t support = 0;                        // examples whose true class this is
+  int64_t support = 0;                       // examples whose true class this is
 };
 
 class ConfusionMatrix {

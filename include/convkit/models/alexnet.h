@@ -9,8 +9,8 @@
 //  - AlexNetPaper: the 2012 paper's: 96 11x11/4 filters, local response normalization (n=5,
 //    alpha=1e-4, beta=0.75, k=2) after conv1 and conv2, overlapping 3x3/2 max pooling, 256-384-
 //    384-256 channels, dropout 0.5 before fc6 and fc7, the paper's init (weights N(0, 0.01), bias 1
-//    in conv2, conv4, conv5 and the dense layers, 0 elsewhere). `two_towers` keeps the paper's split
-//    over two GPUs as groups=2 in conv2, conv4, conv5 (60,965,224 parameters, as Caffe's
+//    in conv2, conv4, conv5 and the dense layers, 0 elsewhere). `two_towers` keeps the paper's
+//    split over two GPUs as groups=2 in conv2, conv4, conv5 (60,965,224 parameters, as Caffe's
 //    bvlc_alexnet); without it every filter sees every channel (62,378,344). The paper's 224 is
 //    really 227 (the size for which 11x11/4 tiles exactly); the dense head is sized from
 //    image_size (fc6 sees the 6x6 maps at 227), so the model runs at that size only.
@@ -37,10 +37,10 @@ class AlexNet : public nn::Module {
 };
 
 struct AlexNetPaperOptions {
-  bool zfnet = false;       // ZFNet's 7x7/2 first layer and 5x5/2 second layer
-  bool two_towers = true;   // groups=2 in conv2, conv4, conv5 (the paper's two GPUs); not for ZFNet
-  bool gap = false;         // global-average-pooling head instead of fc6-fc8
-  int64_t image_size = 227; // sizes fc6 (ignored with gap)
+  bool zfnet = false;      // ZFNet's 7x7/2 first layer and 5x5/2 second layer
+  bool two_towers = true;  // groups=2 in conv2, conv4, conv5 (the paper's two GPUs); not for ZFNet
+  bool gap = false;        // global-average-pooling head instead of fc6-fc8
+  int64_t image_size = 227;  // sizes fc6 (ignored with gap)
   double dropout = 0.5;
 };
 

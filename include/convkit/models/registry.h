@@ -28,8 +28,8 @@ using ModelFactory = std::function<std::shared_ptr<nn::Module>(const ModelConfig
 struct ModelEntry {
   std::string name, description;
   ModelFactory make;
-  std::string paper;           // "Krizhevsky et al. 2012", the source of the architecture
-  int64_t input_size = 224;    // the paper's input height and width (default for summaries)
+  std::string paper;         // "Krizhevsky et al. 2012", the source of the architecture
+  int64_t input_size = 224;  // the paper's input height and width (default for summaries)
   // Smallest square input the model accepts; models with a global-pooling (or adaptive) head run
   // on any size from here up. 0: the head is sized from ModelConfig::image_size, so the model runs
   // at exactly that size.
@@ -45,7 +45,10 @@ struct ModelEntry {
 
   ModelEntry(std::string name, std::string description, ModelFactory make)
       : name(std::move(name)), description(std::move(description)), make(std::move(make)) {}
-  ModelEntry& from_paper(std::string p) { paper = std::move(p); return *this; }
+  ModelEntry& from_paper(std::string p) {
+    paper = std::move(p);
+    return *this;
+  }
   ModelEntry& input(int64_t size, int64_t min_size = 0) {
     input_size = size, min_input_size = min_size;
     return *this;

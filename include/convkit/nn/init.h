@@ -21,7 +21,8 @@ double calculate_gain(Nonlinearity f, double param = 0.01);
 void constant_(Tensor& t, double value);
 void uniform_(Tensor& t, double lo, double hi, Generator* gen = nullptr);
 void normal_(Tensor& t, double mean, double std, Generator* gen = nullptr);
-// Glorot & Bengio 2010: U(-a, a), a = gain*sqrt(6/(fan_in+fan_out)); N(0, gain*sqrt(2/(fan_in+fan_out))).
+// Glorot & Bengio 2010: U(-a, a), a = gain*sqrt(6/(fan_in+fan_out)); N(0,
+// gain*sqrt(2/(fan_in+fan_out))).
 void xavier_uniform_(Tensor& t, double gain = 1.0, Generator* gen = nullptr);
 void xavier_normal_(Tensor& t, double gain = 1.0, Generator* gen = nullptr);
 // He et al. 2015: std = gain/sqrt(fan), gain from nonlinearity (a = negative slope for leaky_relu);

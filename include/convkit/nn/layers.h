@@ -18,14 +18,38 @@ struct Conv2dOptions {
   Conv2dOptions(int64_t in, int64_t out, int64_t k) : Conv2dOptions(in, out, k, k) {}
   Conv2dOptions(int64_t in, int64_t out, int64_t kh, int64_t kw)
       : in_channels(in), out_channels(out), kernel_h(kh), kernel_w(kw) {}
-  Conv2dOptions& stride(int64_t s) { params.set_stride(s); return *this; }
-  Conv2dOptions& padding(int64_t p) { params.set_padding(p); return *this; }
-  Conv2dOptions& padding(int64_t h, int64_t w) { params.set_padding(h, w); return *this; }
-  Conv2dOptions& same() { params.same(); return *this; }
-  Conv2dOptions& valid() { params.valid(); return *this; }
-  Conv2dOptions& dilation(int64_t d) { params.set_dilation(d); return *this; }
-  Conv2dOptions& groups(int64_t g) { params.set_groups(g); return *this; }
-  Conv2dOptions& with_bias(bool on) { bias = on; return *this; }
+  Conv2dOptions& stride(int64_t s) {
+    params.set_stride(s);
+    return *this;
+  }
+  Conv2dOptions& padding(int64_t p) {
+    params.set_padding(p);
+    return *this;
+  }
+  Conv2dOptions& padding(int64_t h, int64_t w) {
+    params.set_padding(h, w);
+    return *this;
+  }
+  Conv2dOptions& same() {
+    params.same();
+    return *this;
+  }
+  Conv2dOptions& valid() {
+    params.valid();
+    return *this;
+  }
+  Conv2dOptions& dilation(int64_t d) {
+    params.set_dilation(d);
+    return *this;
+  }
+  Conv2dOptions& groups(int64_t g) {
+    params.set_groups(g);
+    return *this;
+  }
+  Conv2dOptions& with_bias(bool on) {
+    bias = on;
+    return *this;
+  }
 };
 
 // weight [out, in/groups, kh, kw], bias [out]; PyTorch's default init (kaiming_uniform_(a=sqrt 5)).

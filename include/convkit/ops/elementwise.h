@@ -1,9 +1,9 @@
 #pragma once
 // Elementwise arithmetic with NumPy broadcasting, and unary math.
 //
-// Broadcasting: shapes are aligned at the last dimension; each pair of sizes must be equal or one of
-// them 1; the output takes the larger. Gradients are summed back over broadcast dimensions.
-// Both operands must have the same floating dtype. Throws convkit::Error naming the op and shapes.
+// Broadcasting: shapes are aligned at the last dimension; each pair of sizes must be equal or one
+// of them 1; the output takes the larger. Gradients are summed back over broadcast dimensions. Both
+// operands must have the same floating dtype. Throws convkit::Error naming the op and shapes.
 #include "convkit/tensor.h"
 
 namespace convkit {
@@ -19,9 +19,9 @@ Tensor add(const Tensor& a, double s);
 Tensor mul(const Tensor& a, double s);
 Tensor neg(const Tensor& a);
 Tensor exp(const Tensor& a);
-Tensor log(const Tensor& a);    // natural log; log of values <= 0 gives -inf/nan as in IEEE
+Tensor log(const Tensor& a);  // natural log; log of values <= 0 gives -inf/nan as in IEEE
 Tensor sqrt(const Tensor& a);
-Tensor abs(const Tensor& a);    // gradient sign(a), 0 at 0
+Tensor abs(const Tensor& a);  // gradient sign(a), 0 at 0
 Tensor pow(const Tensor& a, double exponent);
 
 // Sums `g` over the dimensions along which `shape` was broadcast to g's shape (the adjoint of

@@ -14,7 +14,8 @@ struct AdamOptions {
 // m = b1 m + (1-b1) g; v = b2 v + (1-b2) g^2; p -= lr/(1-b1^t) * m / (sqrt(v)/sqrt(1-b2^t) + eps).
 class Adam : public Optimizer {
  public:
-  Adam(std::vector<ParamGroup> groups, AdamOptions options = {}, bool decoupled_weight_decay = false);
+  Adam(std::vector<ParamGroup> groups, AdamOptions options = {},
+       bool decoupled_weight_decay = false);
   void step() override;
   std::map<std::string, Tensor> state() const override;
   void load_state(const std::map<std::string, Tensor>& state) override;
@@ -28,7 +29,8 @@ class Adam : public Optimizer {
 
 class AdamW : public Adam {
  public:
-  AdamW(std::vector<ParamGroup> groups, AdamOptions options = {}) : Adam(std::move(groups), options, true) {}
+  AdamW(std::vector<ParamGroup> groups, AdamOptions options = {})
+      : Adam(std::move(groups), options, true) {}
 };
 
 }  // namespace convkit::optim

@@ -15,9 +15,9 @@ namespace convkit::optim {
 
 struct ParamGroup {
   std::vector<Tensor> params;
-  double lr = 0.01;            // current learning rate (schedules write it)
-  double weight_decay = 0.0;   // L2 (SGD, Adam) or decoupled (AdamW) decay
-  double initial_lr = -1;      // base rate for schedules; set from lr when negative
+  double lr = 0.01;           // current learning rate (schedules write it)
+  double weight_decay = 0.0;  // L2 (SGD, Adam) or decoupled (AdamW) decay
+  double initial_lr = -1;     // base rate for schedules; set from lr when negative
 };
 
 class Optimizer {

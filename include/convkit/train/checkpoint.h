@@ -32,13 +32,13 @@ struct TrainState {
   int64_t next_batch = 0;  // first batch of `epoch` still to run (0: the epoch has not started)
   int64_t step = 0;        // optimizer steps taken so far
   double best_metric = -1;
-  std::string rng_state;   // default_generator() state (dropout masks)
+  std::string rng_state;  // default_generator() state (dropout masks)
   std::vector<double> plateau_state;
-  Metadata extra;          // the run's configuration and anything else the caller keeps
+  Metadata extra;  // the run's configuration and anything else the caller keeps
 };
 
-void save_train_state(const std::string& path, const nn::Module& model,
-                      const optim::Optimizer& opt, const TrainState& state);
+void save_train_state(const std::string& path, const nn::Module& model, const optim::Optimizer& opt,
+                      const TrainState& state);
 TrainState load_train_state(const std::string& path, nn::Module& model, optim::Optimizer& opt);
 
 }  // namespace convkit::train

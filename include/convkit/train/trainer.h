@@ -28,18 +28,18 @@ struct TrainOptions {
   bool no_decay_on_bias_bn = true;
   std::string schedule = "cosine";  // constant | step | multistep | exponential | cosine | plateau
   double warmup_epochs = 0;
-  int64_t step_size = 30;            // epochs (step)
-  std::vector<int64_t> milestones;   // epochs (multistep)
-  double gamma = 0.1;                // step, multistep, exponential (per epoch), plateau factor
+  int64_t step_size = 30;           // epochs (step)
+  std::vector<int64_t> milestones;  // epochs (multistep)
+  double gamma = 0.1;               // step, multistep, exponential (per epoch), plateau factor
   int64_t plateau_patience = 3;
-  int64_t scale_lr_base_batch = 0;   // > 0: linear scaling rule, lr *= batch_size / this
+  int64_t scale_lr_base_batch = 0;  // > 0: linear scaling rule, lr *= batch_size / this
   double label_smoothing = 0.0;
   // Knowledge distillation: weights file of a trained teacher (empty: off), temperature T and the
   // weight alpha of the soft term (ops/loss.h distillation_loss).
   std::string teacher;
   double distill_temperature = 4.0;
   double distill_alpha = 0.9;
-  double clip_grad_norm = 0.0;       // 0: off
+  double clip_grad_norm = 0.0;  // 0: off
   double val_fraction = 0.1;
   uint64_t seed = 1;
   std::string out_dir = "runs/latest";

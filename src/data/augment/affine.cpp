@@ -1,7 +1,6 @@
 // Affine warps: the fixed `affine` and Keras-style `random_affine`, each one cv::warpAffine.
 #include <cmath>
 #include <numbers>
-
 #include <opencv2/imgproc.hpp>
 
 #include "common.h"
@@ -56,10 +55,10 @@ class RandomAffine : public Transform {
   explicit RandomAffine(AffineOptions o) : o_(o) {
     CONVKIT_CHECK(o_.rotation >= 0 && o_.rotation <= 180,
                   "random_affine: rotation must lie in [0, 180] degrees, got ", o_.rotation);
-    CONVKIT_CHECK(o_.width_shift >= 0 && o_.width_shift < 1 && o_.height_shift >= 0 &&
-                      o_.height_shift < 1,
-                  "random_affine: shifts are fractions of the size in [0, 1), got width_shift ",
-                  o_.width_shift, " and height_shift ", o_.height_shift);
+    CONVKIT_CHECK(
+        o_.width_shift >= 0 && o_.width_shift < 1 && o_.height_shift >= 0 && o_.height_shift < 1,
+        "random_affine: shifts are fractions of the size in [0, 1), got width_shift ",
+        o_.width_shift, " and height_shift ", o_.height_shift);
     CONVKIT_CHECK(o_.shear >= 0 && o_.shear < 90,
                   "random_affine: shear must lie in [0, 90) degrees, got ", o_.shear);
     CONVKIT_CHECK(o_.zoom >= 0 && o_.zoom < 1, "random_affine: zoom must lie in [0, 1), got ",

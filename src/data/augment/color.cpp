@@ -1,6 +1,5 @@
 // Photometric jitter: color_jitter (brightness, contrast, saturation) and channel_shift.
 #include <algorithm>
-
 #include <opencv2/imgproc.hpp>
 
 #include "common.h"
@@ -60,7 +59,8 @@ class ColorJitter : public Transform {
 class ChannelShift : public Transform {
  public:
   explicit ChannelShift(double range) : range_(range) {
-    CONVKIT_CHECK(range_ >= 0 && range_ <= 255, "channel_shift: range must lie in [0, 255], got ", range_);
+    CONVKIT_CHECK(range_ >= 0 && range_ <= 255, "channel_shift: range must lie in [0, 255], got ",
+                  range_);
   }
   cv::Mat apply(const cv::Mat& image, Generator& rng) const override {
     detail::check_image(image, "channel_shift");
@@ -70,7 +70,9 @@ class ChannelShift : public Transform {
     cv::add(image, shift, out);  // saturates at 0 and 255
     return out;
   }
-  std::string describe() const override { return detail::concat("channel_shift(range=", range_, ")"); }
+  std::string describe() const override {
+    return detail::concat("channel_shift(range=", range_, ")");
+  }
 
  private:
   double range_;

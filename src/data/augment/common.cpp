@@ -15,10 +15,14 @@ FillMode parse_fill_mode(const std::string& name) {
 
 std::string to_string(FillMode mode) {
   switch (mode) {
-    case FillMode::constant: return "constant";
-    case FillMode::nearest: return "nearest";
-    case FillMode::reflect: return "reflect";
-    case FillMode::wrap: return "wrap";
+    case FillMode::constant:
+      return "constant";
+    case FillMode::nearest:
+      return "nearest";
+    case FillMode::reflect:
+      return "reflect";
+    case FillMode::wrap:
+      return "wrap";
   }
   return "?";
 }
@@ -27,10 +31,14 @@ namespace detail {
 
 int border_type(FillMode mode) {
   switch (mode) {
-    case FillMode::constant: return cv::BORDER_CONSTANT;
-    case FillMode::nearest: return cv::BORDER_REPLICATE;
-    case FillMode::reflect: return cv::BORDER_REFLECT;
-    case FillMode::wrap: return cv::BORDER_WRAP;
+    case FillMode::constant:
+      return cv::BORDER_CONSTANT;
+    case FillMode::nearest:
+      return cv::BORDER_REPLICATE;
+    case FillMode::reflect:
+      return cv::BORDER_REFLECT;
+    case FillMode::wrap:
+      return cv::BORDER_WRAP;
   }
   return cv::BORDER_CONSTANT;
 }
@@ -43,11 +51,10 @@ std::string describe_fill(const Fill& fill) {
 }
 
 void check_image(const cv::Mat& image, const char* transform) {
-  CONVKIT_CHECK(!image.empty() && image.depth() == CV_8U &&
-                    (image.channels() == 1 || image.channels() == 3),
-                transform, ": expected a non-empty 8-bit image with 1 or 3 channels, got ",
-                image.rows, "x", image.cols, " with ", image.channels(), " channels of depth ",
-                image.depth());
+  CONVKIT_CHECK(
+      !image.empty() && image.depth() == CV_8U && (image.channels() == 1 || image.channels() == 3),
+      transform, ": expected a non-empty 8-bit image with 1 or 3 channels, got ", image.rows, "x",
+      image.cols, " with ", image.channels(), " channels of depth ", image.depth());
 }
 
 std::string size_str(int height, int width) {

@@ -1,10 +1,9 @@
 #pragma once
 // Helpers shared by the transform families: argument checks and random draws.
 #include <cmath>
+#include <opencv2/core.hpp>
 #include <string>
 #include <utility>
-
-#include <opencv2/core.hpp>
 
 #include "convkit/data/augment.h"
 #include "convkit/error.h"

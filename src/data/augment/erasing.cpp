@@ -1,7 +1,6 @@
 // Occlusion: random_erasing (Zhong et al. 2020) and cutout (DeVries & Taylor 2017).
 #include <algorithm>
 #include <cmath>
-
 #include <opencv2/core.hpp>
 
 #include "common.h"
@@ -14,9 +13,11 @@ class RandomErasing : public Transform {
   explicit RandomErasing(RandomErasingOptions o) : o_(o) {
     detail::check_probability(o_.p, "random_erasing");
     detail::check_range(o_.scale, 0, "random_erasing", "scale");
-    CONVKIT_CHECK(o_.scale.second < 1, "random_erasing: scale must stay below 1, got ", o_.scale.second);
+    CONVKIT_CHECK(o_.scale.second < 1, "random_erasing: scale must stay below 1, got ",
+                  o_.scale.second);
     detail::check_range(o_.ratio, 0, "random_erasing", "ratio");
-    CONVKIT_CHECK(o_.value >= 0 && o_.value <= 255, "random_erasing: value must lie in [0, 255], got ", o_.value);
+    CONVKIT_CHECK(o_.value >= 0 && o_.value <= 255,
+                  "random_erasing: value must lie in [0, 255], got ", o_.value);
   }
   cv::Mat apply(const cv::Mat& image, Generator& rng) const override {
     detail::check_image(image, "random_erasing");
@@ -43,10 +44,10 @@ class RandomErasing : public Transform {
     return image;
   }
   std::string describe() const override {
-    return detail::concat("random_erasing(p=", o_.p, ", scale=[", o_.scale.first, ", ",
-                          o_.scale.second, "], ratio=[", o_.ratio.first, ", ", o_.ratio.second,
-                          "], ", o_.random_value ? std::string("value=random")
-                                                 : detail::concat("value=", o_.value), ")");
+    return detail::concat(
+        "random_erasing(p=", o_.p, ", scale=[", o_.scale.first, ", ", o_.scale.second, "], ratio=[",
+        o_.ratio.first, ", ", o_.ratio.second, "], ",
+        o_.random_value ? std::string("value=random") : detail::concat("value=", o_.value), ")");
   }
 
  private:

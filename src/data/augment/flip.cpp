@@ -8,9 +8,7 @@ namespace {
 class Flip : public Transform {
  public:
   // flip_code as cv::flip: 1 mirrors left-right, 0 top-bottom.
-  Flip(double p, int flip_code) : p_(p), code_(flip_code) {
-    detail::check_probability(p_, name());
-  }
+  Flip(double p, int flip_code) : p_(p), code_(flip_code) { detail::check_probability(p_, name()); }
   cv::Mat apply(const cv::Mat& image, Generator& rng) const override {
     detail::check_image(image, name());
     if (rng.uniform() >= p_) return image;

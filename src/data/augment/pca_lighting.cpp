@@ -12,8 +12,8 @@ ColorPca color_pca(const std::vector<cv::Mat>& images) {
   double n = 0;
   for (size_t k = 0; k < images.size(); ++k) {
     detail::check_image(images[k], "color_pca");
-    CONVKIT_CHECK(images[k].channels() == C, "color_pca: image ", k, " has ",
-                  images[k].channels(), " channels, image 0 has ", C);
+    CONVKIT_CHECK(images[k].channels() == C, "color_pca: image ", k, " has ", images[k].channels(),
+                  " channels, image 0 has ", C);
     // [H, W] of C channels -> [H*W, C] pixel rows in [0, 1].
     const cv::Mat img = images[k].isContinuous() ? images[k] : images[k].clone();
     cv::Mat pixels;

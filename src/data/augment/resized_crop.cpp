@@ -1,7 +1,6 @@
 // Crops at a random scale: random_resized_crop (Inception) and scale_jitter (VGG multi-scale).
 #include <algorithm>
 #include <cmath>
-
 #include <opencv2/core.hpp>
 
 #include "common.h"
@@ -47,8 +46,10 @@ class RandomResizedCrop : public Transform {
     // Fallback: the whole image, narrowed to the nearest allowed aspect ratio, centred.
     const double in_ratio = double(W) / double(H);
     int w = W, h = H;
-    if (in_ratio < o_.ratio.first) h = std::max(1, int(std::lround(W / o_.ratio.first)));
-    else if (in_ratio > o_.ratio.second) w = std::max(1, int(std::lround(H * o_.ratio.second)));
+    if (in_ratio < o_.ratio.first)
+      h = std::max(1, int(std::lround(W / o_.ratio.first)));
+    else if (in_ratio > o_.ratio.second)
+      w = std::max(1, int(std::lround(H * o_.ratio.second)));
     return {(W - w) / 2, (H - h) / 2, w, h};
   }
   RandomResizedCropOptions o_;

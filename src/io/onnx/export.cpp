@@ -1,6 +1,8 @@
 // save_onnx: trace one forward pass (core/trace.h), keep the ops the output depends on, and
 // write each as ONNX nodes (export_ops.cpp) with the module's parameters and buffers as named
 // initializers.
+#include "io/onnx/export.h"
+
 #include <cstdio>
 #include <fstream>
 #include <unordered_map>
@@ -8,7 +10,6 @@
 
 #include "convkit/io/onnx.h"
 #include "convkit/random.h"
-#include "io/onnx/export.h"
 
 namespace convkit::io {
 
@@ -35,7 +36,8 @@ std::string ExportGraph::scalar(double value, DType dtype, const std::string& hi
   return constant(Tensor::full({}, value, dtype), hint);
 }
 
-onnx::NodeProto* ExportGraph::node(const std::string& op_type, const std::vector<std::string>& inputs,
+onnx::NodeProto* ExportGraph::node(const std::string& op_type,
+                                   const std::vector<std::string>& inputs,
                                    const std::string& output) {
   onnx::NodeProto* n = g_->add_node();
   n->set_op_type(op_type);
@@ -75,7 +77,9 @@ class Recorder : public detail::OpTracer {
 
 class GradModeGuard {
  public:
-  explicit GradModeGuard(bool on) : prev_(autograd::grad_enabled()) { autograd::set_grad_enabled(on); }
+  explicit GradModeGuard(bool on) : prev_(autograd::grad_enabled()) {
+    autograd::set_grad_enabled(on);
+  }
   ~GradModeGuard() { autograd::set_grad_enabled(prev_); }
   GradModeGuard(const GradModeGuard&) = delete;
   GradModeGuard& operator=(const GradModeGuard&) = delete;
@@ -108,7 +112,8 @@ int64_t ir_version_for(int opset) {
   return opset <= 9 ? 4 : opset == 10 ? 5 : opset == 11 ? 6 : opset <= 14 ? 7 : 8;
 }
 
-void value_info(onnx::ValueInfoProto* v, const std::string& name, const Tensor& t, bool dynamic_batch) {
+void value_info(onnx::ValueInfoProto* v, const std::string& name, const Tensor& t,
+                bool dynamic_batch) {
   v->set_name(name);
   auto* tt = v->mutable_type()->mutable_tensor_type();
   tt->set_elem_type(onnx_type_of(t.dtype()));
@@ -122,7 +127,8 @@ void value_info(onnx::ValueInfoProto* v, const std::string& name, const Tensor& 
   }
 }
 
-onnx::ModelProto build_model(nn::Module& model, const Shape& input_shape, const OnnxExportOptions& o) {
+onnx::ModelProto build_model(nn::Module& model, const Shape& input_shape,
+                             const OnnxExportOptions& o) {
   CONVKIT_CHECK(o.opset >= 9 && o.opset <= 17, "save_onnx: opset ", o.opset,
                 " is not supported (9 to 17)");
   Generator gen(20261207);
@@ -176,7 +182,8 @@ onnx::ModelProto build_model(nn::Module& model, const Shape& input_shape, const 
   for (const auto& [name, t] : model.named_buffers()) state.emplace(t.impl_ptr().get(), name);
 
   ExportGraph eg(g, o.opset);
-  std::unordered_map<const detail::TensorImpl*, std::string> names{{x.impl_ptr().get(), o.input_name}};
+  std::unordered_map<const detail::TensorImpl*, std::string> names{
+      {x.impl_ptr().get(), o.input_name}};
   std::unordered_set<std::string> written;
   eg.value_name = [&](const Tensor& t) -> std::string {
     const detail::TensorImpl* key = t.impl_ptr().get();
@@ -210,7 +217,8 @@ onnx::ModelProto build_model(nn::Module& model, const Shape& input_shape, const 
 
 }  // namespace
 
-std::string onnx_bytes(nn::Module& model, const Shape& input_shape, const OnnxExportOptions& options) {
+std::string onnx_bytes(nn::Module& model, const Shape& input_shape,
+                       const OnnxExportOptions& options) {
   std::string bytes;
   CONVKIT_CHECK(build_model(model, input_shape, options).SerializeToString(&bytes),
                 "save_onnx: protobuf serialization failed (a model over 2 GiB?)");

@@ -50,9 +50,12 @@ void batch_norm(const TracedOp& op, G& g, const std::string& out) {
   const Tensor& x = op.inputs[0];
   CONVKIT_CHECK(op.inputs[3].defined(), "save_onnx: batch_norm without running statistics");
   const int64_t C = x.size(1);
-  std::string scale = op.inputs[1].defined() ? in(op, g, 1) : g.constant(Tensor::ones({C}, x.dtype()), "bn_scale");
-  std::string bias = op.inputs[2].defined() ? in(op, g, 2) : g.constant(Tensor::zeros({C}, x.dtype()), "bn_bias");
-  auto* n = g.node("BatchNormalization", {in(op, g, 0), scale, bias, in(op, g, 3), in(op, g, 4)}, out);
+  std::string scale =
+      op.inputs[1].defined() ? in(op, g, 1) : g.constant(Tensor::ones({C}, x.dtype()), "bn_scale");
+  std::string bias =
+      op.inputs[2].defined() ? in(op, g, 2) : g.constant(Tensor::zeros({C}, x.dtype()), "bn_bias");
+  auto* n =
+      g.node("BatchNormalization", {in(op, g, 0), scale, bias, in(op, g, 3), in(op, g, 4)}, out);
   G::attr(n, "epsilon", v[0]);
   G::attr(n, "momentum", 1.0 - v[1]);  // ONNX weighs the running value by momentum
 }
@@ -100,7 +103,9 @@ void softmax_like(const TracedOp& op, G& g, const std::string& out, const char* 
   G::attr(g.node(onnx_op, {t1}, t2), "axis", last);
   G::attr(g.node("Transpose", {t2}, out), "perm", perm);
 }
-void softmax(const TracedOp& op, G& g, const std::string& out) { softmax_like(op, g, out, "Softmax"); }
+void softmax(const TracedOp& op, G& g, const std::string& out) {
+  softmax_like(op, g, out, "Softmax");
+}
 void log_softmax(const TracedOp& op, G& g, const std::string& out) {
   softmax_like(op, g, out, "LogSoftmax");
 }
@@ -154,7 +159,8 @@ void linear(const TracedOp& op, G& g, const std::string& out) {
   if (op.inputs[2].defined()) {
     inputs.push_back(in(op, g, 2));
   } else if (g.opset() < 11) {  // C became optional in opset 11
-    inputs.push_back(g.constant(Tensor::zeros({op.inputs[1].size(0)}, op.inputs[1].dtype()), "gemm_c"));
+    inputs.push_back(
+        g.constant(Tensor::zeros({op.inputs[1].size(0)}, op.inputs[1].dtype()), "gemm_c"));
   }
   G::attr(g.node("Gemm", inputs, out), "transB", int64_t(1));
 }
@@ -201,7 +207,8 @@ void slice_along(const TracedOp& op, G& g, const std::string& out, int64_t dim, 
     G::attr(n, "axes", std::vector<int64_t>{dim});
     return;
   }
-  g.node("Slice", {in(op, g, 0), g.ints({start}, "starts"), g.ints({end}, "ends"), g.ints({dim}, "axes")},
+  g.node("Slice",
+         {in(op, g, 0), g.ints({start}, "starts"), g.ints({end}, "ends"), g.ints({dim}, "axes")},
          out);
 }
 void narrow(const TracedOp& op, G& g, const std::string& out) {
@@ -227,10 +234,14 @@ void pad2d(const TracedOp& op, G& g, const std::string& out) {
     if (v[5] != 0) G::attr(n, "value", v[5]);
   } else {
     std::vector<std::string> inputs{in(op, g, 0), g.ints(pads, "pads")};
-    if (mode == PadMode::zeros && v[5] != 0) inputs.push_back(g.scalar(v[5], op.inputs[0].dtype(), "pad_value"));
+    if (mode == PadMode::zeros && v[5] != 0)
+      inputs.push_back(g.scalar(v[5], op.inputs[0].dtype(), "pad_value"));
     n = g.node("Pad", inputs, out);
   }
-  G::attr(n, "mode", std::string(mode == PadMode::zeros ? "constant" : mode == PadMode::reflect ? "reflect" : "edge"));
+  G::attr(n, "mode",
+          std::string(mode == PadMode::zeros     ? "constant"
+                      : mode == PadMode::reflect ? "reflect"
+                                                 : "edge"));
 }
 
 void upsample_nearest2d(const TracedOp& op, G& g, const std::string& out) {

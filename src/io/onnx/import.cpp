@@ -156,7 +156,8 @@ std::shared_ptr<OnnxModel> build(const onnx::ModelProto& mp, const std::string& 
   CONVKIT_CHECK(m.opset != 0, "onnx: ", source, ": the model imports no default-domain opset");
   CONVKIT_CHECK(m.opset >= 7 && m.opset <= 18, "onnx: ", source, ": opset ", m.opset,
                 " is not supported (7 to 18)");
-  m.producer = mp.producer_name() + (mp.producer_version().empty() ? "" : " " + mp.producer_version());
+  m.producer =
+      mp.producer_name() + (mp.producer_version().empty() ? "" : " " + mp.producer_version());
   for (const auto& p : mp.metadata_props()) m.metadata[p.key()] = p.value();
   CONVKIT_CHECK(mp.has_graph(), "onnx: ", source, ": the model has no graph");
   const onnx::GraphProto& g = mp.graph();
@@ -198,7 +199,8 @@ std::shared_ptr<OnnxModel> build(const onnx::ModelProto& mp, const std::string& 
     CONVKIT_CHECK(default_domain && hs.count(d.op_type), "onnx: ", source, ": ", d.where(),
                   default_domain ? "" : " of domain '" + d.domain + "'",
                   " is not supported; supported: ", supported_ops());
-    for (const auto& a : n.attribute()) d.attrs.set(a.name(), attr_from_proto(a, source + ": " + d.where()));
+    for (const auto& a : n.attribute())
+      d.attrs.set(a.name(), attr_from_proto(a, source + ": " + d.where()));
     defs.push_back(std::move(d));
   }
 
@@ -237,7 +239,8 @@ std::shared_ptr<OnnxModel> build(const onnx::ModelProto& mp, const std::string& 
       new_slot(name, r == Role::parameter ? holder.register_parameter(leaf, value)
                                           : holder.register_buffer(leaf, value));
     } catch (const Error& e) {
-      throw Error("onnx: " + source + ": initializer '" + name + "' cannot be registered: " + e.what());
+      throw Error("onnx: " + source + ": initializer '" + name +
+                  "' cannot be registered: " + e.what());
     }
   }
   // torchvision's BatchNorm state has num_batches_tracked next to the running stats; adding it
@@ -246,19 +249,22 @@ std::shared_ptr<OnnxModel> build(const onnx::ModelProto& mp, const std::string& 
     if (d.op_type != "BatchNormalization" || d.inputs.size() < 5) continue;
     const std::string& w = d.inputs[1];
     const std::string suffix = ".weight";
-    if (w.size() <= suffix.size() || w.compare(w.size() - suffix.size(), suffix.size(), suffix) != 0)
+    if (w.size() <= suffix.size() ||
+        w.compare(w.size() - suffix.size(), suffix.size(), suffix) != 0)
       continue;
     const std::string prefix = w.substr(0, w.size() - suffix.size());
     if (d.inputs[3] != prefix + ".running_mean" || role[d.inputs[3]] != Role::buffer ||
         batch_counters.count(prefix))
       continue;
-    batch_counters[prefix] = b.scope(prefix, "BatchNormalization")
-                                 .register_buffer("num_batches_tracked", Tensor::zeros({}, DType::i64));
+    batch_counters[prefix] =
+        b.scope(prefix, "BatchNormalization")
+            .register_buffer("num_batches_tracked", Tensor::zeros({}, DType::i64));
   }
 
   std::set<std::string> init_names(init_order.begin(), init_order.end());
   for (const auto& v : g.input()) {
-    if (init_names.count(v.name())) continue;  // keep_initializers_as_inputs: a weight, not an input
+    if (init_names.count(v.name()))
+      continue;  // keep_initializers_as_inputs: a weight, not an input
     input_dtype_ok(v, source);
     m.input_names.push_back(v.name());
     m.input_slots.push_back(new_slot(v.name(), Tensor()));
@@ -286,20 +292,24 @@ std::shared_ptr<OnnxModel> build(const onnx::ModelProto& mp, const std::string& 
         continue;
       }
       auto it = slot_of.find(in);
-      CONVKIT_CHECK(it != slot_of.end(), "onnx: ", source, ": ", d.where(), " reads '", in,
-                    "', which is not a graph input, an initializer or an output of an earlier node");
+      CONVKIT_CHECK(
+          it != slot_of.end(), "onnx: ", source, ": ", d.where(), " reads '", in,
+          "', which is not a graph input, an initializer or an output of an earlier node");
       s.in.push_back(it->second);
     }
     NodeContext ctx{d, m.opset, model.get(), Tensor(), {}, options.float_dtype};
-    for (const std::string& out : d.outputs) ctx.output_used.push_back(!out.empty() && read.count(out));
+    for (const std::string& out : d.outputs)
+      ctx.output_used.push_back(!out.empty() && read.count(out));
     if (d.op_type == "BatchNormalization" && d.inputs.size() > 1) {
       auto [path, leaf] = split_name(d.inputs[1]);
-      if (role[d.inputs[1]] == Role::parameter && b.scopes.count(path)) ctx.mode = b.scopes[path].get();
+      if (role[d.inputs[1]] == Role::parameter && b.scopes.count(path))
+        ctx.mode = b.scopes[path].get();
       auto bc = batch_counters.find(path);
       if (bc != batch_counters.end() && leaf == "weight") ctx.num_batches_tracked = bc->second;
     }
     s.kernel = hs.at(d.op_type)(ctx);
-    for (const std::string& out : d.outputs) s.out.push_back(out.empty() ? -1 : new_slot(out, Tensor()));
+    for (const std::string& out : d.outputs)
+      s.out.push_back(out.empty() ? -1 : new_slot(out, Tensor()));
     m.infos.push_back({d.name, d.op_type, d.inputs, d.outputs});
     m.steps.push_back(std::move(s));
   }

@@ -35,8 +35,8 @@ Window2d window_attrs(const NodeContext& c, const std::vector<int64_t>& kernel_f
   w.dilations = a.ints("dilations", {1, 1});
   w.pads = a.ints("pads", {0, 0, 0, 0});
   w.auto_pad = a.s("auto_pad", "NOTSET");
-  CONVKIT_CHECK(w.strides.size() == 2 && w.dilations.size() == 2 && w.pads.size() == 4, "onnx: ",
-                c.where(), ": strides, dilations and pads must describe 2 spatial dims");
+  CONVKIT_CHECK(w.strides.size() == 2 && w.dilations.size() == 2 && w.pads.size() == 4,
+                "onnx: ", c.where(), ": strides, dilations and pads must describe 2 spatial dims");
   CONVKIT_CHECK(w.auto_pad == "NOTSET" || w.auto_pad == "VALID" || w.auto_pad == "SAME_UPPER" ||
                     w.auto_pad == "SAME_LOWER",
                 "onnx: ", c.where(), ": unknown auto_pad '", w.auto_pad, "'");
@@ -69,9 +69,10 @@ Kernel conv(const NodeContext& c) {
     const Tensor& weight = in[1];
     CONVKIT_CHECK(x.ndim() == 4 && weight.ndim() == 4, "only 2-D convolutions are supported ",
                   "(input ", x.shape().to_string(), ", weight ", weight.shape().to_string(), ")");
-    CONVKIT_CHECK(w.kernel.empty() || (w.kernel[0] == weight.size(2) && w.kernel[1] == weight.size(3)),
-                  "kernel_shape [", w.kernel[0], ",", w.kernel[1], "] does not match weight ",
-                  weight.shape().to_string());
+    CONVKIT_CHECK(
+        w.kernel.empty() || (w.kernel[0] == weight.size(2) && w.kernel[1] == weight.size(3)),
+        "kernel_shape [", w.kernel[0], ",", w.kernel[1], "] does not match weight ",
+        weight.shape().to_string());
     Pads2d p = resolve_pads(w, x.size(2), x.size(3), weight.size(2), weight.size(3));
     if (!p.symmetric()) {  // conv2d pads symmetrically: pad the odd side explicitly first
       x = pad2d(x, p.left, p.right, p.top, p.bottom);
@@ -160,7 +161,8 @@ Kernel dropout_node(const NodeContext& c) {
   // Opset 12 moved the ratio into an input; training_mode (input 2) is ignored as for
   // BatchNormalization.
   return [attr_ratio, mode](const TensorList& in) {
-    const double ratio = in.size() > 1 && in[1].defined() ? scalar_value(in[1], "ratio") : attr_ratio;
+    const double ratio =
+        in.size() > 1 && in[1].defined() ? scalar_value(in[1], "ratio") : attr_ratio;
     return TensorList{dropout(in[0], ratio, mode->is_training())};
   };
 }
@@ -225,7 +227,8 @@ Kernel gemm(const NodeContext& c) {
     const Tensor C = in.size() > 2 ? in[2] : Tensor();
     CONVKIT_CHECK(A.ndim() == 2 && B.ndim() == 2, "A and B must be 2-D (A ", A.shape().to_string(),
                   ", B ", B.shape().to_string(), ")");
-    const bool linear_bias = !C.defined() || (C.ndim() == 1 && C.size(0) == (trans_b ? B.size(0) : B.size(1)));
+    const bool linear_bias =
+        !C.defined() || (C.ndim() == 1 && C.size(0) == (trans_b ? B.size(0) : B.size(1)));
     if (alpha == 1 && beta == 1 && !trans_a && trans_b && linear_bias)
       return TensorList{linear(A, B, C)};
     Tensor y = matmul(trans_a ? transpose(A, 0, 1) : A, trans_b ? transpose(B, 0, 1) : B);

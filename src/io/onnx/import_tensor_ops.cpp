@@ -97,7 +97,8 @@ Kernel shape_of(const NodeContext& c) {
     const int64_t r = in[0].ndim();
     auto clamp = [r](int64_t v) { return std::clamp<int64_t>(v < 0 ? v + r : v, 0, r); };
     std::vector<int64_t> dims = in[0].shape().vec();
-    std::vector<int64_t> part(dims.begin() + clamp(start), dims.begin() + std::max(clamp(start), clamp(end)));
+    std::vector<int64_t> part(dims.begin() + clamp(start),
+                              dims.begin() + std::max(clamp(start), clamp(end)));
     return TensorList{Tensor::from_vector(part, {int64_t(part.size())})};
   };
 }
@@ -131,7 +132,8 @@ Kernel gather(const NodeContext& c) {
 Kernel unsqueeze(const NodeContext& c) {
   return [c_axes = c.node.attrs.ints("axes", {})](const TensorList& in) {
     const Tensor& x = in[0];
-    std::vector<int64_t> axes = in.size() > 1 && in[1].defined() ? int_values(in[1], "axes") : c_axes;
+    std::vector<int64_t> axes =
+        in.size() > 1 && in[1].defined() ? int_values(in[1], "axes") : c_axes;
     const int out_rank = x.ndim() + int(axes.size());
     std::vector<bool> inserted(out_rank, false);
     for (int64_t a : axes) inserted[wrap(a, out_rank, "Unsqueeze")] = true;
@@ -145,7 +147,8 @@ Kernel unsqueeze(const NodeContext& c) {
 Kernel squeeze(const NodeContext& c) {
   return [c_axes = c.node.attrs.ints("axes", {})](const TensorList& in) {
     const Tensor& x = in[0];
-    std::vector<int64_t> axes = in.size() > 1 && in[1].defined() ? int_values(in[1], "axes") : c_axes;
+    std::vector<int64_t> axes =
+        in.size() > 1 && in[1].defined() ? int_values(in[1], "axes") : c_axes;
     std::vector<bool> drop(x.ndim(), axes.empty());
     if (axes.empty()) {
       for (int d = 0; d < x.ndim(); ++d) drop[d] = x.size(d) == 1;
@@ -170,7 +173,8 @@ std::vector<int64_t> slice_rows(int64_t start, int64_t end, int64_t step, int64_
   auto wrap_end = [n](int64_t v) { return v < 0 ? v + n : v; };
   std::vector<int64_t> rows;
   if (step > 0) {
-    const int64_t s = std::clamp<int64_t>(wrap_end(start), 0, n), e = std::clamp<int64_t>(wrap_end(end), 0, n);
+    const int64_t s = std::clamp<int64_t>(wrap_end(start), 0, n),
+                  e = std::clamp<int64_t>(wrap_end(end), 0, n);
     for (int64_t i = s; i < e; i += step) rows.push_back(i);
   } else {
     const int64_t s = std::clamp<int64_t>(wrap_end(start), 0, n - 1);
@@ -189,7 +193,7 @@ Kernel slice(const NodeContext& c) {
     Tensor x = in[0];
     std::vector<int64_t> starts = from_attrs ? attr_starts : int_values(in[1], "starts");
     std::vector<int64_t> ends = from_attrs ? attr_ends : int_values(in[2], "ends");
-    std::vector<int64_t> axes = from_attrs ? attr_axes
+    std::vector<int64_t> axes = from_attrs                         ? attr_axes
                                 : in.size() > 3 && in[3].defined() ? int_values(in[3], "axes")
                                                                    : std::vector<int64_t>{};
     std::vector<int64_t> steps = !from_attrs && in.size() > 4 && in[4].defined()
@@ -207,7 +211,8 @@ Kernel slice(const NodeContext& c) {
       const std::vector<int64_t> rows = slice_rows(starts[k], ends[k], steps[k], n);
       const bool contiguous = steps[k] == 1 || rows.size() <= 1;
       if (contiguous && !rows.empty()) {
-        if (rows.front() != 0 || int64_t(rows.size()) != n) x = narrow(x, d, rows.front(), int64_t(rows.size()));
+        if (rows.front() != 0 || int64_t(rows.size()) != n)
+          x = narrow(x, d, rows.front(), int64_t(rows.size()));
       } else if (rows.empty()) {
         x = narrow(x, d, 0, 0);
       } else {
@@ -243,7 +248,8 @@ Kernel reduce(const NodeContext& c, bool is_mean) {
   return [c_axes = c.node.attrs.ints("axes", {}), has_attr = c.node.attrs.has("axes"), keepdims,
           noop_if_empty, is_mean](const TensorList& in) {
     const Tensor& x = in[0];
-    std::vector<int64_t> axes = in.size() > 1 && in[1].defined() ? int_values(in[1], "axes") : c_axes;
+    std::vector<int64_t> axes =
+        in.size() > 1 && in[1].defined() ? int_values(in[1], "axes") : c_axes;
     if (axes.empty()) {
       if (noop_if_empty && !has_attr) return TensorList{x};
       for (int d = 0; d < x.ndim(); ++d) axes.push_back(d);
@@ -259,7 +265,7 @@ Kernel pad(const NodeContext& c) {
   const std::string mode = a.s("mode", "constant");
   CONVKIT_CHECK(mode == "constant" || mode == "reflect" || mode == "edge", "onnx: ", c.where(),
                 ": mode '", mode, "' is not supported (constant, reflect, edge)");
-  const PadMode pm = mode == "constant" ? PadMode::zeros
+  const PadMode pm = mode == "constant"  ? PadMode::zeros
                      : mode == "reflect" ? PadMode::reflect
                                          : PadMode::replicate;
   const bool from_attrs = c.opset < 11;
@@ -288,8 +294,8 @@ Kernel constant_of_shape(const NodeContext& c) {
   Tensor fill = c.node.attrs.has("value") ? c.node.attrs.t("value") : Tensor::zeros({1});
   const DType dtype = is_floating(fill.dtype()) ? c.float_dtype : fill.dtype();
   return [fill, dtype](const TensorList& in) {
-    return TensorList{Tensor::full(Shape(int_values(in[0], "shape")), fill.to(DType::f64).data<double>()[0],
-                                   dtype)};
+    return TensorList{Tensor::full(Shape(int_values(in[0], "shape")),
+                                   fill.to(DType::f64).data<double>()[0], dtype)};
   };
 }
 
@@ -354,7 +360,9 @@ void add_tensor_handlers(HandlerMap& m) {
   m["Abs"] = unary([](const Tensor& x) { return abs(x); });
   m["Reciprocal"] = unary([](const Tensor& x) { return pow(x, -1.0); });
   m["Pow"] = [](const NodeContext&) -> Kernel {
-    return [](const TensorList& in) { return TensorList{pow(in[0], scalar_value(in[1], "exponent"))}; };
+    return [](const TensorList& in) {
+      return TensorList{pow(in[0], scalar_value(in[1], "exponent"))};
+    };
   };
   m["Identity"] = [](const NodeContext&) -> Kernel {
     return [](const TensorList& in) { return TensorList{in[0]}; };

@@ -77,7 +77,8 @@ Role initializer_role(const std::string& op, size_t i, const Tensor& value) {
     return i == 1 || i == 2 ? Role::parameter : i == 3 || i == 4 ? Role::buffer : Role::constant;
   // Data operands: input 0 of any op (a weight reshaped or sliced before use) and every operand of
   // the n-ary arithmetic; other inputs are options (shapes, pads, bounds, scales, exponents).
-  static const std::set<std::string> nary{"Add", "Sub", "Mul", "Div", "Sum", "Concat", "Max", "Min"};
+  static const std::set<std::string> nary{"Add", "Sub",    "Mul", "Div",
+                                          "Sum", "Concat", "Max", "Min"};
   if (value.numel() > 1 && (i == 0 || nary.count(op))) return Role::parameter;
   return Role::constant;
 }
@@ -100,13 +101,18 @@ double scalar_value(const Tensor& t, const std::string& what) {
 DType dtype_from_onnx(int64_t onnx_type, const std::string& where) {
   // TensorProto.DataType: FLOAT=1 UINT8=2 INT8=3 INT32=6 INT64=7 BOOL=9 DOUBLE=11
   switch (onnx_type) {
-    case 1: return DType::f32;
-    case 11: return DType::f64;
+    case 1:
+      return DType::f32;
+    case 11:
+      return DType::f64;
     case 6:
-    case 7: return DType::i64;
+    case 7:
+      return DType::i64;
     case 2:
-    case 9: return DType::u8;
-    default: break;
+    case 9:
+      return DType::u8;
+    default:
+      break;
   }
   throw Error(detail::concat("onnx: ", where, ": element type ", onnx_type,
                              " is not supported (float, double, int32, int64, uint8, bool)"));

@@ -74,10 +74,14 @@ Tensor tensor_from_proto(const onnx::TensorProto& t, const std::string& where) {
 
 int32_t onnx_type_of(DType t) {
   switch (t) {
-    case DType::f32: return onnx::TensorProto::FLOAT;
-    case DType::f64: return onnx::TensorProto::DOUBLE;
-    case DType::i64: return onnx::TensorProto::INT64;
-    case DType::u8: return onnx::TensorProto::UINT8;
+    case DType::f32:
+      return onnx::TensorProto::FLOAT;
+    case DType::f64:
+      return onnx::TensorProto::DOUBLE;
+    case DType::i64:
+      return onnx::TensorProto::INT64;
+    case DType::u8:
+      return onnx::TensorProto::UINT8;
   }
   return onnx::TensorProto::UNDEFINED;
 }
@@ -91,14 +95,20 @@ void tensor_to_proto(const Tensor& t, const std::string& name, onnx::TensorProto
 
 AttrValue attr_from_proto(const onnx::AttributeProto& a, const std::string& where) {
   switch (a.type()) {
-    case onnx::AttributeProto::INT: return int64_t(a.i());
-    case onnx::AttributeProto::FLOAT: return double(a.f());
-    case onnx::AttributeProto::STRING: return a.s();
-    case onnx::AttributeProto::INTS: return std::vector<int64_t>(a.ints().begin(), a.ints().end());
-    case onnx::AttributeProto::FLOATS: return std::vector<double>(a.floats().begin(), a.floats().end());
+    case onnx::AttributeProto::INT:
+      return int64_t(a.i());
+    case onnx::AttributeProto::FLOAT:
+      return double(a.f());
+    case onnx::AttributeProto::STRING:
+      return a.s();
+    case onnx::AttributeProto::INTS:
+      return std::vector<int64_t>(a.ints().begin(), a.ints().end());
+    case onnx::AttributeProto::FLOATS:
+      return std::vector<double>(a.floats().begin(), a.floats().end());
     case onnx::AttributeProto::TENSOR:
       return tensor_from_proto(a.t(), where + " attribute '" + a.name() + "'");
-    default: break;
+    default:
+      break;
   }
   throw Error(detail::concat("onnx: ", where, ": attribute '", a.name(), "' has type ",
                              onnx::AttributeProto::AttributeType_Name(a.type()),

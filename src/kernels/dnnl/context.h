@@ -2,11 +2,10 @@
 // Shared oneDNN (v2.6) state: one CPU engine and stream, plain-layout memory wrappers, and a cache
 // of primitives keyed by the full problem (shapes, strides, pads, prop kind, ...), so each
 // primitive is created once per shape and reused (oneDNN's "build once, run many").
-#include <oneapi/dnnl/dnnl.hpp>
-
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <oneapi/dnnl/dnnl.hpp>
 #include <string>
 #include <unordered_map>
 

@@ -213,9 +213,9 @@ Tensor run_backward_data(const BackwardDataPlan& plan, const memory& diff_dst, c
                          const ConvProblem& p) {
   memory wei = feed(plan.wei, w, kWei);
   Tensor dx = new_tensor({p.N, p.IC, p.IH, p.IW}, plan.diff_src.chosen);
-  plan.prim.execute(stream(), {{DNNL_ARG_DIFF_DST, diff_dst},
-                               {DNNL_ARG_WEIGHTS, wei},
-                               {DNNL_ARG_DIFF_SRC, memory_of(dx)}});
+  plan.prim.execute(
+      stream(),
+      {{DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_WEIGHTS, wei}, {DNNL_ARG_DIFF_SRC, memory_of(dx)}});
   return dx;
 }
 

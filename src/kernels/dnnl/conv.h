@@ -15,8 +15,8 @@ bool conv2d_accepts(const Tensor& x, const Tensor& w, std::string* why);
 // y = conv(x, w) + b (b ignored unless p.has_bias). `training` picks the forward_training
 // primitive (whose descriptor is the hint for the backward primitives) or forward_inference.
 // y = conv(x, w) + b, in the layout the primitive chose (kernels/dnnl/layout.h).
-Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const detail::ConvProblem& p,
-                      bool training);
+Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b,
+                      const detail::ConvProblem& p, bool training);
 
 // dx, in the layout the primitive chose.
 Tensor conv2d_backward_data(const Tensor& dy, const Tensor& w, const detail::ConvProblem& p);

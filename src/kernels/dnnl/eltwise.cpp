@@ -17,11 +17,15 @@ algorithm algorithm_of(const ref::EltwiseParams& p) {
   switch (p.alg) {
     case ref::EltwiseAlg::relu:
       return dst ? algorithm::eltwise_relu_use_dst_for_bwd : algorithm::eltwise_relu;
-    case ref::EltwiseAlg::elu: return algorithm::eltwise_elu_use_dst_for_bwd;
-    case ref::EltwiseAlg::logistic: return algorithm::eltwise_logistic_use_dst_for_bwd;
-    case ref::EltwiseAlg::tanh: return algorithm::eltwise_tanh_use_dst_for_bwd;
+    case ref::EltwiseAlg::elu:
+      return algorithm::eltwise_elu_use_dst_for_bwd;
+    case ref::EltwiseAlg::logistic:
+      return algorithm::eltwise_logistic_use_dst_for_bwd;
+    case ref::EltwiseAlg::tanh:
+      return algorithm::eltwise_tanh_use_dst_for_bwd;
     // clip_v2 (not clip): its gradient is 0 at both ends, as PyTorch's hardtanh/relu6.
-    case ref::EltwiseAlg::clip: return algorithm::eltwise_clip_v2_use_dst_for_bwd;
+    case ref::EltwiseAlg::clip:
+      return algorithm::eltwise_clip_v2_use_dst_for_bwd;
   }
   return algorithm::undef;
 }
@@ -34,14 +38,14 @@ struct Problem {
   dnnl::memory::desc md;
   std::string key(const char* what) const {
     // alpha and beta by their float bits: oneDNN sees floats, and printing would round.
-    return detail::concat("eltwise/", what, "/", int(p.alg), "/", std::bit_cast<uint32_t>(float(p.alpha)),
-                          "/", std::bit_cast<uint32_t>(float(p.beta)), "/", desc_key(md));
+    return detail::concat("eltwise/", what, "/", int(p.alg), "/",
+                          std::bit_cast<uint32_t>(float(p.alpha)), "/",
+                          std::bit_cast<uint32_t>(float(p.beta)), "/", desc_key(md));
   }
   dnnl::eltwise_forward::primitive_desc forward_pd(bool training = true) const {
-    dnnl::eltwise_forward::desc d(training ? dnnl::prop_kind::forward_training
-                                           : dnnl::prop_kind::forward_inference,
-                                  algorithm_of(p), md,
-                                  float(p.alpha), float(p.beta));
+    dnnl::eltwise_forward::desc d(
+        training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference,
+        algorithm_of(p), md, float(p.alpha), float(p.beta));
     return dnnl::eltwise_forward::primitive_desc(d, engine());
   }
 };
@@ -56,7 +60,7 @@ dnnl::memory operand(const Tensor& t, const dnnl::memory::desc& md, Tensor& keep
 }
 Tensor result(const Tensor& like, const dnnl::memory::desc& md) {
   return like.layout() || md != plain_desc(Shape{like.numel()}) ? new_tensor(like.shape(), md)
-                                                                   : Tensor::empty(like.shape());
+                                                                : Tensor::empty(like.shape());
 }
 }  // namespace
 
@@ -68,9 +72,9 @@ bool eltwise_accepts(const Tensor& x, std::string* why) {
 
 void eltwise_forward(Tensor& y, const Tensor& x, const ref::EltwiseParams& p, bool training) {
   const Problem pr{p, run_desc(x)};
-  auto prim = cached<dnnl::eltwise_forward>(pr.key(training ? "fwd_training" : "fwd_inference"), [&] {
-    return dnnl::eltwise_forward(pr.forward_pd(training));
-  });
+  auto prim =
+      cached<dnnl::eltwise_forward>(pr.key(training ? "fwd_training" : "fwd_inference"),
+                                    [&] { return dnnl::eltwise_forward(pr.forward_pd(training)); });
   y = result(x, pr.md);
   Tensor keep;
   dnnl::memory src = operand(x, pr.md, keep);
@@ -79,7 +83,8 @@ void eltwise_forward(Tensor& y, const Tensor& x, const ref::EltwiseParams& p, bo
   stream().wait();
 }
 
-void eltwise_backward(Tensor& dx, const Tensor& dy, const Tensor& saved, const ref::EltwiseParams& p) {
+void eltwise_backward(Tensor& dx, const Tensor& dy, const Tensor& saved,
+                      const ref::EltwiseParams& p) {
   // Run in whichever operand's oneDNN layout there is (the gradient's first), converting the other.
   const Problem pr{p, dy.layout() ? desc_of(dy) : run_desc(saved)};
   auto prim = cached<dnnl::eltwise_backward>(pr.key("bwd"), [&] {

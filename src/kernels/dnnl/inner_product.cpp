@@ -21,7 +21,8 @@ struct Problem {
   dnnl::memory::desc dst() const { return plain_desc(Shape{N, OC}); }
   // Backward primitives need the forward one as a hint.
   inner_product_forward::primitive_desc forward_pd(bool training = true) const {
-    const auto pk = training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
+    const auto pk =
+        training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
     auto d = bias ? inner_product_forward::desc(pk, src(), weights(), bias_md(), dst())
                   : inner_product_forward::desc(pk, src(), weights(), dst());
     return inner_product_forward::primitive_desc(d, engine());
@@ -35,11 +36,12 @@ bool linear_accepts(const Tensor& x, const Tensor& w, std::string* why) {
   return true;
 }
 
-void linear_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& bias, bool training) {
+void linear_forward(Tensor& y, const Tensor& x, const Tensor& w, const Tensor& bias,
+                    bool training) {
   const Problem p{x.size(0), x.size(1), w.size(0), bias.defined()};
-  auto prim = cached<inner_product_forward>(p.key(training ? "fwd_training" : "fwd_inference"), [&] {
-    return inner_product_forward(p.forward_pd(training));
-  });
+  auto prim =
+      cached<inner_product_forward>(p.key(training ? "fwd_training" : "fwd_inference"),
+                                    [&] { return inner_product_forward(p.forward_pd(training)); });
   std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, wrap(x, p.src())},
                                              {DNNL_ARG_WEIGHTS, wrap(w, p.weights())},
                                              {DNNL_ARG_DST, wrap(y, p.dst())}};
@@ -65,8 +67,9 @@ void linear_backward_data(Tensor& dx, const Tensor& dy, const Tensor& w) {
 void linear_backward_weights(Tensor& dw, Tensor& dbias, const Tensor& dy, const Tensor& x) {
   const Problem p{x.size(0), x.size(1), dy.size(1), dbias.defined()};
   auto prim = cached<inner_product_backward_weights>(p.key("bwd_weights"), [&] {
-    auto d = p.bias ? inner_product_backward_weights::desc(p.src(), p.weights(), p.bias_md(), p.dst())
-                    : inner_product_backward_weights::desc(p.src(), p.weights(), p.dst());
+    auto d = p.bias
+                 ? inner_product_backward_weights::desc(p.src(), p.weights(), p.bias_md(), p.dst())
+                 : inner_product_backward_weights::desc(p.src(), p.weights(), p.dst());
     return inner_product_backward_weights(
         inner_product_backward_weights::primitive_desc(d, engine(), p.forward_pd()));
   });

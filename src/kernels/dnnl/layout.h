@@ -7,7 +7,6 @@
 // such a layout is a Tensor like any other; the first plain reader (data<T>(), a view, a
 // reference kernel) converts its storage to row-major once (StorageLayout::to_plain).
 #include <oneapi/dnnl/dnnl.hpp>
-
 #include <string>
 
 #include "convkit/tensor.h"

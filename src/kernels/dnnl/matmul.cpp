@@ -29,7 +29,8 @@ void matmul_forward(Tensor& c, const Tensor& a, const Tensor& b, const ref::Matm
   const std::string key = detail::concat("matmul/", p.B, "/", p.M, "/", p.N, "/", p.K, "/",
                                          p.a_batched, p.b_batched, p.trans_a, p.trans_b);
   auto prim = cached<dnnl::matmul>(key, [&] {
-    return dnnl::matmul(dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_md, b_md, c_md), engine()));
+    return dnnl::matmul(
+        dnnl::matmul::primitive_desc(dnnl::matmul::desc(a_md, b_md, c_md), engine()));
   });
   dnnl::memory ma = wrap(a, a_md), mb = wrap(b, b_md), mc = wrap(c, c_md);
   prim->execute(stream(), {{DNNL_ARG_SRC, ma}, {DNNL_ARG_WEIGHTS, mb}, {DNNL_ARG_DST, mc}});

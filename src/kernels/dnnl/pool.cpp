@@ -56,8 +56,9 @@ struct Forward {
 
 // src: x's layout; the output is `any` for a laid-out input (oneDNN keeps the blocking), plain
 // for a plain one.
-std::shared_ptr<Forward> forward_prim(const Tensor& x, const Shape& y, const dnnl::memory::desc& src,
-                                      const Pool2dParams& p, bool is_max, bool training) {
+std::shared_ptr<Forward> forward_prim(const Tensor& x, const Shape& y,
+                                      const dnnl::memory::desc& src, const Pool2dParams& p,
+                                      bool is_max, bool training) {
   const auto prop =
       training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
   const bool plain = src == plain_desc(x.shape());
@@ -65,9 +66,10 @@ std::shared_ptr<Forward> forward_prim(const Tensor& x, const Shape& y, const dnn
       key(training ? "pool_fwd_train" : "pool_fwd_infer", x.shape(), y, p, is_max) + desc_key(src),
       [&] {
         Geometry g = geometry(x.shape(), y, p);
-        dnnl::memory::desc dst = plain ? plain_desc(y)
-                                       : dnnl::memory::desc(dims_of(y), dnnl::memory::data_type::f32,
-                                                            dnnl::memory::format_tag::any);
+        dnnl::memory::desc dst = plain
+                                     ? plain_desc(y)
+                                     : dnnl::memory::desc(dims_of(y), dnnl::memory::data_type::f32,
+                                                          dnnl::memory::format_tag::any);
         dnnl::pooling_v2_forward::desc d(prop, algorithm_of(p, is_max), src, dst, g.strides,
                                          g.kernel, g.dilation, g.pad_l, g.pad_r);
         dnnl::pooling_v2_forward::primitive_desc pd(d, engine());

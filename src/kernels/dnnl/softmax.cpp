@@ -20,9 +20,9 @@ struct Problem {
     return detail::concat("softmax/", what, "/", p.log, "/", p.outer, "/", p.axis, "/", p.inner);
   }
   softmax_v2_forward::primitive_desc forward_pd(bool training = true) const {
-    softmax_v2_forward::desc d(training ? dnnl::prop_kind::forward_training
-                                        : dnnl::prop_kind::forward_inference,
-                               alg(), md(), md(), /*axis=*/1);
+    softmax_v2_forward::desc d(
+        training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference, alg(),
+        md(), md(), /*axis=*/1);
     return softmax_v2_forward::primitive_desc(d, engine());
   }
 };

@@ -22,7 +22,8 @@ void add_forward(Tensor& y, const Tensor& a, const Tensor& b) {
   Tensor keep_a, keep_b;
   dnnl::memory ma = memory_in(a, md, keep_a), mb = memory_in(b, md, keep_b);
   y = new_tensor(a.shape(), md);
-  prim->execute(stream(), {{DNNL_ARG_MULTIPLE_SRC + 0, ma}, {DNNL_ARG_MULTIPLE_SRC + 1, mb},
+  prim->execute(stream(), {{DNNL_ARG_MULTIPLE_SRC + 0, ma},
+                           {DNNL_ARG_MULTIPLE_SRC + 1, mb},
                            {DNNL_ARG_DST, memory_of(y)}});
   stream().wait();
 }

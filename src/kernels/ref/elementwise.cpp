@@ -22,10 +22,18 @@ void binary_forward(Tensor& y, const Tensor& a, const Tensor& b, BinaryOp op) {
     }
   };
   switch (op) {
-    case BinaryOp::add: apply([](T u, T v) { return u + v; }); break;
-    case BinaryOp::sub: apply([](T u, T v) { return u - v; }); break;
-    case BinaryOp::mul: apply([](T u, T v) { return u * v; }); break;
-    case BinaryOp::div: apply([](T u, T v) { return u / v; }); break;
+    case BinaryOp::add:
+      apply([](T u, T v) { return u + v; });
+      break;
+    case BinaryOp::sub:
+      apply([](T u, T v) { return u - v; });
+      break;
+    case BinaryOp::mul:
+      apply([](T u, T v) { return u * v; });
+      break;
+    case BinaryOp::div:
+      apply([](T u, T v) { return u / v; });
+      break;
   }
 }
 

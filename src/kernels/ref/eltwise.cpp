@@ -24,11 +24,21 @@ void eltwise_forward(Tensor& y, const Tensor& x, const EltwiseParams& p) {
   for (int64_t i = 0; i < n; ++i) {
     const T v = px[i];
     switch (p.alg) {
-      case EltwiseAlg::relu: py[i] = v > 0 ? v : alpha * v; break;
-      case EltwiseAlg::elu: py[i] = v > 0 ? v : alpha * std::expm1(v); break;
-      case EltwiseAlg::logistic: py[i] = T(1) / (T(1) + std::exp(-v)); break;
-      case EltwiseAlg::tanh: py[i] = std::tanh(v); break;
-      case EltwiseAlg::clip: py[i] = std::min(std::max(v, alpha), beta); break;
+      case EltwiseAlg::relu:
+        py[i] = v > 0 ? v : alpha * v;
+        break;
+      case EltwiseAlg::elu:
+        py[i] = v > 0 ? v : alpha * std::expm1(v);
+        break;
+      case EltwiseAlg::logistic:
+        py[i] = T(1) / (T(1) + std::exp(-v));
+        break;
+      case EltwiseAlg::tanh:
+        py[i] = std::tanh(v);
+        break;
+      case EltwiseAlg::clip:
+        py[i] = std::min(std::max(v, alpha), beta);
+        break;
     }
   }
 }
@@ -45,11 +55,21 @@ void eltwise_backward(Tensor& dx, const Tensor& dy, const Tensor& saved, const E
     const T s = ps[i];  // y, or x for relu with a negative slope
     T d = 0;
     switch (p.alg) {
-      case EltwiseAlg::relu: d = s > 0 ? T(1) : alpha; break;
-      case EltwiseAlg::elu: d = s > 0 ? T(1) : s + alpha; break;
-      case EltwiseAlg::logistic: d = s * (T(1) - s); break;
-      case EltwiseAlg::tanh: d = T(1) - s * s; break;
-      case EltwiseAlg::clip: d = (s > alpha && s < beta) ? T(1) : T(0); break;
+      case EltwiseAlg::relu:
+        d = s > 0 ? T(1) : alpha;
+        break;
+      case EltwiseAlg::elu:
+        d = s > 0 ? T(1) : s + alpha;
+        break;
+      case EltwiseAlg::logistic:
+        d = s * (T(1) - s);
+        break;
+      case EltwiseAlg::tanh:
+        d = T(1) - s * s;
+        break;
+      case EltwiseAlg::clip:
+        d = (s > alpha && s < beta) ? T(1) : T(0);
+        break;
     }
     pdx[i] = pdy[i] * d;
   }

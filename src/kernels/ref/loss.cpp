@@ -125,7 +125,8 @@ void smooth_l1_backward(Tensor& dpred, const Tensor& g, const Tensor& pred, cons
 }
 
 template <class T>
-void bce_with_logits_forward(Tensor& loss, const Tensor& x, const Tensor& t, const Tensor& pos_weight) {
+void bce_with_logits_forward(Tensor& loss, const Tensor& x, const Tensor& t,
+                             const Tensor& pos_weight) {
   const T* px = x.data<T>();
   const T* pt = t.data<T>();
   const T* pw = pos_weight.defined() ? pos_weight.data<T>() : nullptr;
@@ -163,7 +164,8 @@ void bce_with_logits_backward(Tensor& dx, Tensor& dt, const Tensor& g, const Ten
   template void soft_cross_entropy_forward<T>(Tensor&, const Tensor&, const Tensor&,              \
                                               const SoftmaxParams&);                              \
   template void soft_cross_entropy_backward<T>(Tensor&, Tensor&, const Tensor&, const Tensor&,    \
-                                               const Tensor&, const Tensor&, const SoftmaxParams&); \
+                                               const Tensor&, const Tensor&,                      \
+                                               const SoftmaxParams&);                             \
   template void smooth_l1_forward<T>(Tensor&, const Tensor&, const Tensor&, double);              \
   template void smooth_l1_backward<T>(Tensor&, const Tensor&, const Tensor&, const Tensor&,       \
                                       double);                                                    \

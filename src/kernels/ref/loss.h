@@ -38,7 +38,8 @@ void smooth_l1_backward(Tensor& dpred, const Tensor& g, const Tensor& pred, cons
 // Binary cross entropy with logits per element; pos_weight undefined or of logits' shape.
 //   l = (1 - t) x + w softplus(-x),  w = 1 + (pos_weight - 1) t
 template <class T>
-void bce_with_logits_forward(Tensor& loss, const Tensor& x, const Tensor& t, const Tensor& pos_weight);
+void bce_with_logits_forward(Tensor& loss, const Tensor& x, const Tensor& t,
+                             const Tensor& pos_weight);
 //   dx = g ((1 - t) - w sigmoid(-x));  dt = g (-x + (pos_weight - 1) softplus(-x))
 // Either output may be undefined (not needed).
 template <class T>

@@ -57,7 +57,8 @@ void linear_backward_data(Tensor& dx, const Tensor& dy, const Tensor& w) {
   for (int64_t n = 0; n < N; ++n) {
     for (int64_t ic = 0; ic < IC; ++ic) {
       double acc = 0;
-      for (int64_t oc = 0; oc < OC; ++oc) acc += double(pdy[n * OC + oc]) * double(pw[oc * IC + ic]);
+      for (int64_t oc = 0; oc < OC; ++oc)
+        acc += double(pdy[n * OC + oc]) * double(pw[oc * IC + ic]);
       pdx[n * IC + ic] = T(acc);
     }
   }
