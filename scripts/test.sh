@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install_deps.sh
+scripts/check_tree.sh
 jobs=$(nproc)
 # ctest runs $jobs tests at once, each with oneDNN's OpenMP team: waiting threads sleep instead of
 # spinning, or the oversubscribed cores spend their time in libgomp's spin loops (measured: up to
@@ -13,6 +14,7 @@ export OMP_WAIT_POLICY=passive
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCONVKIT_BUILD_TESTS=ON -DCONVKIT_BUILD_BENCH=ON
 cmake --build build -j"$jobs"
 (cd build && ctest --output-on-failure -j"$jobs")
+scripts/install_test.sh build
 
 if [[ "${1:-}" != "--quick" ]]; then
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCONVKIT_SANITIZE=ON -DCONVKIT_BUILD_BENCH=OFF
