@@ -15,6 +15,10 @@ void add_augment_preview(CLI::App& app);
 void add_export(CLI::App& app);
 void add_make_shapes(CLI::App& app);
 
+// Sets OMP_WAIT_POLICY=passive and re-executes the process when the user set no OpenMP wait
+// policy (wait_policy.cpp says why). Returns only when no re-execution happened.
+void choose_omp_wait_policy(char** argv);
+
 // onnx_cmd.cpp: a weights file, or an .onnx file (its metadata from `convkit export` gives the
 // class names and the input standardization).
 train::LoadedModel load_model_file(const std::string& path);

@@ -4,6 +4,7 @@
 #include "convkit/error.h"
 
 int main(int argc, char** argv) {
+  convkit::cli::choose_omp_wait_policy(argv);
   CLI::App app{"convkit: build, train, evaluate and inspect convolutional neural networks"};
   app.require_subcommand(1);
   convkit::cli::add_train(app);
