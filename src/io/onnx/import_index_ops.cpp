@@ -203,7 +203,9 @@ Kernel pad(const NodeContext& c) {
       const PadMode pm = mode == "constant"  ? PadMode::zeros
                          : mode == "reflect" ? PadMode::reflect
                                              : PadMode::replicate;
-      return TensorList{pad2d(x, begin[r - 1], end[r - 1], begin[r - 2], end[r - 2], pm, value)};
+      // The value only applies to constant mode (pad2d refuses it otherwise).
+      return TensorList{pad2d(x, begin[r - 1], end[r - 1], begin[r - 2], end[r - 2], pm,
+                              pm == PadMode::zeros ? value : 0.0)};
     }
     Tensor y = x;
     for (int d = 0; d < r; ++d) y = pad_axis(y, d, begin[d], end[d], mode, value);

@@ -74,6 +74,7 @@ std::string supported_ops() {
 Role initializer_role(const std::string& op, size_t i, const Tensor& value) {
   if (!is_floating(value.dtype())) return Role::constant;
   if (op == "Conv" || op == "Gemm" || op == "MatMul") return Role::parameter;
+  if (op == "LayerNormalization") return i == 1 || i == 2 ? Role::parameter : Role::constant;
   if (op == "BatchNormalization")
     return i == 1 || i == 2 ? Role::parameter : i == 3 || i == 4 ? Role::buffer : Role::constant;
   // Data operands: input 0 of any op (a weight reshaped or sliced before use) and every operand of

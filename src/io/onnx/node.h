@@ -73,10 +73,10 @@ const HandlerMap& handlers();
 std::string supported_ops();  // "Add, AveragePool, ..." for messages and docs
 
 // What an initializer feeding input `i` of `op_type` is. Floating weights train: those of Conv,
-// Gemm, MatMul and BatchNormalization (scale, B), and any non-scalar data operand (input 0 of any
-// op, operands of Add/Sub/Mul/Div/Sum/Concat/Max/Min). BatchNormalization's mean and var are
-// buffers. Everything else (shapes, pads, clip bounds, scalars, integer tensors) stays a constant
-// outside the state dict.
+// Gemm, MatMul, BatchNormalization and LayerNormalization (scale, B), and any non-scalar data
+// operand (input 0 of any op, operands of Add/Sub/Mul/Div/Sum/Concat/Max/Min). BatchNormalization's
+// mean and var are buffers. Everything else (shapes, pads, clip bounds, scalars, integer tensors)
+// stays a constant outside the state dict.
 enum class Role { constant, buffer, parameter };
 Role initializer_role(const std::string& op_type, size_t i, const Tensor& value);
 
