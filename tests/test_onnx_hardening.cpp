@@ -87,6 +87,21 @@ TEST(OnnxHardening, ElementCountsFromTheFileAreChecked) {
   c.init("s", Tensor::from_vector(Ints{int64_t(1) << 31, int64_t(1) << 31, 4}, {3}));
   EXPECT_THROW_WITH((*c.load())(Tensor::ones({1})), "test graph: node 'cos' (ConstantOfShape)",
                     "exceeds 2^40");
+  // Sizes in attributes and pads: bounded before an output size is computed from them (a pad of
+  // 2^62 used to wrap the padded size and write out of bounds).
+  OnnxGraph p(9);
+  p.input("x").output("y").node("Pad", {"x"}, {"y"},
+                                {{"pads", Ints{0, 0, 0, int64_t(1) << 62, 0, 0, 0, 0}}}, "pad");
+  EXPECT_THROW_WITH((*p.load())(Tensor::ones({1, 1, 2, 2})), "node 'pad' (Pad)", "exceed 2^40");
+  p = OnnxGraph(9);
+  p.input("x").output("y").init("w", Tensor::ones({1, 1, 1, 1}));
+  p.node("Conv", {"x", "w"}, {"y"}, {{"pads", Ints{0, 0, int64_t(1) << 62, 0}}}, "conv");
+  EXPECT_THROW_WITH(p.load(), "node 'conv' (Conv)",
+                    "pads [0,0,4611686018427387904,0] in [0, 2^30]");
+  p = OnnxGraph(9);
+  p.input("x").output("y").init("s", Tensor::from_vector(std::vector<float>{1, 1, 1e9f, 1}, {4}));
+  p.node("Upsample", {"x", "s"}, {"y"}, {}, "up");
+  EXPECT_THROW_WITH((*p.load())(Tensor::ones({1, 1, 2, 2})), "node 'up' (Upsample)", "exceed 2^20");
 }
 
 TEST(OnnxHardening, MalformedGraphsAreRefused) {

@@ -339,8 +339,9 @@ TEST(OnnxOps, Float64Load) {
 
 TEST(OnnxOps, LoadErrorsNameTheProblem) {
   OnnxGraph g = single("FancyOp", {"x"}, {});
-  EXPECT_THROW_WITH(g.load(), "test graph", "1 unsupported op type: FancyOp (1 node); supported: ",
-                    "BatchNormalization", "Conv");
+  EXPECT_THROW_WITH(g.load(), "test graph",
+                    "1 unsupported op type: FancyOp (1 node); supported: ", "BatchNormalization",
+                    "Conv");
   g = OnnxGraph(13);
   g.input("x").output("y");
   g.proto().mutable_graph()->add_node()->set_op_type("Relu");
@@ -381,8 +382,9 @@ TEST(OnnxOps, RunErrorsNameTheNodeAndShapes) {
   OnnxGraph g = single("Conv", {"x", "w"}, {});
   g.init("w", Tensor::randn({2, 3, 3, 3}));
   auto model = g.load();
-  EXPECT_THROW_WITH((*model)(Tensor::randn({1, 4, 5, 5})), "onnx: test graph: node 'the_node' (Conv)",
-                    "input has 4 channels", "[1,4,5,5]");
+  EXPECT_THROW_WITH((*model)(Tensor::randn({1, 4, 5, 5})),
+                    "onnx: test graph: node 'the_node' (Conv)", "input has 4 channels",
+                    "[1,4,5,5]");
   g = OnnxGraph(13);
   g.input("a").input("b").output("y").node("Add", {"a", "b"}, {"y"});
   model = g.load();

@@ -5,6 +5,7 @@
 // tensors (shape arithmetic, masks) are computed eagerly.
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <numeric>
 
 #include "convkit/ops.h"
@@ -196,6 +197,15 @@ Kernel pad(const NodeContext& c) {
                   " values (begin and end of each padded axis) for input ", x.shape().to_string());
     std::vector<int64_t> begin(r, 0), end(r, 0);
     for (int k = 0; k < na; ++k) begin[axes[k]] = p[k], end[axes[k]] = p[k + na];
+    // Pads come from the file: bound them before any size is computed from them.
+    constexpr int64_t kMaxPad = int64_t(1) << 40;
+    std::vector<int64_t> out(r);
+    for (int d = 0; d < r; ++d) {
+      CONVKIT_CHECK(std::abs(begin[d]) <= kMaxPad && std::abs(end[d]) <= kMaxPad, "pads ",
+                    ints_str(p), " exceed 2^40");
+      out[d] = x.size(d) + begin[d] + end[d];
+    }
+    checked_numel(out, "the padded output");
     bool fast = is_floating(x.dtype()) && r >= 2;
     for (int d = 0; d < r; ++d)
       fast = fast && begin[d] >= 0 && end[d] >= 0 && (d >= r - 2 || (begin[d] == 0 && end[d] == 0));

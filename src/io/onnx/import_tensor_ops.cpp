@@ -284,6 +284,10 @@ Kernel resize(const NodeContext& c) {
     const double sh = scales[r - 2], sw = scales[r - 1];
     CONVKIT_CHECK(sh >= 1 && sw >= 1 && sh == std::floor(sh) && sw == std::floor(sw),
                   "only integer upscaling is supported, got scales ", sh, " x ", sw);
+    CONVKIT_CHECK(sh <= 1 << 20 && sw <= 1 << 20, "scales ", sh, " x ", sw, " exceed 2^20");
+    std::vector<int64_t> out = x.shape().vec();
+    out[r - 2] *= int64_t(sh), out[r - 1] *= int64_t(sw);
+    checked_numel(out, "the resized output");
     return TensorList{upsample_nearest2d(x, int64_t(sh), int64_t(sw))};
   };
 }
