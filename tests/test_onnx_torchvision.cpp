@@ -19,8 +19,10 @@ namespace {
 constexpr double kMaxAbsDiff = 1e-4;
 
 struct Comparison {
-  double max_abs_diff;  // max |convkit - PyTorch|
+  double max_abs_diff;  // max |convkit - PyTorch|, both float32
   double max_abs;       // max |PyTorch|: the scale the diff is measured against
+  double ours_vs_f64;   // max |convkit float32 - PyTorch float64|
+  double torch_vs_f64;  // max |PyTorch float32 - PyTorch float64|: float32's own error
 };
 
 Comparison compare(const std::string& base) {
@@ -29,7 +31,10 @@ Comparison compare(const std::string& base) {
   model->eval();
   NoGradGuard no_grad;
   const Tensor& want = f.tensors.at("output");
-  return {test::max_abs_diff((*model)(f.tensors.at("input")), want), test::max_abs(want)};
+  const Tensor& exact = f.tensors.at("output_f64");
+  const Tensor got = (*model)(f.tensors.at("input"));
+  return {test::max_abs_diff(got, want), test::max_abs(want), test::max_abs_diff(got, exact),
+          test::max_abs_diff(want, exact)};
 }
 
 class OnnxTorchvision : public ::testing::TestWithParam<std::string> {};
@@ -60,7 +65,8 @@ INSTANTIATE_TEST_SUITE_P(Cases, OnnxTorchvision,
 
 // Not a check: the sweep's runner. With CONVKIT_ONNX_SWEEP_DIR set (tests/onnx/tv_sweep.py sets
 // it), imports every <case>.onnx there and writes one line per case to results.tsv:
-// case, pass/fail/error, max abs diff, max |PyTorch output|, seconds, the error's first line.
+// case, pass/f32-noise/fail/error, max abs diff, max |PyTorch output|, convkit's and PyTorch's
+// float32 distance from PyTorch's float64 output, seconds, the error's first line.
 TEST(OnnxTorchvisionSweep, WritesResults) {
   const char* dir = std::getenv("CONVKIT_ONNX_SWEEP_DIR");
   if (dir == nullptr) GTEST_SKIP() << "set CONVKIT_ONNX_SWEEP_DIR (tests/onnx/tv_sweep.py does)";
@@ -73,18 +79,22 @@ TEST(OnnxTorchvisionSweep, WritesResults) {
   for (const std::string& c : cases) {
     const auto t0 = std::chrono::steady_clock::now();
     std::string status, message;
-    Comparison r{-1, -1};
+    Comparison r{-1, -1, -1, -1};
     try {
       r = compare(std::string(dir) + "/" + c);
-      status = r.max_abs_diff <= kMaxAbsDiff ? "pass" : "fail";
+      // Within 1e-4 of PyTorch; else at least as close to the float64 result as PyTorch's own
+      // float32 (twice its error), which 1e-4 cannot ask of a deep net.
+      status = r.max_abs_diff <= kMaxAbsDiff         ? "pass"
+               : r.ours_vs_f64 <= 2 * r.torch_vs_f64 ? "f32-noise"
+                                                     : "fail";
     } catch (const std::exception& e) {
       status = "error";
       message = e.what();
       message = message.substr(0, std::min<size_t>(message.find('\n'), 300));
     }
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-    out << c << '\t' << status << '\t' << r.max_abs_diff << '\t' << r.max_abs << '\t' << s << '\t'
-        << message << '\n'
+    out << c << '\t' << status << '\t' << r.max_abs_diff << '\t' << r.max_abs << '\t'
+        << r.ours_vs_f64 << '\t' << r.torch_vs_f64 << '\t' << s << '\t' << message << '\n'
         << std::flush;
   }
 }
