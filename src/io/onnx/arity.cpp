@@ -10,12 +10,19 @@ Arity arity_of(const std::string& op, int64_t opset) {
   if (op == "Pad") return opset < 11 ? Arity{1, 1, 1} : Arity{2, 4, 1};
   if (op == "TopK") return opset < 10 ? Arity{1, 1, 2} : Arity{2, 2, 2};
   if (op == "Upsample") return opset < 9 ? Arity{1, 1, 1} : Arity{2, 2, 1};
-  if (op == "Resize") return opset < 11 ? Arity{2, 2, 1} : Arity{1, 4, 1};
+  // Resize 11-12: roi and scales have slots but may be empty (scales when sizes is given, roi
+  // unless tf_crop_and_resize); convkit's own exporter writes roi empty.
+  if (op == "Resize")
+    return opset < 11 ? Arity{2, 2, 1} : opset < 13 ? Arity{3, 4, 1, 1} : Arity{1, 4, 1};
+  if (op == "Gemm") return opset < 11 ? Arity{3, 3, 1} : Arity{2, 3, 1};
+  if (op == "Unsqueeze") return opset < 13 ? Arity{1, 1, 1} : Arity{2, 2, 1};
+  if (op == "Squeeze") return opset < 13 ? Arity{1, 1, 1} : Arity{1, 2, 1};
+  // Opset 15 dropped the saved mean and variance outputs of training mode.
+  if (op == "BatchNormalization") return opset < 15 ? Arity{5, 5, 5} : Arity{5, 5, 3};
   static const std::map<std::string, Arity> table{
       {"Abs", {1, 1, 1}},
       {"Add", {2, 2, 1}},
       {"AveragePool", {1, 1, 1}},
-      {"BatchNormalization", {5, 5, 5}},
       {"Cast", {1, 1, 1}},
       {"Clip", {1, 3, 1}},
       {"Concat", {1, kVariadic, 1}},
@@ -32,14 +39,13 @@ Arity arity_of(const std::string& op, int64_t opset) {
       {"Flatten", {1, 1, 1}},
       {"Gather", {2, 2, 1}},
       {"GatherElements", {2, 2, 1}},
-      {"Gemm", {2, 3, 1}},
       {"GlobalAveragePool", {1, 1, 1}},
       {"GlobalMaxPool", {1, 1, 1}},
       {"HardSigmoid", {1, 1, 1}},
       {"HardSwish", {1, 1, 1}},
       {"Identity", {1, 1, 1}},
       {"LRN", {1, 1, 1}},
-      {"LayerNormalization", {1, 3, 3}},
+      {"LayerNormalization", {2, 3, 3}},
       {"LeakyRelu", {1, 1, 1}},
       {"Log", {1, 1, 1}},
       {"LogSoftmax", {1, 1, 1}},
@@ -59,12 +65,10 @@ Arity arity_of(const std::string& op, int64_t opset) {
       {"Sigmoid", {1, 1, 1}},
       {"Softmax", {1, 1, 1}},
       {"Sqrt", {1, 1, 1}},
-      {"Squeeze", {1, 2, 1}},
       {"Sub", {2, 2, 1}},
       {"Sum", {1, kVariadic, 1}},
       {"Tanh", {1, 1, 1}},
       {"Transpose", {1, 1, 1}},
-      {"Unsqueeze", {1, 2, 1}},
       {"Where", {3, 3, 1}},
   };
   auto it = table.find(op);
@@ -82,7 +86,7 @@ void check_arity(const NodeDef& d, int64_t opset, const std::string& source) {
   CONVKIT_CHECK(n_in >= a.min_inputs && n_in <= a.max_inputs, "onnx: ", source, ": ", d.where(),
                 " has ", n_in, " inputs; ", d.op_type, " at opset ", opset, " takes ",
                 range(a.min_inputs, a.max_inputs), " (the file is malformed)");
-  for (int i = 0; i < a.min_inputs; ++i)
+  for (int i = 0; i < a.required_named(); ++i)
     CONVKIT_CHECK(!d.inputs[i].empty(), "onnx: ", source, ": ", d.where(), " leaves input ", i,
                   " empty, but ", d.op_type, " requires it (the file is malformed)");
   CONVKIT_CHECK(n_out >= 1 && n_out <= a.max_outputs && !d.outputs[0].empty(), "onnx: ", source,

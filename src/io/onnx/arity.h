@@ -11,8 +11,10 @@
 namespace convkit::io::onnx_detail {
 
 struct Arity {
-  int min_inputs, max_inputs;  // the first min_inputs must be present (non-empty names)
+  int min_inputs, max_inputs;  // input slots, empty names included
   int max_outputs;             // at least one output always
+  int named = -1;              // the first `named` inputs must be non-empty; -1: min_inputs
+  int required_named() const { return named < 0 ? min_inputs : named; }
 };
 constexpr int kVariadic = 1 << 20;
 
