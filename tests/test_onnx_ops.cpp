@@ -340,7 +340,7 @@ TEST(OnnxOps, Float64Load) {
 TEST(OnnxOps, LoadErrorsNameTheProblem) {
   OnnxGraph g = single("FancyOp", {"x"}, {});
   EXPECT_THROW_WITH(g.load(), "test graph",
-                    "node 'the_node' (FancyOp) is not supported; supported: ", "BatchNormalization",
+                    "1 unsupported op type: FancyOp (1 node); supported: ", "BatchNormalization",
                     "Conv");
   g = OnnxGraph(13);
   g.input("x").output("y");
@@ -348,7 +348,7 @@ TEST(OnnxOps, LoadErrorsNameTheProblem) {
   g.proto().mutable_graph()->mutable_node(0)->set_domain("com.example");
   g.proto().mutable_graph()->mutable_node(0)->add_input("x");
   g.proto().mutable_graph()->mutable_node(0)->add_output("y");
-  EXPECT_THROW_WITH(g.load(), "(Relu) of domain 'com.example' is not supported");
+  EXPECT_THROW_WITH(g.load(), "unsupported op type: com.example:Relu (1 node)");
   g = single("Conv", {"x", "weights"}, {});
   EXPECT_THROW_WITH(g.load(), "node 'the_node' (Conv) reads 'weights'",
                     "not a graph input, an initializer or an output of an earlier node");
@@ -382,8 +382,9 @@ TEST(OnnxOps, RunErrorsNameTheNodeAndShapes) {
   OnnxGraph g = single("Conv", {"x", "w"}, {});
   g.init("w", Tensor::randn({2, 3, 3, 3}));
   auto model = g.load();
-  EXPECT_THROW_WITH((*model)(Tensor::randn({1, 4, 5, 5})), "onnx: node 'the_node' (Conv)",
-                    "input has 4 channels", "[1,4,5,5]");
+  EXPECT_THROW_WITH((*model)(Tensor::randn({1, 4, 5, 5})),
+                    "onnx: test graph: node 'the_node' (Conv)", "input has 4 channels",
+                    "[1,4,5,5]");
   g = OnnxGraph(13);
   g.input("a").input("b").output("y").node("Add", {"a", "b"}, {"y"});
   model = g.load();

@@ -4,6 +4,7 @@
 #include "convkit/ops/conv.h"
 #include "convkit/ops/dropout.h"
 #include "convkit/ops/elementwise.h"
+#include "convkit/ops/indexing.h"
 #include "convkit/ops/linear.h"
 #include "convkit/ops/loss.h"
 #include "convkit/ops/norm.h"

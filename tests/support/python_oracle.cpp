@@ -59,10 +59,10 @@ std::string onnx_work_dir() {
   return CONVKIT_ONNX_WORK_DIR;
 }
 
-std::string onnx_case(const std::string& name) {
+std::string onnx_case(const std::string& name, const std::string& script_name) {
   const std::string dir = onnx_work_dir();
   const std::string base = dir + "/" + name;
-  const fs::path script = fs::path(CONVKIT_TESTS_DIR) / "onnx" / "gen_onnx.py";
+  const fs::path script = fs::path(CONVKIT_TESTS_DIR) / "onnx" / script_name;
   auto fresh = [&] {
     for (const char* ext : {".onnx", ".safetensors"})
       if (!fs::exists(base + ext) || fs::last_write_time(base + ext) < fs::last_write_time(script))
@@ -79,7 +79,7 @@ std::string onnx_case(const std::string& name) {
   if (!fresh()) rc = run_python(script.string() + " --out " + dir + " " + name, &out);
   ::flock(fd, LOCK_UN);
   ::close(fd);
-  CONVKIT_CHECK(rc == 0, "gen_onnx.py ", name, " failed (exit ", rc, "):\n", out);
+  CONVKIT_CHECK(rc == 0, script_name, " ", name, " failed (exit ", rc, "):\n", out);
   return base;
 }
 

@@ -16,9 +16,10 @@ int run_python(const std::string& args, std::string* output);
 
 // Folder in the build tree for files the ONNX tests generate (never in git).
 std::string onnx_work_dir();
-// <work>/<name>.onnx and <name>.safetensors from tests/onnx/gen_onnx.py, generated on first use
-// (and again when the script is newer), under a file lock so that parallel ctest processes
-// generate each case once. Throws with the script's output when it fails. Returns <work>/<name>.
-std::string onnx_case(const std::string& name);
+// <work>/<name>.onnx and <name>.safetensors from tests/onnx/<script> (gen_onnx.py unless given),
+// generated on first use (and again when the script is newer), under a file lock so that parallel
+// ctest processes generate each case once. Throws with the script's output when it fails. Returns
+// <work>/<name>.
+std::string onnx_case(const std::string& name, const std::string& script = "gen_onnx.py");
 
 }  // namespace convkit::test

@@ -23,6 +23,8 @@ Tensor log(const Tensor& a);  // natural log; log of values <= 0 gives -inf/nan 
 Tensor sqrt(const Tensor& a);
 Tensor abs(const Tensor& a);  // gradient sign(a), 0 at 0
 Tensor pow(const Tensor& a, double exponent);
+// The Gauss error function, elementwise (std::erf); gradient 2/sqrt(pi) * exp(-a^2).
+Tensor erf(const Tensor& a);
 
 // Sums `g` over the dimensions along which `shape` was broadcast to g's shape (the adjoint of
 // broadcasting). shape must broadcast to g.shape().

@@ -10,6 +10,7 @@
 #include <unordered_map>
 
 #include "convkit/io/onnx.h"
+#include "io/onnx/arity.h"
 #include "io/onnx/node.h"
 #include "io/onnx/proto.h"
 
@@ -61,7 +62,8 @@ std::vector<Tensor> OnnxModel::Impl::run(const std::map<std::string, Tensor>& in
       std::string shapes_in;
       for (const Tensor& t : in)
         shapes_in += (shapes_in.empty() ? "" : ", ") + (t.defined() ? t.shape().to_string() : "-");
-      throw Error("onnx: " + s.where + ": " + e.what() + " (inputs " + shapes_in + ")");
+      throw Error("onnx: " + source + ": " + s.where + ": " + e.what() + " (inputs " + shapes_in +
+                  ")");
     }
     for (size_t k = 0; k < s.out.size() && k < out.size(); ++k)
       if (s.out[k] >= 0) vals[s.out[k]] = out[k];
@@ -168,14 +170,16 @@ std::shared_ptr<OnnxModel> build(const onnx::ModelProto& mp, const std::string& 
   std::map<std::string, Tensor> inits;
   std::vector<std::string> init_order;
   for (const auto& t : g.initializer()) {
+    CONVKIT_CHECK(!inits.count(t.name()), "onnx: ", source, ": initializer '", t.name(),
+                  "' is given twice (the file is malformed)");
     Tensor v = tensor_from_proto(t, source + ": initializer '" + t.name() + "'");
     inits[t.name()] = is_floating(v.dtype()) ? v.to(options.float_dtype) : v;
     init_order.push_back(t.name());
   }
   std::vector<const onnx::NodeProto*> live;
   for (const auto& n : g.node()) {
-    if (n.op_type() == "Identity" && n.input_size() == 1 && inits.count(n.input(0)) &&
-        !inits.count(n.output(0))) {
+    if (n.op_type() == "Identity" && n.input_size() == 1 && n.output_size() == 1 &&
+        inits.count(n.input(0)) && !inits.count(n.output(0))) {
       inits[n.output(0)] = inits[n.input(0)].clone();
       init_order.push_back(n.output(0));
       continue;
@@ -183,8 +187,24 @@ std::shared_ptr<OnnxModel> build(const onnx::ModelProto& mp, const std::string& 
     live.push_back(&n);
   }
 
-  // Node definitions, with unsupported ops rejected before anything else happens.
+  // Node definitions. Unsupported ops are rejected before anything else happens, all of them in
+  // one message (a user converting a model learns the whole gap at once).
   const HandlerMap& hs = handlers();
+  std::map<std::string, int> unsupported;  // "Op" or "domain:Op" -> count
+  for (const onnx::NodeProto* n : live) {
+    const bool default_domain = n->domain().empty() || n->domain() == "ai.onnx";
+    if (!default_domain || !hs.count(n->op_type()))
+      ++unsupported[default_domain ? n->op_type() : n->domain() + ":" + n->op_type()];
+  }
+  if (!unsupported.empty()) {
+    std::string list;
+    for (const auto& [op, count] : unsupported)
+      list += (list.empty() ? "" : ", ") + op + " (" + std::to_string(count) + " node" +
+              (count == 1 ? "" : "s") + ")";
+    throw Error("onnx: " + source + ": " + std::to_string(unsupported.size()) +
+                " unsupported op type" + (unsupported.size() == 1 ? "" : "s") + ": " + list +
+                "; supported: " + supported_ops());
+  }
   std::vector<NodeDef> defs;
   for (size_t k = 0; k < live.size(); ++k) {
     const onnx::NodeProto& n = *live[k];
@@ -194,11 +214,8 @@ std::shared_ptr<OnnxModel> build(const onnx::ModelProto& mp, const std::string& 
     d.domain = n.domain();
     d.inputs.assign(n.input().begin(), n.input().end());
     d.outputs.assign(n.output().begin(), n.output().end());
-    d.attrs = Attrs(d.where());
-    const bool default_domain = d.domain.empty() || d.domain == "ai.onnx";
-    CONVKIT_CHECK(default_domain && hs.count(d.op_type), "onnx: ", source, ": ", d.where(),
-                  default_domain ? "" : " of domain '" + d.domain + "'",
-                  " is not supported; supported: ", supported_ops());
+    d.attrs = Attrs(source + ": " + d.where());
+    check_arity(d, m.opset, source);
     for (const auto& a : n.attribute())
       d.attrs.set(a.name(), attr_from_proto(a, source + ": " + d.where()));
     defs.push_back(std::move(d));
@@ -270,8 +287,12 @@ std::shared_ptr<OnnxModel> build(const onnx::ModelProto& mp, const std::string& 
     m.input_slots.push_back(new_slot(v.name(), Tensor()));
     std::vector<int64_t> dims;
     if (v.type().has_tensor_type() && v.type().tensor_type().has_shape())
-      for (const auto& dim : v.type().tensor_type().shape().dim())
+      for (const auto& dim : v.type().tensor_type().shape().dim()) {
+        CONVKIT_CHECK(!dim.has_dim_value() || dim.dim_value() >= 0, "onnx: ", source, ": input '",
+                      v.name(), "' declares dimension ", dims.size(), " as ", dim.dim_value(),
+                      "; a dimension is a size >= 0 or a symbolic name (the file is malformed)");
         dims.push_back(dim.has_dim_value() ? dim.dim_value() : -1);
+      }
     m.input_shapes[v.name()] = dims;
   }
 
@@ -297,7 +318,7 @@ std::shared_ptr<OnnxModel> build(const onnx::ModelProto& mp, const std::string& 
           "', which is not a graph input, an initializer or an output of an earlier node");
       s.in.push_back(it->second);
     }
-    NodeContext ctx{d, m.opset, model.get(), Tensor(), {}, options.float_dtype};
+    NodeContext ctx{d, m.opset, model.get(), Tensor(), {}, options.float_dtype, source};
     for (const std::string& out : d.outputs)
       ctx.output_used.push_back(!out.empty() && read.count(out));
     if (d.op_type == "BatchNormalization" && d.inputs.size() > 1) {
@@ -308,8 +329,15 @@ std::shared_ptr<OnnxModel> build(const onnx::ModelProto& mp, const std::string& 
       if (bc != batch_counters.end() && leaf == "weight") ctx.num_batches_tracked = bc->second;
     }
     s.kernel = hs.at(d.op_type)(ctx);
-    for (const std::string& out : d.outputs)
+    for (const std::string& out : d.outputs) {
+      // SSA: a second producer would silently replace the first one's value for later readers.
+      CONVKIT_CHECK(
+          out.empty() || !slot_of.count(out), "onnx: ", source, ": ", d.where(), " writes '", out,
+          "', which is already ",
+          init_names.count(out) ? "an initializer" : "a graph input or an earlier node's output",
+          "; every tensor must have one producer (the graph is not valid ONNX)");
       s.out.push_back(out.empty() ? -1 : new_slot(out, Tensor()));
+    }
     m.infos.push_back({d.name, d.op_type, d.inputs, d.outputs});
     m.steps.push_back(std::move(s));
   }

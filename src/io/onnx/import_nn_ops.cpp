@@ -1,6 +1,7 @@
 // ONNX handlers of the network layers: convolution, pooling, normalization, dense products,
 // activations. Semantics: https://onnx.ai/onnx/operators/ (each op's versions 1-18); where an
 // opset changed an attribute into an input (Clip 11, Dropout 12, Softmax 13), both forms load.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 
@@ -37,6 +38,16 @@ Window2d window_attrs(const NodeContext& c, const std::vector<int64_t>& kernel_f
   w.auto_pad = a.s("auto_pad", "NOTSET");
   CONVKIT_CHECK(w.strides.size() == 2 && w.dilations.size() == 2 && w.pads.size() == 4,
                 "onnx: ", c.where(), ": strides, dilations and pads must describe 2 spatial dims");
+  // Sizes from the file: bounded before any output size is computed from them.
+  constexpr int64_t kMax = int64_t(1) << 30;
+  auto in_range = [](const std::vector<int64_t>& v, int64_t lo) {
+    return std::all_of(v.begin(), v.end(), [lo](int64_t e) { return e >= lo && e <= kMax; });
+  };
+  CONVKIT_CHECK(in_range(w.kernel, 1) && in_range(w.strides, 1) && in_range(w.dilations, 1) &&
+                    in_range(w.pads, 0),
+                "onnx: ", c.where(), ": kernel_shape ", ints_str(w.kernel), ", strides ",
+                ints_str(w.strides), ", dilations ", ints_str(w.dilations),
+                " must be in [1, 2^30] ", "and pads ", ints_str(w.pads), " in [0, 2^30]");
   CONVKIT_CHECK(w.auto_pad == "NOTSET" || w.auto_pad == "VALID" || w.auto_pad == "SAME_UPPER" ||
                     w.auto_pad == "SAME_LOWER",
                 "onnx: ", c.where(), ": unknown auto_pad '", w.auto_pad, "'");

@@ -86,6 +86,10 @@ Kernel reshape(const NodeContext& c) {
                       " of ", x.shape().to_string(), ", which has no such dim");
         dims[d] = x.size(int(d));
       }
+    std::vector<int64_t> known;  // -1 is inferred by reshape
+    for (int64_t v : dims)
+      if (v != -1) known.push_back(v);
+    checked_numel(known, "shape");
     return TensorList{x.reshape(Shape(dims))};
   };
 }
@@ -100,32 +104,6 @@ Kernel shape_of(const NodeContext& c) {
     std::vector<int64_t> part(dims.begin() + clamp(start),
                               dims.begin() + std::max(clamp(start), clamp(end)));
     return TensorList{Tensor::from_vector(part, {int64_t(part.size())})};
-  };
-}
-
-// out shape = data.shape[:axis] + indices.shape + data.shape[axis+1:], built from one-row
-// narrows so that it works for every dtype and differentiates for float data.
-Kernel gather(const NodeContext& c) {
-  const int64_t axis_attr = c.node.attrs.i("axis", 0);
-  return [axis_attr](const TensorList& in) {
-    const Tensor& data = in[0];
-    const int axis = wrap(axis_attr, data.ndim(), "Gather");
-    std::vector<int64_t> idx(in[1].numel());
-    const Tensor ind = in[1].to(DType::i64);
-    std::copy(ind.data<int64_t>(), ind.data<int64_t>() + idx.size(), idx.begin());
-    CONVKIT_CHECK(!idx.empty(), "empty indices are not supported");
-    const int64_t n = data.size(axis);
-    TensorList rows;
-    for (int64_t i : idx) {
-      CONVKIT_CHECK(i >= -n && i < n, "index ", i, " is out of range for dim ", axis, " of ",
-                    data.shape().to_string());
-      rows.push_back(narrow(data, axis, i < 0 ? i + n : i, 1));
-    }
-    Tensor joined = rows.size() == 1 ? rows[0] : concat(rows, axis);
-    std::vector<int64_t> out(data.shape().begin(), data.shape().begin() + axis);
-    out.insert(out.end(), in[1].shape().begin(), in[1].shape().end());
-    out.insert(out.end(), data.shape().begin() + axis + 1, data.shape().end());
-    return TensorList{joined.reshape(Shape(out))};
   };
 }
 
@@ -260,42 +238,13 @@ Kernel reduce(const NodeContext& c, bool is_mean) {
   };
 }
 
-Kernel pad(const NodeContext& c) {
-  const Attrs& a = c.node.attrs;
-  const std::string mode = a.s("mode", "constant");
-  CONVKIT_CHECK(mode == "constant" || mode == "reflect" || mode == "edge", "onnx: ", c.where(),
-                ": mode '", mode, "' is not supported (constant, reflect, edge)");
-  const PadMode pm = mode == "constant"  ? PadMode::zeros
-                     : mode == "reflect" ? PadMode::reflect
-                                         : PadMode::replicate;
-  const bool from_attrs = c.opset < 11;
-  CONVKIT_CHECK(!c.has_input(3), "onnx: ", c.where(), ": the axes input is not supported");
-  return [=, attr_pads = a.ints("pads", {}), attr_value = a.f("value", 0.0)](const TensorList& in) {
-    const Tensor& x = in[0];
-    std::vector<int64_t> p = from_attrs ? attr_pads : int_values(in[1], "pads");
-    const double value = !from_attrs && in.size() > 2 && in[2].defined()
-                             ? scalar_value(in[2], "constant_value")
-                             : attr_value;
-    const int r = x.ndim();
-    CONVKIT_CHECK(int(p.size()) == 2 * r, "pads ", Shape(p).to_string(), " must have 2 x rank (",
-                  2 * r, ") values for input ", x.shape().to_string());
-    for (int d = 0; d < r; ++d) {
-      CONVKIT_CHECK(p[d] >= 0 && p[d + r] >= 0, "negative pads are not supported");
-      CONVKIT_CHECK(d >= r - 2 || (p[d] == 0 && p[d + r] == 0),
-                    "only the last two dims can be padded, pads ", Shape(p).to_string());
-    }
-    // pads = [x1_begin, x2_begin, ..., x1_end, x2_end]; H is dim r-2, W is dim r-1.
-    return TensorList{pad2d(x, p[r - 1], p[2 * r - 1], p[r - 2], p[2 * r - 2], pm,
-                            pm == PadMode::zeros ? value : 0.0)};
-  };
-}
-
 Kernel constant_of_shape(const NodeContext& c) {
   Tensor fill = c.node.attrs.has("value") ? c.node.attrs.t("value") : Tensor::zeros({1});
   const DType dtype = is_floating(fill.dtype()) ? c.float_dtype : fill.dtype();
   return [fill, dtype](const TensorList& in) {
-    return TensorList{Tensor::full(Shape(int_values(in[0], "shape")),
-                                   fill.to(DType::f64).data<double>()[0], dtype)};
+    const std::vector<int64_t> dims = int_values(in[0], "shape");
+    checked_numel(dims, "shape");
+    return TensorList{Tensor::full(Shape(dims), fill.to(DType::f64).data<double>()[0], dtype)};
   };
 }
 
@@ -335,6 +284,10 @@ Kernel resize(const NodeContext& c) {
     const double sh = scales[r - 2], sw = scales[r - 1];
     CONVKIT_CHECK(sh >= 1 && sw >= 1 && sh == std::floor(sh) && sw == std::floor(sw),
                   "only integer upscaling is supported, got scales ", sh, " x ", sw);
+    CONVKIT_CHECK(sh <= 1 << 20 && sw <= 1 << 20, "scales ", sh, " x ", sw, " exceed 2^20");
+    std::vector<int64_t> out = x.shape().vec();
+    out[r - 2] *= int64_t(sh), out[r - 1] *= int64_t(sw);
+    checked_numel(out, "the resized output");
     return TensorList{upsample_nearest2d(x, int64_t(sh), int64_t(sw))};
   };
 }
@@ -381,7 +334,6 @@ void add_tensor_handlers(HandlerMap& m) {
   m["Flatten"] = flatten;
   m["Reshape"] = reshape;
   m["Shape"] = shape_of;
-  m["Gather"] = gather;
   m["Unsqueeze"] = unsqueeze;
   m["Squeeze"] = squeeze;
   m["Slice"] = slice;
@@ -389,7 +341,6 @@ void add_tensor_handlers(HandlerMap& m) {
   m["Transpose"] = transpose_node;
   m["ReduceMean"] = [](const NodeContext& c) { return reduce(c, /*is_mean=*/true); };
   m["ReduceSum"] = [](const NodeContext& c) { return reduce(c, /*is_mean=*/false); };
-  m["Pad"] = pad;
   m["ConstantOfShape"] = constant_of_shape;
   m["Resize"] = resize;
   m["Upsample"] = resize;

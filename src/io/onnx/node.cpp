@@ -59,6 +59,7 @@ const HandlerMap& handlers() {
     HandlerMap h;
     add_nn_handlers(h);
     add_tensor_handlers(h);
+    add_index_handlers(h);
     return h;
   }();
   return m;
@@ -73,6 +74,7 @@ std::string supported_ops() {
 Role initializer_role(const std::string& op, size_t i, const Tensor& value) {
   if (!is_floating(value.dtype())) return Role::constant;
   if (op == "Conv" || op == "Gemm" || op == "MatMul") return Role::parameter;
+  if (op == "LayerNormalization") return i == 1 || i == 2 ? Role::parameter : Role::constant;
   if (op == "BatchNormalization")
     return i == 1 || i == 2 ? Role::parameter : i == 3 || i == 4 ? Role::buffer : Role::constant;
   // Data operands: input 0 of any op (a weight reshaped or sliced before use) and every operand of
@@ -81,6 +83,27 @@ Role initializer_role(const std::string& op, size_t i, const Tensor& value) {
                                           "Sum", "Concat", "Max", "Min"};
   if (value.numel() > 1 && (i == 0 || nary.count(op))) return Role::parameter;
   return Role::constant;
+}
+
+std::string ints_str(const std::vector<int64_t>& v) {
+  std::string s = "[";
+  for (size_t i = 0; i < v.size(); ++i) {
+    if (i > 0) s += ',';
+    s += std::to_string(v[i]);
+  }
+  return s + "]";
+}
+
+int64_t checked_numel(const std::vector<int64_t>& dims, const std::string& where) {
+  constexpr int64_t kMaxElements = int64_t(1) << 40;
+  int64_t n = 1;
+  for (int64_t d : dims) {
+    CONVKIT_CHECK(d >= 0, where, " has a negative dim in ", ints_str(dims));
+    CONVKIT_CHECK(d == 0 || n <= kMaxElements / d, where, " has dims ", ints_str(dims),
+                  " whose element count exceeds 2^40");
+    n *= d;
+  }
+  return n;
 }
 
 std::vector<int64_t> int_values(const Tensor& t, const std::string& what) {

@@ -55,7 +55,9 @@ struct NodeContext {
   Tensor num_batches_tracked;     // BatchNormalization with torchvision-style names, else undefined
   std::vector<bool> output_used;  // per node output: read by a later node or a graph output
   DType float_dtype;              // floating constants and casts produce this dtype
-  std::string where() const { return node.where(); }
+  std::string source;             // the model file, named by every message
+  // "model.onnx: node 'name' (OpType)"
+  std::string where() const { return source + ": " + node.where(); }
   bool has_input(size_t i) const { return i < node.inputs.size() && !node.inputs[i].empty(); }
 };
 
@@ -66,16 +68,24 @@ using HandlerMap = std::map<std::string, Handler>;
 
 void add_nn_handlers(HandlerMap& m);      // import_nn_ops.cpp
 void add_tensor_handlers(HandlerMap& m);  // import_tensor_ops.cpp
+void add_index_handlers(HandlerMap& m);   // import_index_ops.cpp
 const HandlerMap& handlers();
 std::string supported_ops();  // "Add, AveragePool, ..." for messages and docs
 
 // What an initializer feeding input `i` of `op_type` is. Floating weights train: those of Conv,
-// Gemm, MatMul and BatchNormalization (scale, B), and any non-scalar data operand (input 0 of any
-// op, operands of Add/Sub/Mul/Div/Sum/Concat/Max/Min). BatchNormalization's mean and var are
-// buffers. Everything else (shapes, pads, clip bounds, scalars, integer tensors) stays a constant
-// outside the state dict.
+// Gemm, MatMul, BatchNormalization and LayerNormalization (scale, B), and any non-scalar data
+// operand (input 0 of any op, operands of Add/Sub/Mul/Div/Sum/Concat/Max/Min). BatchNormalization's
+// mean and var are buffers. Everything else (shapes, pads, clip bounds, scalars, integer tensors)
+// stays a constant outside the state dict.
 enum class Role { constant, buffer, parameter };
 Role initializer_role(const std::string& op_type, size_t i, const Tensor& value);
+
+// "[1,2,3]" for messages (Shape::to_string refuses more than 6 values, pads have 8).
+std::string ints_str(const std::vector<int64_t>& v);
+// The element count of `dims` from a file or a shape tensor, refusing negative dims and counts
+// beyond 2^40 elements (nothing real comes close; every later byte count stays far from
+// overflow). `where` names the tensor.
+int64_t checked_numel(const std::vector<int64_t>& dims, const std::string& where);
 
 // The values of a 0-d or 1-d int64 tensor (shapes, axes, pads).
 std::vector<int64_t> int_values(const Tensor& t, const std::string& what);

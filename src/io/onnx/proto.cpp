@@ -16,59 +16,61 @@ Tensor tensor_from_proto(const onnx::TensorProto& t, const std::string& where) {
                 " keeps its data in an external file, which is not supported");
   CONVKIT_CHECK(t.dims_size() <= Shape::kMaxDims, "onnx: ", where, " has ", t.dims_size(),
                 " dims; convkit tensors have at most ", Shape::kMaxDims);
-  std::vector<int64_t> dims(t.dims().begin(), t.dims().end());
-  for (int64_t d : dims) CONVKIT_CHECK(d >= 0, "onnx: ", where, " has a negative dim ", d);
+  const std::vector<int64_t> dims(t.dims().begin(), t.dims().end());
+  const int64_t n = checked_numel(dims, "onnx: " + where);
   const DType dtype = dtype_from_onnx(t.data_type(), where);
-  Tensor out = Tensor::empty(Shape(dims), dtype);
-  const int64_t n = out.numel();
+  // The stored values must be exactly what the shape declares, checked before allocating: a small
+  // file must not make us allocate (or write) by its declared shape alone.
   const bool raw = t.has_raw_data();
+  const std::size_t raw_elem = t.data_type() == onnx::TensorProto::INT32 ? 4 : dtype_size(dtype);
   int64_t found = 0;
-  switch (t.data_type()) {
-    case onnx::TensorProto::FLOAT:
-    case onnx::TensorProto::DOUBLE:
-    case onnx::TensorProto::INT64: {
-      const std::size_t bytes = out.nbytes();
-      if (raw) {
-        found = int64_t(t.raw_data().size() / dtype_size(dtype));
-        if (t.raw_data().size() == bytes) std::memcpy(out.raw_data(), t.raw_data().data(), bytes);
-      } else if (t.data_type() == onnx::TensorProto::FLOAT) {
+  if (raw) {
+    CONVKIT_CHECK(t.raw_data().size() % raw_elem == 0, "onnx: ", where, " holds ",
+                  t.raw_data().size(), " bytes of raw data, not a whole number of ", raw_elem,
+                  "-byte values (the file is malformed)");
+    found = int64_t(t.raw_data().size() / raw_elem);
+  } else {
+    switch (t.data_type()) {
+      case onnx::TensorProto::FLOAT:
         found = t.float_data_size();
-        if (found == n) copy_values(t.float_data(), out.data<float>(), n);
-      } else if (t.data_type() == onnx::TensorProto::DOUBLE) {
+        break;
+      case onnx::TensorProto::DOUBLE:
         found = t.double_data_size();
-        if (found == n) copy_values(t.double_data(), out.data<double>(), n);
-      } else {
+        break;
+      case onnx::TensorProto::INT64:
         found = t.int64_data_size();
-        if (found == n) copy_values(t.int64_data(), out.data<int64_t>(), n);
-      }
-      break;
-    }
-    case onnx::TensorProto::INT32: {
-      if (raw) {
-        found = int64_t(t.raw_data().size() / 4);
-        if (found == n) {
-          std::vector<int32_t> v(n);
-          std::memcpy(v.data(), t.raw_data().data(), n * 4);
-          copy_values(v, out.data<int64_t>(), n);
-        }
-      } else {
+        break;
+      default:  // INT32, UINT8, BOOL: one int32 each
         found = t.int32_data_size();
-        if (found == n) copy_values(t.int32_data(), out.data<int64_t>(), n);
-      }
-      break;
-    }
-    default: {  // UINT8, BOOL: one byte each in raw_data, or one int32 each
-      if (raw) {
-        found = int64_t(t.raw_data().size());
-        if (found == n) std::memcpy(out.raw_data(), t.raw_data().data(), n);
-      } else {
-        found = t.int32_data_size();
-        if (found == n) copy_values(t.int32_data(), out.data<uint8_t>(), n);
-      }
     }
   }
-  CONVKIT_CHECK(found == n, "onnx: ", where, " holds ", found, " values but its shape ",
-                out.shape().to_string(), " needs ", n);
+  CONVKIT_CHECK(found == n, "onnx: ", where, " holds ", found, " values but its dims ",
+                ints_str(dims), " need ", n, " (the file is malformed)");
+  Tensor out = Tensor::empty(Shape(dims), dtype);
+  if (raw && t.data_type() == onnx::TensorProto::INT32) {
+    std::vector<int32_t> v(n);
+    std::memcpy(v.data(), t.raw_data().data(), n * 4);
+    copy_values(v, out.data<int64_t>(), n);
+  } else if (raw) {
+    std::memcpy(out.raw_data(), t.raw_data().data(), out.nbytes());
+  } else {
+    switch (t.data_type()) {
+      case onnx::TensorProto::FLOAT:
+        copy_values(t.float_data(), out.data<float>(), n);
+        break;
+      case onnx::TensorProto::DOUBLE:
+        copy_values(t.double_data(), out.data<double>(), n);
+        break;
+      case onnx::TensorProto::INT64:
+        copy_values(t.int64_data(), out.data<int64_t>(), n);
+        break;
+      case onnx::TensorProto::INT32:
+        copy_values(t.int32_data(), out.data<int64_t>(), n);
+        break;
+      default:
+        copy_values(t.int32_data(), out.data<uint8_t>(), n);
+    }
+  }
   return out;
 }
 
