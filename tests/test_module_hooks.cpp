@@ -192,8 +192,8 @@ TEST(ModuleHooks, ErrorNamesTheInnermostModuleOnce) {
 TEST(ModuleHooks, ChildErrorListsTheChildren) {
   Net net;
   EXPECT_THROW_WITH(
-      nn::register_forward_hook(net, "layer1.2.conv1",
-                                [](nn::Module&, const nn::TensorList&, nn::TensorList&) {}),
+      (void)nn::register_forward_hook(net, "layer1.2.conv1",
+                                      [](nn::Module&, const nn::TensorList&, nn::TensorList&) {}),
       "no child module 'layer1.2.conv1'", "Sequential has no child '2'", "its children: 0, 1");
   EXPECT_THROW_WITH(net.child("layer"), "its children: stem, layer1, plain, pool, head");
 }

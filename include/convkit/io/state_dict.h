@@ -13,7 +13,7 @@ namespace convkit::io {
 //    a convkit training state ("kind": "train_state") gives its "model." tensors, prefix removed.
 //  - .onnx: the graph's initializers under their names (torch.onnx.export keeps the
 //    state-dict names, e.g. "layer1.0.conv1.weight"; batch norms folded into convolutions by the
-//    exporter are absent). num_batches_tracked is never in an ONNX file.
+//    exporter, and torch's num_batches_tracked, are absent: nn::load_matching reports them).
 // Throws convkit::Error naming the path for another extension and for everything the
 // safetensors and ONNX readers reject.
 std::map<std::string, Tensor> read_state_dict(const std::string& path);
