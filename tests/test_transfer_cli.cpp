@@ -49,11 +49,13 @@ class TransferCli : public ::testing::Test {
   fs::path dir_;
 };
 
-// torchvision's resnet18 at seed 0 with its own names, generated once per build tree.
-std::string torchvision_resnet18() {
+// torchvision's resnet18 at seed 0 with its own names, generated once per build tree; "" with
+// `why` set when PyTorch is missing.
+std::string torchvision_resnet18(std::string* why) {
   const std::string out = test::onnx_work_dir() + "/torchvision_resnet18_seed0.safetensors";
   const fs::path script = fs::path(CONVKIT_TESTS_DIR) / "golden" / "gen_torchvision_state_dict.py";
   if (fs::exists(out) && fs::last_write_time(out) >= fs::last_write_time(script)) return out;
+  if (!test::python_has("torch, torchvision", why)) return "";
   std::string log;
   CONVKIT_CHECK(test::run_python(script.string() + " resnet18 0 " + out, &log) == 0, "generating ",
                 out, " failed:\n", log);
@@ -64,8 +66,8 @@ std::string torchvision_resnet18() {
 TEST_F(TransferCli, FineTunesATorchvisionResnet18WithFrozenLayersAndAHeadMultiplier) {
   if (!test::large_models_run_here()) GTEST_SKIP() << "resnet18 is too slow on this backend/build";
   std::string why;
-  if (!test::python_has("torch, torchvision", &why)) GTEST_SKIP() << why;
-  const std::string init = torchvision_resnet18();
+  const std::string init = torchvision_resnet18(&why);
+  if (init.empty()) GTEST_SKIP() << why;
   make_shapes();
   std::string out;
   ASSERT_EQ(cli("train --data " + path("shapes") + " --model resnet18 --init " + init +
