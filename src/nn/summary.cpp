@@ -27,7 +27,10 @@ std::string with_commas(int64_t v) {
   return v < 0 ? "-" + out : out;
 }
 
-ModelInfo trace(Module& model, const Shape& input) {
+namespace {
+// Runs `forward` (one call of the model on zeros) with the observer collecting layers.
+template <class F>
+ModelInfo trace_call(Module& model, F&& forward) {
   std::map<const Module*, std::string> names;
   for (auto& [name, m] : model.named_modules()) names[m] = name.empty() ? "(model)" : name;
   ModelInfo info;
@@ -47,7 +50,7 @@ ModelInfo trace(Module& model, const Shape& input) {
   });
   try {
     NoGradGuard no_grad;
-    info.output = model(Tensor::zeros(input)).shape();
+    info.output = forward();
   } catch (...) {
     set_forward_observer(nullptr);
     model.train(was_training);
@@ -61,8 +64,7 @@ ModelInfo trace(Module& model, const Shape& input) {
   return info;
 }
 
-std::string summary(Module& model, const Shape& input) {
-  ModelInfo info = trace(model, input);
+std::string format_summary(const ModelInfo& info, const std::string& input) {
   size_t wn = 5, wt = 4, wd = 0, ws = 12;
   for (const LayerInfo& l : info.layers) {
     wn = std::max(wn, l.name.size());
@@ -81,7 +83,7 @@ std::string summary(Module& model, const Shape& input) {
                        "  " + pad("Output shape", ws) + "  " + lpad("Params", 12) + "  " +
                        lpad("MACs", 15);
   std::string rule(header.size(), '-');
-  os << "Input " << input.to_string() << "\n" << rule << "\n" << header << "\n" << rule << "\n";
+  os << "Input " << input << "\n" << rule << "\n" << header << "\n" << rule << "\n";
   for (const LayerInfo& l : info.layers)
     os << pad(l.name, wn) << "  " << pad(l.type, wt) << "  " << pad(l.detail, wd) << "  "
        << pad(l.output.to_string(), ws) << "  " << lpad(with_commas(l.params), 12) << "  "
@@ -93,6 +95,31 @@ std::string summary(Module& model, const Shape& input) {
   os << "MACs per example: " << with_commas(info.macs) << "\n";
   os << "Output: " << info.output.to_string() << "\n";
   return os.str();
+}
+}  // namespace
+
+ModelInfo trace(Module& model, const Shape& input) {
+  return trace_call(model, [&] { return model(Tensor::zeros(input)).shape(); });
+}
+
+ModelInfo trace(Module& model, const std::vector<Shape>& inputs) {
+  return trace_call(model, [&] {
+    TensorList xs;
+    for (const Shape& s : inputs) xs.push_back(Tensor::zeros(s));
+    TensorList ys = model(xs);
+    CONVKIT_CHECK(!ys.empty(), model.type_name(), ": forward_many returned no output");
+    return ys[0].shape();
+  });
+}
+
+std::string summary(Module& model, const Shape& input) {
+  return format_summary(trace(model, input), input.to_string());
+}
+
+std::string summary(Module& model, const std::vector<Shape>& inputs) {
+  std::string text;
+  for (const Shape& s : inputs) text += (text.empty() ? "" : ", ") + s.to_string();
+  return format_summary(trace(model, inputs), text);
 }
 
 }  // namespace convkit::nn

@@ -47,6 +47,42 @@ std::vector<ParamGroup> groups_no_decay_on_bias_and_bn(const nn::Module& model, 
   return {decay, no_decay};
 }
 
+std::vector<ParamGroup> param_groups(const nn::Module& model, const GroupOptions& o) {
+  const size_t n_rates = o.lr_mult.size() + 1;  // slot 0: the base rate
+  std::vector<ParamGroup> slots(2 * n_rates);   // [rate][decayed? 0 : 1]
+  for (size_t r = 0; r < n_rates; ++r) {
+    const double mult = r == 0 ? 1.0 : o.lr_mult[r - 1].second;
+    CONVKIT_CHECK(mult >= 0, "lr multiplier for '", o.lr_mult[r - 1].first, "' must be >= 0, got ",
+                  mult);
+    for (int d = 0; d < 2; ++d) {
+      slots[2 * r + d].lr = o.lr * mult;
+      slots[2 * r + d].weight_decay = d == 0 ? o.weight_decay : 0.0;
+    }
+  }
+  std::vector<int> trainable_hits(o.lr_mult.size(), 0), frozen_hits(o.lr_mult.size(), 0);
+  for (const auto& [name, p] : model.named_parameters()) {
+    size_t rate = 0, best_len = 0;
+    for (size_t i = 0; i < o.lr_mult.size(); ++i) {
+      const std::string& prefix = o.lr_mult[i].first;
+      if (!nn::has_prefix(name, prefix)) continue;
+      (p.requires_grad() ? trainable_hits : frozen_hits)[i]++;
+      if (rate == 0 || prefix.size() > best_len) rate = i + 1, best_len = prefix.size();
+    }
+    if (!p.requires_grad()) continue;
+    const bool decayed = !o.no_decay_on_bias_and_bn || p.ndim() >= 2;
+    slots[2 * rate + (decayed ? 0 : 1)].params.push_back(p);
+  }
+  for (size_t i = 0; i < o.lr_mult.size(); ++i)
+    CONVKIT_CHECK(trainable_hits[i] > 0, "lr multiplier: no trainable parameter name starts with '",
+                  o.lr_mult[i].first, "'",
+                  frozen_hits[i] ? " (it matches only frozen parameters)" : "");
+  std::vector<ParamGroup> groups;
+  for (ParamGroup& g : slots)
+    if (!g.params.empty()) groups.push_back(std::move(g));
+  CONVKIT_CHECK(!groups.empty(), "param_groups: the model has no trainable parameter");
+  return groups;
+}
+
 double clip_grad_norm(const std::vector<Tensor>& params, double max_norm) {
   double sq = 0;
   for (const Tensor& p : params) {

@@ -63,13 +63,15 @@ Trainer::Trainer(TrainOptions options, data::DatasetPtr train, data::DatasetPtr 
                 ex.to_string());
   models::ModelConfig cfg{ex[0], train_->num_classes(), ex[1]};
   model_ = models::create_model(opt_.model, cfg);
+  if (opt_.prepare_model) opt_.prepare_model(*model_);
   steps_per_epoch_ = (train_->size() + opt_.batch_size - 1) / opt_.batch_size;
   build_optimizer();
 }
 
 void Trainer::build_optimizer() {
   std::vector<optim::ParamGroup> groups =
-      opt_.no_decay_on_bias_bn
+      opt_.make_groups ? opt_.make_groups(*model_, opt_.lr)
+      : opt_.no_decay_on_bias_bn
           ? optim::groups_no_decay_on_bias_and_bn(*model_, opt_.lr, opt_.weight_decay)
           : optim::single_group(*model_, opt_.lr, opt_.weight_decay);
   if (opt_.optimizer == "sgd") {

@@ -12,6 +12,7 @@
 #include "convkit/data/idx.h"
 #include "convkit/train/trainer.h"
 #include "image_data.h"
+#include "init_options.h"
 #include "progress.h"
 
 namespace convkit::cli {
@@ -26,6 +27,7 @@ struct TrainArgs {
   ImageDataArgs images;
   std::string test_data;
   RuntimeOptions runtime;
+  InitArgs init;
 };
 
 extern "C" void on_sigint(int) {
@@ -102,6 +104,12 @@ void run_train(const TrainArgs& args) {
   std::printf("convkit train: %s on %s (%lld train, %lld validation, %lld test images)\n",
               a.opt.model.c_str(), a.data.c_str(), (long long)train_set->size(),
               (long long)(val_set ? val_set->size() : 0), (long long)(test ? test->size() : 0));
+  if (!a.init.init.empty() || !a.init.freeze.empty())
+    a.opt.prepare_model = [&](nn::Module& m) { apply_init(a.init, m); };
+  if (!a.init.lr_mult.empty())
+    a.opt.make_groups = [&](const nn::Module& m, double lr) {
+      return init_param_groups(a.init, m, lr, a.opt.weight_decay, a.opt.no_decay_on_bias_bn);
+    };
   train::Trainer trainer(a.opt, train_set, val_set);
   Progress progress(a.progress);
   // Test hook (tests/test_train_cli.cpp): CONVKIT_TEST_SIGNAL_AT="INT:17" or "KILL:17" makes the
@@ -222,6 +230,7 @@ void add_train(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   add_augment_options(*cmd, a->augment);
+  add_init_options(*cmd, a->init);
   add_image_data_options(*cmd, a->images, /*training=*/true);
   add_runtime_options(*cmd, a->runtime);
   cmd->callback([a] { run_train(*a); });

@@ -94,6 +94,10 @@ class BatchNorm2d : public Module {
   int64_t channels;
   double eps, momentum;
   Tensor weight, bias, running_mean, running_var, num_batches_tracked;
+
+ protected:
+  // Frozen batch norm normalizes with its running statistics and leaves them alone.
+  bool stays_in_eval_when_frozen() const override { return true; }
 };
 using BatchNorm1d = BatchNorm2d;  // same op on [N, C]
 

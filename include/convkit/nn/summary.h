@@ -25,6 +25,10 @@ struct ModelInfo {
 // input: one example's shape with the batch dimension, e.g. [1, 1, 28, 28].
 ModelInfo trace(Module& model, const Shape& input);
 std::string summary(Module& model, const Shape& input);
+// Models with several inputs (Module::forward_many): one shape per input, in the model's order;
+// `output` is the first output's shape. A layer's MACs see its first input and output.
+ModelInfo trace(Module& model, const std::vector<Shape>& inputs);
+std::string summary(Module& model, const std::vector<Shape>& inputs);
 
 // 1234567 -> "1,234,567".
 std::string with_commas(int64_t v);

@@ -50,6 +50,23 @@ std::vector<ParamGroup> single_group(const nn::Module& model, double lr, double 
 std::vector<ParamGroup> groups_no_decay_on_bias_and_bn(const nn::Module& model, double lr,
                                                        double weight_decay);
 
+// Parameter groups for fine-tuning (docs/transfer.md): frozen parameters (requires_grad false)
+// are left out, and parameters under a prefix of `lr_mult` train at lr * multiplier.
+struct GroupOptions {
+  double lr = 0.01;
+  double weight_decay = 0.0;
+  // As groups_no_decay_on_bias_and_bn: parameters of rank < 2 get no weight decay.
+  bool no_decay_on_bias_and_bn = true;
+  // (prefix, multiplier >= 0), matched at dotted-name boundaries (nn::has_prefix: "fc" matches
+  // "fc.weight", not "fc2.weight"); the longest matching prefix wins.
+  std::vector<std::pair<std::string, double>> lr_mult;
+};
+// Groups in a fixed order (so checkpoints of the optimizer state line up on resume): the base rate
+// first, then each lr_mult entry in the given order; within each, the decayed group before the
+// undecayed one; empty groups are dropped. Throws when a multiplier is negative or a prefix matches
+// no trainable parameter (naming the prefix and whether it matched only frozen ones).
+std::vector<ParamGroup> param_groups(const nn::Module& model, const GroupOptions& options);
+
 // Scales all gradients in place so that their global L2 norm is at most max_norm (as
 // torch.nn.utils.clip_grad_norm_). Returns the norm before clipping.
 double clip_grad_norm(const std::vector<Tensor>& params, double max_norm);

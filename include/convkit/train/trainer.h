@@ -56,6 +56,12 @@ struct TrainOptions {
   // checkpoints' config as "preprocessing" so that `predict IMAGE` prepares files the same way;
   // empty for in-memory datasets.
   std::string preprocessing;
+  // Fine-tuning (tools/convkit/init_options.h): called on the freshly built model before the
+  // optimizer is made (load --init, --freeze); null: nothing.
+  std::function<void(nn::Module&)> prepare_model;
+  // The optimizer's parameter groups from the model and the (scaled) base lr; null: the default
+  // groups (no_decay_on_bias_bn).
+  std::function<std::vector<optim::ParamGroup>(const nn::Module&, double lr)> make_groups;
 };
 
 struct EpochRecord {
