@@ -63,7 +63,7 @@ Session::Session(ModelBundle bundle) : bundle_(std::move(bundle)) {
   bundle_.module->eval();
 }
 
-Tensor Session::logits(const Tensor& inputs) const {
+Tensor Session::run(const Tensor& inputs, bool probabilities) const {
   const ModelBundle& b = bundle_;
   CONVKIT_CHECK(inputs.defined() && inputs.ndim() == 4, b.describe(),
                 ": expected inputs [N, C, H, W], got ",
@@ -84,20 +84,20 @@ Tensor Session::logits(const Tensor& inputs) const {
                                  " failed (the model was made for ", b.in_channels, "x",
                                  b.image_size, "x", b.image_size, " inputs): ", e.what()));
     }
+    CONVKIT_CHECK(out.ndim() == 2 && out.size(0) == inputs.size(0) &&
+                      (b.num_classes <= 0 || out.size(1) == b.num_classes),
+                  b.describe(), ": the model returned ", out.shape().to_string(), " for ",
+                  inputs.shape().to_string(), "; expected [", inputs.size(0), ", ",
+                  b.num_classes > 0 ? std::to_string(b.num_classes) : std::string("classes"), "]");
+    // Under the lock too: softmax is a kernel on the same shared stream.
+    if (probabilities) out = softmax(out, 1);
   }
-  CONVKIT_CHECK(out.ndim() == 2 && out.size(0) == inputs.size(0) &&
-                    (b.num_classes <= 0 || out.size(1) == b.num_classes),
-                b.describe(), ": the model returned ", out.shape().to_string(), " for ",
-                inputs.shape().to_string(), "; expected [", inputs.size(0), ", ",
-                b.num_classes > 0 ? std::to_string(b.num_classes) : std::string("classes"), "]");
   return out;
 }
 
-Tensor Session::probabilities(const Tensor& inputs) const {
-  Tensor l = logits(inputs);
-  NoGradGuard no_grad;
-  return softmax(l, 1);
-}
+Tensor Session::logits(const Tensor& inputs) const { return run(inputs, false); }
+
+Tensor Session::probabilities(const Tensor& inputs) const { return run(inputs, true); }
 
 std::vector<std::vector<Prediction>> Session::classify(const Tensor& inputs, int64_t k) const {
   return top_k(probabilities(inputs), k, bundle_.class_names);

@@ -7,7 +7,9 @@
 // stream (src/kernels/dnnl/context.cpp), which oneDNN does not allow two threads to use at once,
 // and modules may cache per-shape state. Each call still uses all kernel threads (OpenMP), so
 // throughput is that of one caller; concurrent callers get exactly the results of serial calls.
-// The no-grad guard is thread-local, so a caller's own autograd state is untouched.
+// The no-grad guard is thread-local, so a caller's own autograd state is untouched. Until the
+// oneDNN streams are per thread, convkit ops that other threads run at the same time outside any
+// session (infer::evaluate's loss, a training loop) are not covered by this lock.
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -53,6 +55,8 @@ class Session {
                                                       int64_t k) const;
 
  private:
+  Tensor run(const Tensor& inputs, bool probabilities) const;
+
   ModelBundle bundle_;
   mutable std::mutex mu_;
 };
