@@ -190,6 +190,14 @@ TEST(Infer, BadInputsNameTheModelAndWhatItTakes) {
   EXPECT_THROW_WITH(any_size.logits(Tensor::zeros({1, 3, 4, 4})), "resnet20", "at least 8x8",
                     "4x4");
 
+  EXPECT_EQ(infer::smallest_input_size("resnet20", 3), 8);  // the registry's
+  EXPECT_EQ(infer::smallest_input_size("lenet5", 1), 28);   // searched: its head needs 28x28
+  const int64_t s_cnn = infer::smallest_input_size("small-cnn", 1);
+  EXPECT_NO_THROW(models::create_model("small-cnn", {1, 10, s_cnn})
+                      ->forward(Tensor::zeros({1, 1, s_cnn, s_cnn})));
+  EXPECT_ANY_THROW(models::create_model("small-cnn", {1, 10, s_cnn - 1})
+                       ->forward(Tensor::zeros({1, 1, s_cnn - 1, s_cnn - 1})));
+
   // A state dict needs the model's name; a wrong class count names the tensor.
   EXPECT_THROW_WITH(infer::load_bundle(s.torchvision), s.torchvision, "--model");
   infer::TorchvisionOptions o = torchvision_options();

@@ -83,7 +83,7 @@ TEST(InferCli, SummaryUsesTheRegisteredInputAndNamesTheSmallest) {
   EXPECT_EQ(run(t, "summary alexnet --image-size 16", out), 1);
   EXPECT_TRUE(has(out, "alexnet needs inputs of at least 63x63")) << out;
   EXPECT_EQ(run(t, "summary lenet5 --image-size 4", out), 1);
-  EXPECT_TRUE(has(out, "28x28")) << out;
+  EXPECT_TRUE(has(out, "its smallest input is 28x28")) << out;
 }
 
 TEST(InferCli, ImageModelWithoutDataAsksForIt) {

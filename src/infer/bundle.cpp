@@ -2,6 +2,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "convkit/autograd.h"
 #include "convkit/io/onnx.h"
 #include "convkit/io/safetensors.h"
 #include "convkit/models/registry.h"
@@ -209,6 +210,33 @@ std::map<std::string, std::string> bundle_metadata(const ModelBundle& b) {
   meta["model"] = b.name;
   meta["config"] = config.dump();
   return meta;
+}
+
+int64_t smallest_input_size(const std::string& name, int64_t in_channels) {
+  const models::ModelEntry e = models::find_model(name);
+  if (e.min_input_size > 0) return e.min_input_size;
+  auto runs = [&](int64_t size) {
+    try {
+      nn::init::SkipInitGuard shapes_only;
+      auto model = e.make({in_channels, 10, size});
+      model->eval();
+      NoGradGuard no_grad;
+      (*model)(Tensor::zeros({1, in_channels, size, size}));
+      return true;
+    } catch (const Error&) {
+      return false;
+    }
+  };
+  // The reference size runs (tests/test_zoo.cpp checks every model there).
+  int64_t lo = 1, hi = e.input_size;
+  while (lo < hi) {
+    const int64_t mid = lo + (hi - lo) / 2;
+    if (runs(mid))
+      hi = mid;
+    else
+      lo = mid + 1;
+  }
+  return hi;
 }
 
 void check_input_size(const ModelBundle& b, int64_t size) {

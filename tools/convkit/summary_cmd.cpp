@@ -85,14 +85,16 @@ void run_summary(const SummaryArgs& a) {
   CONVKIT_CHECK(c.image_size >= e.min_input_size, a.model, " needs inputs of at least ",
                 e.min_input_size, "x", e.min_input_size, " (--image-size), got ", c.image_size, "x",
                 c.image_size);
-  auto model = e.make(c);
   std::string table;
   try {
-    table = nn::summary(*model, {1, c.in_channels, c.image_size, c.image_size});
+    table = nn::summary(*e.make(c), {1, c.in_channels, c.image_size, c.image_size});
   } catch (const Error& err) {
-    throw Error(detail::concat(a.model, ": a ", c.in_channels, "x", c.image_size, "x", c.image_size,
-                               " input does not run through the model (", err.what(),
-                               "); its reference input is ", e.input_size, "x", e.input_size));
+    const int64_t smallest = infer::smallest_input_size(a.model, c.in_channels);
+    throw Error(detail::concat(
+        a.model, ": a ", c.in_channels, "x", c.image_size, "x", c.image_size,
+        " input does not run through the model (", err.what(), ")",
+        smallest > 0 ? detail::concat("; its smallest input is ", smallest, "x", smallest)
+                     : std::string()));
   }
   std::printf("%s: input %lldx%lldx%lld, %lld classes\n%s", a.model.c_str(),
               (long long)c.in_channels, (long long)c.image_size, (long long)c.image_size,

@@ -89,6 +89,13 @@ ModelBundle load_bundle(const std::string& path, const BundleOptions& options = 
 // set from the bundle (export writes it into ONNX files).
 std::map<std::string, std::string> bundle_metadata(const ModelBundle& bundle);
 
+// The smallest square input registered model `name` runs on with `in_channels` channels: the
+// registry's min_input_size when it has one; otherwise (models whose head is sized from the input)
+// found by building the model for sizes below its reference size and running one forward each
+// (binary search; the model must run at its reference size, as the zoo tests check). For error
+// messages: it costs about log2(reference size) forward passes.
+int64_t smallest_input_size(const std::string& name, int64_t in_channels);
+
 // Throws naming the bundle and the accepted size when an input of `size` x `size` cannot run
 // through it: below min_input_size, or another size than image_size for a fixed-size model.
 void check_input_size(const ModelBundle& bundle, int64_t size);
