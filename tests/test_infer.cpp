@@ -20,8 +20,10 @@
 #include "convkit/ops/activation.h"
 #include "convkit/random.h"
 #include "convkit/train/checkpoint.h"
+#include "support/golden.h"
 #include "support/gradcheck.h"
 #include "support/image_files.h"
+#include "support/python_oracle.h"
 
 namespace convkit {
 namespace {
@@ -125,6 +127,29 @@ TEST(Infer, ThreeSourcesGiveOneBundleAndOnePrediction) {
     EXPECT_NEAR(top[0][0].probability, want.at({0, top[0][0].index}), 1e-6);
     EXPECT_GE(top[0][0].probability, top[0][1].probability);
   }
+}
+
+// A state dict written by torchvision itself (num_batches_tracked included) loads by name, with the
+// class count read from its classifier, and the session reproduces torchvision's logits.
+TEST(Infer, TorchvisionStateDictMatchesTorchvision) {
+  std::string why;
+  if (!test::python_has("torch, torchvision, numpy", &why)) GTEST_SKIP() << why;
+  test::TempDir t;
+  std::string log;
+  ASSERT_EQ(
+      test::run_python(
+          std::string(CONVKIT_TESTS_DIR) + "/infer/torchvision_state_dict.py " + t.path(), &log),
+      0)
+      << log;
+  infer::TorchvisionOptions o;
+  o.model = "resnet18";
+  o.image_size = 32;
+  const infer::Session session(infer::load_torchvision(t.path("resnet18.safetensors"), o));
+  EXPECT_EQ(session.bundle().num_classes, 5);
+  EXPECT_EQ(session.bundle().preprocessing.effective_load_size(), 32 * 256 / 224);
+  EXPECT_EQ(session.bundle().standardization.mean, (std::vector<double>{0.485, 0.456, 0.406}));
+  const auto io = io::load_safetensors(t.path("io.safetensors")).tensors;
+  EXPECT_LE(test::rel_error(session.logits(io.at("input")), io.at("logits")), 1e-4);
 }
 
 TEST(Infer, ToImageInvertsPreprocessing) {

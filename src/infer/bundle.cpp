@@ -128,8 +128,8 @@ ModelBundle torchvision_bundle(const std::string& path, const io::SafetensorsFil
     }
     for (const auto& [key, t] : probe->state_dict()) {
       auto it = f.tensors.find(key);
-      if (it != f.tensors.end() && it->second.ndim() >= 1 && it->second.shape() != t.shape() &&
-          t.size(0) == 1)
+      if (it != f.tensors.end() && t.ndim() >= 1 && it->second.ndim() >= 1 &&
+          it->second.shape() != t.shape() && t.size(0) == 1)
         b.num_classes = it->second.size(0);
     }
     if (b.num_classes <= 0) b.num_classes = 1;
