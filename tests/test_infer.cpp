@@ -232,6 +232,19 @@ TEST(Infer, BadInputsNameTheModelAndWhatItTakes) {
   o.model = "no-such-net";
   EXPECT_THROW_WITH(infer::load_torchvision(s.torchvision, o), "no-such-net");
   EXPECT_THROW_WITH(infer::load_checkpoint(s.torchvision), s.torchvision, "not a convkit");
+
+  // A config whose preprocessing does not make the model's input, or a zero deviation.
+  const std::string bad = t.path("bad.safetensors");
+  train::save_weights(bad, *s.model,
+                      {{"model", "small-cnn"},
+                       {"config", R"({"in_channels":3,"num_classes":4,"image_size":16,)"
+                                  R"("preprocessing":{"image_size":20,"color":"rgb"}})"}});
+  EXPECT_THROW_WITH(infer::load_checkpoint(bad), bad, "3x20x20 inputs for a 3x16x16 model");
+  train::save_weights(bad, *s.model,
+                      {{"model", "small-cnn"},
+                       {"config", R"({"in_channels":3,"num_classes":4,"image_size":16,)"
+                                  R"("normalization":{"mean":[0,0,0],"std":[1,0,1]}})"}});
+  EXPECT_THROW_WITH(infer::load_checkpoint(bad), bad, "deviation of 0");
 }
 
 TEST(Infer, EvaluateChecksClassesEmptySetsAndNonFiniteOutputs) {

@@ -55,6 +55,13 @@ void apply_config(ModelBundle& b, const std::string& config) {
                 b.source, ": 'config' standardization has ", b.standardization.mean.size(),
                 " means and ", b.standardization.std.size(), " deviations for ", b.in_channels,
                 " input channels");
+  for (double sd : b.standardization.std)
+    CONVKIT_CHECK(sd > 0, b.source, ": 'config' standardization has a deviation of ", sd);
+  CONVKIT_CHECK(!b.trained_on_images || (b.preprocessing.channels() == b.in_channels &&
+                                         b.preprocessing.image_size == b.image_size),
+                b.source, ": 'config' preprocessing makes ", b.preprocessing.channels(), "x",
+                b.preprocessing.image_size, "x", b.preprocessing.image_size, " inputs for a ",
+                b.in_channels, "x", b.image_size, "x", b.image_size, " model");
 }
 
 // A model trained on tensors: its input size and channels, no extra resize.
@@ -98,6 +105,7 @@ ModelBundle checkpoint_bundle(const std::string& path, const io::SafetensorsFile
                 "build the model in code and use train::load_weights");
   b.name = name->second;
   apply_config(b, config->second);
+  CONVKIT_CHECK(b.num_classes > 0, path, ": 'config' metadata gives ", b.num_classes, " classes");
   default_preprocessing(b);
   apply_registry(b);
   b.module = models::create_model(b.name, {b.in_channels, b.num_classes, b.image_size});
