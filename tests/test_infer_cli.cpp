@@ -199,6 +199,9 @@ TEST(InferCli, ExportTakesTheModelPositionallyAndReportsWriteErrors) {
   ASSERT_EQ(run(t, "eval " + r.weights + " --data " + r.data, from_weights), 0) << from_weights;
   EXPECT_EQ(from_onnx.substr(from_onnx.find("images:")),
             from_weights.substr(from_weights.find("images:")));
+  // summary takes the same MODEL argument.
+  ASSERT_EQ(run(t, "summary " + r.weights, out), 0) << out;
+  EXPECT_TRUE(has(out, "small-cnn (" + r.weights + ")") && has(out, "Output: [1,3]")) << out;
   // The output name is a folder: rename fails; the reason is given and no temp file is left.
   fs::create_directories(t.path("dir.onnx"));
   EXPECT_EQ(run(t, "export " + r.weights + " " + t.path("dir.onnx"), out), 1);
