@@ -49,7 +49,7 @@ TEST(OnnxCli, ExportThenSummaryEvalPredict) {
                                   R"("normalization":{"mean":[0.3],"std":[0.4]}})"}});
 
   std::string out;
-  ASSERT_EQ(run_cli("export --checkpoint " + ckpt + " --onnx " + onnx, &out), 0) << out;
+  ASSERT_EQ(run_cli("export " + ckpt + " " + onnx, &out), 0) << out;
   EXPECT_NE(out.find("re-imported output matches"), std::string::npos) << out;
   auto back = io::load_onnx(onnx);
   EXPECT_EQ(back->metadata().at("model"), "lenet5-modern");

@@ -1,6 +1,7 @@
 #include "convkit/metrics/classification.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <sstream>
 
@@ -14,6 +15,12 @@ void check_scores(const Tensor& logits, const Tensor& labels, const char* op) {
                     labels.size(0) == logits.size(0),
                 op, ": expected int64 labels [", logits.size(0), "], got ",
                 labels.defined() ? labels.shape().to_string() : "undefined");
+}
+
+bool finite_row(const double* row, int64_t c) {
+  for (int64_t j = 0; j < c; ++j)
+    if (!std::isfinite(row[j])) return false;
+  return true;
 }
 
 // Reads row i of a float tensor as double.
@@ -33,6 +40,9 @@ int64_t topk_correct(const Tensor& logits, const Tensor& labels, int64_t k) {
   for_rows(logits, [&](int64_t i, const double* row) {
     CONVKIT_CHECK(l[i] >= 0 && l[i] < c, "topk_correct: label ", l[i], " at row ", i,
                   " is out of range for ", c, " classes");
+    // A NaN compares false with everything, so it would never "beat" the label: without this a
+    // diverged model scores 100%.
+    if (!finite_row(row, c)) return;
     // The label is in the top k when fewer than k classes beat it (ties: lower index wins).
     int64_t better = 0;
     for (int64_t j = 0; j < c; ++j)
@@ -63,6 +73,7 @@ void RunningMetrics::add(double mean_loss, const Tensor& logits, const Tensor& l
 ConfusionMatrix::ConfusionMatrix(int64_t num_classes) : c_(num_classes) {
   CONVKIT_CHECK(num_classes > 0, "ConfusionMatrix: need at least one class, got ", num_classes);
   m_.assign(c_ * c_, 0);
+  non_finite_.assign(c_, 0);
 }
 
 void ConfusionMatrix::add(int64_t truth, int64_t predicted) {
@@ -76,13 +87,29 @@ void ConfusionMatrix::add(const Tensor& logits, const Tensor& labels) {
   check_scores(logits, labels, "ConfusionMatrix::add");
   CONVKIT_CHECK(logits.size(1) == c_, "ConfusionMatrix::add: scores have ", logits.size(1),
                 " classes, the matrix ", c_);
-  Tensor pred = argmax_rows(logits);
-  for (int64_t i = 0; i < logits.size(0); ++i)
-    add(labels.data<int64_t>()[i], pred.data<int64_t>()[i]);
+  const int64_t* l = labels.data<int64_t>();
+  for_rows(logits, [&](int64_t i, const double* row) {
+    if (finite_row(row, c_))
+      add(l[i], std::max_element(row, row + c_) - row);
+    else
+      add_non_finite(l[i]);
+  });
+}
+
+void ConfusionMatrix::add_non_finite(int64_t truth) {
+  CONVKIT_CHECK(truth >= 0 && truth < c_, "ConfusionMatrix: true class ", truth,
+                " out of range for ", c_, " classes");
+  ++non_finite_[truth];
+}
+
+int64_t ConfusionMatrix::non_finite() const {
+  int64_t t = 0;
+  for (int64_t v : non_finite_) t += v;
+  return t;
 }
 
 int64_t ConfusionMatrix::total() const {
-  int64_t t = 0;
+  int64_t t = non_finite();
   for (int64_t v : m_) t += v;
   return t;
 }
@@ -96,7 +123,7 @@ double ConfusionMatrix::accuracy() const {
 std::vector<ClassReport> ConfusionMatrix::per_class() const {
   std::vector<ClassReport> out(c_);
   for (int64_t k = 0; k < c_; ++k) {
-    int64_t predicted = 0, actual = 0;
+    int64_t predicted = 0, actual = non_finite_[k];
     for (int64_t j = 0; j < c_; ++j) {
       predicted += count(j, k);
       actual += count(k, j);
@@ -131,11 +158,16 @@ std::string ConfusionMatrix::to_string(const std::vector<std::string>& names) co
     std::snprintf(buf, sizeof buf, "%7lld", static_cast<long long>(j));
     os << buf;
   }
+  if (non_finite() > 0) os << "  non-finite";
   os << "\n";
   for (int64_t i = 0; i < c_; ++i) {
     os << name(i) << std::string(w + 1 - name(i).size(), ' ');
     for (int64_t j = 0; j < c_; ++j) {
       std::snprintf(buf, sizeof buf, "%7lld", static_cast<long long>(count(i, j)));
+      os << buf;
+    }
+    if (non_finite() > 0) {
+      std::snprintf(buf, sizeof buf, "%12lld", static_cast<long long>(non_finite_[i]));
       os << buf;
     }
     os << "  " << i << "\n";

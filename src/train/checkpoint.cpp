@@ -2,6 +2,7 @@
 
 #include <sstream>
 
+#include "convkit/infer/bundle.h"
 #include "convkit/io/safetensors.h"
 
 namespace convkit::train {
@@ -124,37 +125,13 @@ TrainState load_train_state(const std::string& path, nn::Module& model, optim::O
 
 }  // namespace convkit::train
 
-#include <nlohmann/json.hpp>
-
-#include "convkit/models/registry.h"
-
 namespace convkit::train {
 
 LoadedModel load_model(const std::string& path) {
-  LoadedModel m;
-  m.metadata = read_metadata(path);
-  auto name = m.metadata.find("model");
-  auto config = m.metadata.find("config");
-  CONVKIT_CHECK(name != m.metadata.end() && config != m.metadata.end(), path,
-                ": the file does not say which model it holds (no 'model'/'config' metadata); "
-                "build the model in code and use load_weights");
-  m.name = name->second;
-  try {
-    auto j = nlohmann::json::parse(config->second);
-    m.in_channels = j.at("in_channels").get<int64_t>();
-    m.num_classes = j.at("num_classes").get<int64_t>();
-    m.image_size = j.value("image_size", int64_t(28));
-    if (j.contains("class_names")) m.class_names = j["class_names"].get<std::vector<std::string>>();
-    if (j.contains("normalization")) {
-      m.norm_mean = j["normalization"].at("mean").get<std::vector<double>>();
-      m.norm_std = j["normalization"].at("std").get<std::vector<double>>();
-    }
-  } catch (const nlohmann::json::exception& e) {
-    throw Error(path + ": malformed 'config' metadata: " + e.what());
-  }
-  m.model = models::create_model(m.name, {m.in_channels, m.num_classes, m.image_size});
-  load_weights(path, *m.model);
-  return m;
+  infer::ModelBundle b = infer::load_checkpoint(path);
+  return {b.module,     b.name,        b.in_channels,          b.num_classes,
+          b.image_size, b.class_names, b.standardization.mean, b.standardization.std,
+          b.metadata};
 }
 
 }  // namespace convkit::train

@@ -10,6 +10,7 @@
 #include "convkit/data/augmented.h"
 #include "convkit/data/idx.h"
 #include "convkit/random.h"
+#include "image_data.h"
 
 namespace convkit::cli {
 
@@ -23,6 +24,7 @@ struct PreviewArgs {
   uint64_t seed = 0;
   std::string out = "augment_preview.png";
   data::AugmentFlags augment;
+  ImageDataArgs images;
 };
 
 // Example rows [C, H, W] of `batch` -> 8-bit images, enlarged by `scale` (nearest neighbour, so
@@ -41,15 +43,38 @@ std::vector<cv::Mat> to_images(const data::Batch& batch, int scale) {
 
 void run_preview(const PreviewArgs& a) {
   const std::string dir = a.data == "fashion-mnist" ? data::kFashionMnistDir : a.data;
-  // MNIST-layout IDX files; image folders plug in here once they are a dataset with a transform
-  // slot.
-  data::DatasetPtr ds = data::fashion_mnist(dir, a.split == "train");
+  // An image set is augmented on the decoded image and then resized to --image-size, as training
+  // does; IDX examples are augmented at their own size, which the transform must keep.
+  std::shared_ptr<data::ImageDataset> images;
+  data::DatasetPtr ds;
+  if (is_image_data(dir)) {
+    data::ImagePreprocessing prep;
+    prep.image_size = a.images.image_size;
+    prep.load_size = a.images.load_size;
+    prep.color = a.images.grayscale ? data::ColorMode::gray : data::ColorMode::rgb;
+    ds = images = open_image_data(dir, prep, a.images);
+    std::printf("data: %s\n", describe_image_data(dir, *images).c_str());
+  } else {
+    ds = data::fashion_mnist(dir, a.split == "train");
+    const Shape ex = ds->example_shape();
+    CONVKIT_CHECK(a.augment.crop == 0 || (a.augment.crop == ex[1] && a.augment.crop == ex[2]),
+                  "augment-preview: --crop ", a.augment.crop, " would change the size of ", dir,
+                  "'s ", ex[1], "x", ex[2],
+                  " IDX examples, and IDX examples keep their size (it is the model's input); "
+                  "leave --crop out (or give ",
+                  ex[1],
+                  "), or preview an image folder or .csv list, whose crops are resized to "
+                  "--image-size");
+  }
   data::TransformPtr t = augmentation_for(a.augment, ds);
   CONVKIT_CHECK(t != nullptr,
                 "augment-preview: no augmentation given (use --augment FILE.json or "
                 "flags such as --hflip --pad 4)");
   std::printf("augmentation: %s\n", t->describe().c_str());
-  data::Augmented aug(ds, t);
+  data::DatasetPtr augmented_images = images ? images->with_transform(t) : nullptr;
+  data::Augmented idx_aug(ds, t);
+  const data::Dataset& aug =
+      images ? *augmented_images : static_cast<const data::Dataset&>(idx_aug);
 
   Generator pick(a.seed);
   std::vector<int64_t> idx;
@@ -84,7 +109,9 @@ void add_augment_preview(CLI::App& app) {
   auto a = std::make_shared<PreviewArgs>();
   auto* cmd =
       app.add_subcommand("augment-preview", "Write a PNG grid of augmented samples of a dataset");
-  cmd->add_option("--data", a->data, "fashion-mnist, or a directory with MNIST-layout IDX files")
+  cmd->add_option("--data", a->data,
+                  "fashion-mnist, a directory with MNIST-layout IDX files, an image folder or a "
+                  ".csv list")
       ->capture_default_str();
   cmd->add_option("--split", a->split, "train | test")
       ->capture_default_str()
@@ -103,6 +130,7 @@ void add_augment_preview(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--out,-o", a->out, "Output PNG")->capture_default_str();
   add_augment_options(*cmd, a->augment);
+  add_image_data_options(*cmd, a->images, /*training=*/true);
   cmd->callback([a] { run_preview(*a); });
 }
 

@@ -1,9 +1,9 @@
 #pragma once
-// The `convkit` command-line tool: one file per subcommand.
+// The `convkit` command-line tool: one file per subcommand, each a thin layer over the library
+// (infer/ for everything that runs a trained model).
 #include <CLI/CLI.hpp>
 
-#include "convkit/data/dataset.h"
-#include "convkit/train/checkpoint.h"
+#include "convkit/infer/bundle.h"
 
 namespace convkit::cli {
 
@@ -19,9 +19,17 @@ void add_make_shapes(CLI::App& app);
 // policy (wait_policy.cpp says why). Returns only when no re-execution happened.
 void choose_omp_wait_policy(char** argv);
 
-// onnx_cmd.cpp: a weights file, or an .onnx file (its metadata from `convkit export` gives the
-// class names and the input standardization).
-train::LoadedModel load_model_file(const std::string& path);
+// The model file every command takes the same way: a positional MODEL (a weights file written by
+// `convkit train`, an .onnx file, or a torchvision-named safetensors file with --model NAME).
+struct ModelArgs {
+  std::string path;
+  infer::BundleOptions options;
+};
+// The positional MODEL (required unless `required` is false) and --model/--classes/--image-size
+// for files without convkit metadata.
+void add_model_argument(CLI::App& cmd, ModelArgs& args, bool required = true);
+infer::ModelBundle load_model_argument(const ModelArgs& args);
+
 // Prints the node table of an .onnx file (symbolic input dims: batch 1, else image_size); false
 // when `path` is not an .onnx file.
 bool print_onnx_summary(const std::string& path, int64_t image_size);
@@ -33,9 +41,5 @@ struct RuntimeOptions {
 };
 void add_runtime_options(CLI::App& cmd, RuntimeOptions& opt);
 void apply_runtime_options(const RuntimeOptions& opt);
-
-// The split of the MNIST-layout dataset in `dir`, standardized as the model was in training.
-data::DatasetPtr dataset_for_model(const train::LoadedModel& m, const std::string& dir,
-                                   const std::string& split);
 
 }  // namespace convkit::cli

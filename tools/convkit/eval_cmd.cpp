@@ -1,53 +1,53 @@
-// convkit eval: metrics and the confusion matrix of saved weights on a dataset split.
+// convkit eval: metrics and the confusion matrix of a trained model on a dataset split.
 #include <cstdio>
 
 #include "commands.h"
-#include "convkit/data/dataset.h"
-#include "convkit/data/idx.h"
-#include "convkit/train/checkpoint.h"
-#include "convkit/train/trainer.h"
+#include "convkit/infer/evaluate.h"
 #include "image_data.h"
 
 namespace convkit::cli {
 
 namespace {
 struct EvalArgs {
-  std::string weights, data = data::kFashionMnistDir, split = "test";
+  ModelArgs model;
+  std::string data, split = "test";
   ImageDataArgs images;
   RuntimeOptions runtime;
 };
 
 void run_eval(const EvalArgs& a) {
   apply_runtime_options(a.runtime);
-  train::LoadedModel m = load_model_file(a.weights);
-  const bool images = is_image_data(a.data);
-  data::DatasetPtr ds = images ? image_data_for_model(m, a.data, a.images).inputs
-                               : dataset_for_model(m, a.data, a.split);
-  data::DataLoader loader(ds, {.batch_size = 256, .shuffle = false});
-  train::EvalResult r = train::evaluate(*m.model, loader, ds->num_classes());
-  std::printf("%s (%s) on %s%s%s, %lld images: loss %.4f, top-1 %.2f%%, top-5 %.2f%%\n\n",
-              a.weights.c_str(), m.name.c_str(), a.data.c_str(), images ? "" : "/",
-              images ? "" : a.split.c_str(), (long long)ds->size(), r.loss, 100 * r.top1,
-              100 * r.top5);
-  if (ds->skipped_files() > 0)
+  const infer::Session session(load_model_argument(a.model));
+  const infer::ModelBundle& m = session.bundle();
+  const ModelData d = data_for_model(m, a.data, a.split, a.images);
+  const infer::Evaluation r = infer::evaluate(session, d.inputs, d.name);
+  std::printf("%s (%s) on %s, %lld images: loss %.4f, top-1 %.2f%%", a.model.path.c_str(),
+              m.name.c_str(), d.name.c_str(), (long long)r.examples, r.loss, 100 * r.top1);
+  // With 5 classes or fewer every label is in the top 5.
+  if (d.inputs->num_classes() > 5) std::printf(", top-5 %.2f%%", 100 * r.top5);
+  std::printf("\n\n");
+  if (r.non_finite_rows > 0)
+    std::fprintf(stderr,
+                 "convkit: warning: the model's output is NaN or infinite for %lld of %lld "
+                 "images (counted as wrong); its weights may have diverged\n",
+                 (long long)r.non_finite_rows, (long long)r.examples);
+  if (d.inputs->skipped_files() > 0)
     std::printf("%lld unusable files skipped (see the warnings)\n\n",
-                (long long)ds->skipped_files());
-  std::printf(
-      "%s",
-      r.confusion.to_string(m.class_names.empty() ? ds->class_names() : m.class_names).c_str());
+                (long long)d.inputs->skipped_files());
+  std::printf("%s",
+              r.confusion.to_string(m.class_names.empty() ? d.inputs->class_names() : m.class_names)
+                  .c_str());
 }
 }  // namespace
 
 void add_eval(CLI::App& app) {
   auto a = std::make_shared<EvalArgs>();
   auto* cmd = app.add_subcommand(
-      "eval", "Evaluate saved weights: loss, top-1/top-5, confusion matrix, per-class P/R/F1");
-  cmd->add_option("weights", a->weights,
-                  "Weights file written by `convkit train`, or an .onnx file")
-      ->required();
+      "eval", "Evaluate a trained model: loss, top-1/top-5, confusion matrix, per-class P/R/F1");
+  add_model_argument(*cmd, a->model);
   cmd->add_option("--data", a->data,
-                  "Directory with MNIST-layout IDX files, an image folder or a .csv list")
-      ->capture_default_str();
+                  "An image folder, a .csv list, or a directory with MNIST-layout IDX files "
+                  "(default: Fashion-MNIST, for models trained on it)");
   cmd->add_option("--split", a->split, "test | train (IDX data)")
       ->capture_default_str()
       ->check(CLI::IsMember({"test", "train"}));

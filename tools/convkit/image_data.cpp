@@ -5,7 +5,9 @@
 #include <cctype>
 #include <cstdio>
 #include <filesystem>
-#include <nlohmann/json.hpp>
+
+#include "convkit/data/idx.h"
+#include "convkit/infer/evaluate.h"
 
 namespace convkit::cli {
 
@@ -81,30 +83,29 @@ std::shared_ptr<data::ImageDataset> open_image_data(const std::string& path,
   }
 }
 
-data::ImagePreprocessing preprocessing_of(const train::LoadedModel& m) {
-  auto config = m.metadata.find("config");
-  if (config != m.metadata.end()) {
-    auto j = nlohmann::json::parse(config->second, nullptr, /*allow_exceptions=*/false);
-    if (j.is_object() && j.contains("preprocessing"))
-      return data::ImagePreprocessing::from_json(j["preprocessing"].dump());
+ModelData data_for_model(const infer::ModelBundle& m, const std::string& path,
+                         const std::string& split, const ImageDataArgs& args) {
+  ModelData d;
+  if (!path.empty() && is_image_data(path)) {
+    d.name = path;
+    d.images = open_image_data(path, m.preprocessing, args, m.class_names);
+    std::printf("data: %s\n", describe_image_data(path, *d.images).c_str());
+    CONVKIT_CHECK(m.num_classes <= 0 || d.images->num_classes() == m.num_classes, m.source,
+                  ": the model predicts ", m.num_classes, " classes, but ", path, " has ",
+                  d.images->num_classes());
+    d.inputs = infer::standardized(m, d.images, path);
+    return d;
   }
-  data::ImagePreprocessing p;
-  p.image_size = m.image_size;
-  p.color = m.in_channels == 1 ? data::ColorMode::gray : data::ColorMode::rgb;
-  return p;
-}
-
-ModelImageData image_data_for_model(const train::LoadedModel& m, const std::string& path,
-                                    const ImageDataArgs& args) {
-  ModelImageData d;
-  d.images = open_image_data(path, preprocessing_of(m), args, m.class_names);
-  std::printf("data: %s\n", describe_image_data(path, *d.images).c_str());
-  CONVKIT_CHECK(m.num_classes <= 0 || d.images->num_classes() == m.num_classes, path, ": ",
-                d.images->num_classes(), " classes, but the model predicts ", m.num_classes);
-  d.inputs = d.images;
-  if (!m.norm_mean.empty())
-    d.inputs =
-        std::make_shared<data::Normalized>(d.inputs, data::ChannelStats{m.norm_mean, m.norm_std});
+  const std::string dir = path.empty() ? data::kFashionMnistDir : path;
+  if (m.trained_on_images)
+    throw Error(detail::concat(
+        m.describe(), " was trained on image files (", m.in_channels, "x", m.image_size, "x",
+        m.image_size, ", ", m.num_classes, " classes); ",
+        path.empty() ? "give its data with --data FOLDER or --data LIST.csv"
+                     : dir + " holds MNIST-layout IDX files; give an image folder or a .csv list",
+        " (predict also takes image files: convkit predict MODEL IMAGE...)"));
+  d.name = dir + "/" + split;
+  d.inputs = infer::standardized(m, data::fashion_mnist(dir, split == "train"), d.name);
   return d;
 }
 

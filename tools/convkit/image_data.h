@@ -6,12 +6,12 @@
 #include <string>
 
 #include "convkit/data/image_dataset.h"
-#include "convkit/train/checkpoint.h"
+#include "convkit/infer/bundle.h"
 
 namespace convkit::cli {
 
 struct ImageDataArgs {
-  int64_t image_size = 32;  // train only; eval/predict take the checkpoint's
+  int64_t image_size = 32;  // train only; eval/predict take the model's
   int64_t load_size = 0;
   bool grayscale = false;
   double cache_mib = 0;
@@ -33,18 +33,18 @@ std::shared_ptr<data::ImageDataset> open_image_data(const std::string& path,
                                                     const ImageDataArgs& args,
                                                     const std::vector<std::string>& classes = {});
 
-// How the model's training prepared image files: the checkpoint config's "preprocessing", or for a
-// model trained on tensors, its input size and channels (shorter side resized, centre crop).
-data::ImagePreprocessing preprocessing_of(const train::LoadedModel& m);
-
-// The image set at `path` for a trained model: its classes, its preprocessing, standardized as in
-// training; prints the one-line description. Throws when the set's classes do not fit the model.
-struct ModelImageData {
-  std::shared_ptr<data::ImageDataset> images;
-  data::DatasetPtr inputs;  // `images`, standardized
+// The data a trained model is evaluated on (eval, predict --index): `path` is an image folder or a
+// .csv list (opened with the model's classes and preprocessing), or a folder of MNIST-layout IDX
+// files (its `split`); empty: Fashion-MNIST, for models trained on it. Prints the one-line
+// description of an image set. Throws when the set's classes, channels or size do not fit the
+// model, and when a model trained on image files meets IDX data (asking for --data).
+struct ModelData {
+  std::string name;                            // how messages name the data
+  std::shared_ptr<data::ImageDataset> images;  // null for IDX data
+  data::DatasetPtr inputs;                     // standardized as in training
 };
-ModelImageData image_data_for_model(const train::LoadedModel& m, const std::string& path,
-                                    const ImageDataArgs& args);
+ModelData data_for_model(const infer::ModelBundle& m, const std::string& path,
+                         const std::string& split, const ImageDataArgs& args);
 
 // One line about an opened image set: images, classes, skipped and converted files.
 std::string describe_image_data(const std::string& path, const data::ImageDataset& ds);

@@ -1,12 +1,11 @@
-// convkit export: saved weights to an ONNX file (docs/onnx.md). Also the ONNX side of summary,
-// eval and predict: an .onnx path works wherever a weights file does.
+// convkit export: a trained model to an ONNX file (docs/onnx.md). Also the ONNX side of summary.
 #include <cmath>
 #include <cstdio>
 #include <map>
-#include <nlohmann/json.hpp>
 
 #include "commands.h"
 #include "convkit/autograd.h"
+#include "convkit/infer/session.h"
 #include "convkit/io/onnx.h"
 #include "convkit/random.h"
 
@@ -14,40 +13,36 @@ namespace convkit::cli {
 
 namespace {
 
-bool is_onnx(const std::string& path) {
-  return path.size() > 5 && path.compare(path.size() - 5, 5, ".onnx") == 0;
-}
-
 struct ExportArgs {
-  std::string checkpoint, onnx;
+  ModelArgs model;
+  std::string onnx;
   int opset = 13;
 };
 
 void run_export(const ExportArgs& a) {
-  train::LoadedModel m = train::load_model(a.checkpoint);
-  const Shape input{1, m.in_channels, m.image_size, m.image_size};
+  CONVKIT_CHECK(!a.onnx.empty(), "export: give the output file (convkit export MODEL OUT.onnx)");
+  const infer::ModelBundle m = load_model_argument(a.model);
   io::OnnxExportOptions options;
   options.opset = a.opset;
-  // The checkpoint's metadata (model, config with class names and input standardization) goes
-  // along, so that eval/predict on the .onnx file standardize inputs as training did.
-  options.metadata = m.metadata;
-  io::save_onnx(*m.model, input, a.onnx, options);
+  // The bundle's metadata (model, config with class names, preprocessing and standardization)
+  // goes along, so that eval/predict on the .onnx file prepare inputs as training did.
+  options.metadata = infer::bundle_metadata(m);
+  m.module->eval();
+  io::save_onnx(*m.module, {1, m.in_channels, m.image_size, m.image_size}, a.onnx, options);
 
   // Re-import and compare on a random batch: a file that does not reproduce the model is an error.
-  auto back = io::load_onnx(a.onnx);
+  const infer::Session want(m), got(infer::load_onnx_bundle(a.onnx));
   Generator gen(1);
   const Tensor x = Tensor::randn({2, m.in_channels, m.image_size, m.image_size}, &gen);
-  NoGradGuard no_grad;
-  m.model->eval();
-  back->eval();
-  const Tensor want = (*m.model)(x), got = (*back)(x);
+  const Tensor w = want.logits(x), g = got.logits(x);
   double diff = 0, scale = 1e-12;
-  for (int64_t i = 0; i < want.numel(); ++i) {
-    diff = std::max(diff, std::abs(double(got.data<float>()[i]) - want.data<float>()[i]));
-    scale = std::max(scale, std::abs(double(want.data<float>()[i])));
+  for (int64_t i = 0; i < w.numel(); ++i) {
+    diff = std::max(diff, std::abs(double(g.data<float>()[i]) - w.data<float>()[i]));
+    scale = std::max(scale, std::abs(double(w.data<float>()[i])));
   }
-  CONVKIT_CHECK(diff / scale <= 1e-4, "export: ", a.onnx, " does not reproduce ", a.checkpoint,
+  CONVKIT_CHECK(diff / scale <= 1e-4, "export: ", a.onnx, " does not reproduce ", a.model.path,
                 " (relative error ", diff / scale, ")");
+  auto back = std::dynamic_pointer_cast<io::OnnxModel>(got.bundle().module);
   std::printf(
       "wrote %s: %s, opset %d, %zu nodes, %lld parameters, input [N,%lld,%lld,%lld]; "
       "re-imported output matches (relative error %.1e)\n",
@@ -58,35 +53,8 @@ void run_export(const ExportArgs& a) {
 
 }  // namespace
 
-train::LoadedModel load_model_file(const std::string& path) {
-  if (!is_onnx(path)) return train::load_model(path);
-  train::LoadedModel m;
-  auto model = io::load_onnx(path);
-  m.model = model;
-  m.metadata = model->metadata();
-  m.name = m.metadata.count("model") ? m.metadata.at("model") : "onnx";
-  const std::vector<int64_t> in = model->input_shape(model->input_names().at(0));
-  if (in.size() == 4) m.in_channels = in[1], m.image_size = in[2];
-  auto config = m.metadata.find("config");
-  if (config != m.metadata.end()) {
-    try {
-      auto j = nlohmann::json::parse(config->second);
-      m.num_classes = j.value("num_classes", int64_t(0));
-      if (j.contains("class_names"))
-        m.class_names = j["class_names"].get<std::vector<std::string>>();
-      if (j.contains("normalization")) {
-        m.norm_mean = j["normalization"].at("mean").get<std::vector<double>>();
-        m.norm_std = j["normalization"].at("std").get<std::vector<double>>();
-      }
-    } catch (const nlohmann::json::exception& e) {
-      throw Error(path + ": malformed 'config' metadata: " + e.what());
-    }
-  }
-  return m;
-}
-
 bool print_onnx_summary(const std::string& path, int64_t image_size) {
-  if (!is_onnx(path)) return false;
+  if (path.size() <= 5 || path.compare(path.size() - 5, 5, ".onnx") != 0) return false;
   auto model = io::load_onnx(path);
   std::printf("%s: opset %lld, producer %s\n", path.c_str(), (long long)model->opset(),
               model->producer().empty() ? "(none)" : model->producer().c_str());
@@ -114,14 +82,19 @@ bool print_onnx_summary(const std::string& path, int64_t image_size) {
 void add_export(CLI::App& app) {
   auto a = std::make_shared<ExportArgs>();
   auto* cmd = app.add_subcommand(
-      "export", "Write saved weights as an ONNX model (checked by re-importing it)");
-  cmd->add_option("--checkpoint", a->checkpoint, "Weights file written by `convkit train`")
-      ->required();
-  cmd->add_option("--onnx", a->onnx, "Output .onnx file")->required();
+      "export", "Write a trained model as an ONNX file (checked by re-importing it)");
+  add_model_argument(*cmd, a->model, /*required=*/false);
+  cmd->add_option("out_file,--out,-o", a->onnx, "Output .onnx file");
   cmd->add_option("--opset", a->opset, "ONNX opset, 9 to 17 (10 for OpenCV <= 4.6 with ReLU6)")
       ->capture_default_str()
       ->check(CLI::Range(9, 17));
-  cmd->callback([a] { run_export(*a); });
+  // The spellings of earlier versions.
+  cmd->add_option("--checkpoint", a->model.path)->group("");
+  cmd->add_option("--onnx", a->onnx)->group("");
+  cmd->callback([a] {
+    CONVKIT_CHECK(!a->model.path.empty(), "export: give the model (convkit export MODEL OUT.onnx)");
+    run_export(*a);
+  });
 }
 
 }  // namespace convkit::cli

@@ -1,20 +1,17 @@
 // convkit predict: top-k classes with probabilities for image files or dataset examples.
-#include <algorithm>
 #include <cstdio>
 
 #include "commands.h"
-#include "convkit/autograd.h"
-#include "convkit/data/dataset.h"
-#include "convkit/data/idx.h"
-#include "convkit/ops/activation.h"
-#include "convkit/train/checkpoint.h"
+#include "convkit/infer/preprocess.h"
+#include "convkit/infer/session.h"
 #include "image_data.h"
 
 namespace convkit::cli {
 
 namespace {
 struct PredictArgs {
-  std::string weights, data = data::kFashionMnistDir, split = "test";
+  ModelArgs model;
+  std::string data, split = "test";
   std::vector<std::string> files;
   std::vector<int64_t> indices;
   int64_t top_k = 3;
@@ -22,88 +19,79 @@ struct PredictArgs {
   RuntimeOptions runtime;
 };
 
-// Prints "<what>:  name p%  name p% ..." for each row of `inputs` (already standardized).
-void print_top_k(nn::Module& model, const Tensor& inputs, const std::vector<std::string>& what,
-                 const std::vector<std::string>& names, int64_t top_k) {
-  NoGradGuard no_grad;
-  Tensor probs = softmax(model(inputs), 1);
-  const int64_t c = probs.size(1), k = std::min(top_k, c);
-  auto name = [&](int64_t j) {
-    return size_t(j) < names.size() ? names[size_t(j)] : std::to_string(j);
-  };
+// Prints "<what>:  name p%  name p% ..." per row of `inputs` (standardized); a row whose output is
+// not finite gets a note instead of "-nan%", and a warning counts them.
+void print_top_k(const infer::Session& s, const Tensor& inputs,
+                 const std::vector<std::string>& what, int64_t k) {
+  const auto rows = s.classify(inputs, k);
+  int64_t bad = 0;
   for (size_t i = 0; i < what.size(); ++i) {
-    std::vector<std::pair<double, int64_t>> row;
-    for (int64_t j = 0; j < c; ++j) row.push_back({probs.at({int64_t(i), j}), j});
-    std::partial_sort(row.begin(), row.begin() + k, row.end(), [](auto& x, auto& y) {
-      return x.first > y.first || (x.first == y.first && x.second < y.second);
-    });
     std::printf("%s:", what[i].c_str());
-    for (int64_t j = 0; j < k; ++j)
-      std::printf("  %s %.2f%%", name(row[j].second).c_str(), 100 * row[j].first);
+    if (rows[i].empty()) ++bad, std::printf("  no prediction (the output is NaN or infinite)");
+    for (const infer::Prediction& p : rows[i])
+      std::printf("  %s %.2f%%", p.name.c_str(), 100 * p.probability);
     std::printf("\n");
   }
+  if (bad > 0)
+    std::fprintf(stderr,
+                 "convkit: warning: the model's output is NaN or infinite for %lld of %zu inputs; "
+                 "its weights may have diverged\n",
+                 (long long)bad, what.size());
 }
 
-// Image files, prepared as in training. An unreadable file is reported and left out; the command
+// Image files, prepared as in training. An unusable file is reported and left out; the command
 // fails at the end (or at once with --strict) so that scripts notice.
-void predict_files(const train::LoadedModel& m, const PredictArgs& a) {
-  const data::ImagePreprocessing prep = preprocessing_of(m);
+void predict_files(const infer::Session& s, const PredictArgs& a) {
   std::vector<Tensor> inputs;
   std::vector<std::string> good;
-  int64_t failed = 0;
   for (const std::string& f : a.files) {
     try {
-      inputs.push_back(data::load_input_image(f, prep, a.images.max_pixels));
+      inputs.push_back(infer::preprocess_file(s.bundle(), f, a.images.max_pixels));
       good.push_back(f);
     } catch (const data::ImageFileError& e) {
       if (a.images.strict) throw;
       std::fprintf(stderr, "convkit: warning: %s; skipped\n", e.what());
-      ++failed;
     }
   }
   if (!good.empty()) {
-    const Shape ex = inputs[0].shape();
-    Tensor batch = Tensor::empty({int64_t(good.size()), ex[0], ex[1], ex[2]});
-    for (size_t i = 0; i < good.size(); ++i) batch.select(int64_t(i)).copy_(inputs[i]);
-    // The saved standardization, through the same dataset wrapper training used.
-    data::DatasetPtr ds = std::make_shared<data::TensorDataset>(
-        batch, Tensor::zeros({int64_t(good.size())}, DType::i64), m.num_classes);
-    if (!m.norm_mean.empty())
-      ds = std::make_shared<data::Normalized>(ds, data::ChannelStats{m.norm_mean, m.norm_std});
-    std::vector<int64_t> all(good.size());
-    for (size_t i = 0; i < all.size(); ++i) all[i] = int64_t(i);
-    print_top_k(*m.model, ds->get_batch(all).inputs, good, m.class_names, a.top_k);
+    try {
+      print_top_k(s, infer::stack_inputs(inputs), good, a.top_k);
+    } catch (const Error& e) {
+      std::string files;
+      for (const std::string& f : good) files += (files.empty() ? "" : ", ") + f;
+      throw Error("predict: " + files + ": " + e.what());
+    }
   }
-  CONVKIT_CHECK(failed == 0, "predict: ", failed, " of ", a.files.size(),
-                " files could not be used (see the warnings)");
+  CONVKIT_CHECK(good.size() == a.files.size(), "predict: ", a.files.size() - good.size(), " of ",
+                a.files.size(), " files could not be used (see the warnings)");
 }
 
-void predict_indices(const train::LoadedModel& m, const PredictArgs& a) {
-  const bool images = is_image_data(a.data);
-  ModelImageData image_data;
-  data::DatasetPtr ds = images ? (image_data = image_data_for_model(m, a.data, a.images)).inputs
-                               : dataset_for_model(m, a.data, a.split);
-  auto names = m.class_names.empty() ? ds->class_names() : m.class_names;
-  data::Batch b = ds->get_batch(a.indices);
+void predict_indices(const infer::Session& s, const PredictArgs& a) {
+  const ModelData d = data_for_model(s.bundle(), a.data, a.split, a.images);
+  const auto names =
+      s.bundle().class_names.empty() ? d.inputs->class_names() : s.bundle().class_names;
+  for (int64_t i : a.indices)
+    CONVKIT_CHECK(i >= 0 && i < d.inputs->size(), "predict: --index ", i, " is outside ", d.name,
+                  " (", d.inputs->size(), " examples)");
+  data::Batch b = d.inputs->get_batch(a.indices);
   std::vector<std::string> what;
   for (size_t i = 0; i < a.indices.size(); ++i) {
     const int64_t truth = b.labels.data<int64_t>()[i];
-    const std::string where = images ? image_data.images->entry(a.indices[i]).path
-                                     : a.split + "[" + std::to_string(a.indices[i]) + "]";
-    what.push_back(where + " (true: " + names.at(size_t(truth)) + ")");
+    what.push_back((d.images ? d.images->entry(a.indices[i]).path
+                             : d.name + "[" + std::to_string(a.indices[i]) + "]") +
+                   " (true: " + names.at(size_t(truth)) + ")");
   }
-  print_top_k(*m.model, b.inputs, what, names, a.top_k);
+  print_top_k(s, b.inputs, what, a.top_k);
 }
 
 void run_predict(const PredictArgs& a) {
   apply_runtime_options(a.runtime);
   CONVKIT_CHECK(
       !a.files.empty() || !a.indices.empty(),
-      "predict: give image files (convkit predict WEIGHTS IMAGE...) or --index with --data");
-  train::LoadedModel m = load_model_file(a.weights);
-  m.model->eval();
-  if (!a.files.empty()) predict_files(m, a);
-  if (!a.indices.empty()) predict_indices(m, a);
+      "predict: give image files (convkit predict MODEL IMAGE...) or --index with --data");
+  const infer::Session session(load_model_argument(a.model));
+  if (!a.files.empty()) predict_files(session, a);
+  if (!a.indices.empty()) predict_indices(session, a);
 }
 }  // namespace
 
@@ -111,17 +99,15 @@ void add_predict(CLI::App& app) {
   auto a = std::make_shared<PredictArgs>();
   auto* cmd = app.add_subcommand(
       "predict", "Top-k classes with probabilities for image files or dataset examples");
-  cmd->add_option("weights", a->weights,
-                  "Weights file written by `convkit train`, or an .onnx file")
-      ->required();
+  add_model_argument(*cmd, a->model);
   cmd->add_option("images", a->files, "Image files (resized and standardized as in training)");
   cmd->add_option("--index,-i", a->indices, "Example indices in --data (its --split for IDX data)");
   cmd->add_option("--top-k,-k", a->top_k, "Classes to show per example")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   cmd->add_option("--data", a->data,
-                  "Directory with MNIST-layout IDX files, an image folder or a .csv list")
-      ->capture_default_str();
+                  "An image folder, a .csv list, or a directory with MNIST-layout IDX files "
+                  "(default: Fashion-MNIST, for models trained on it)");
   cmd->add_option("--split", a->split, "test | train (IDX data)")
       ->capture_default_str()
       ->check(CLI::IsMember({"test", "train"}));

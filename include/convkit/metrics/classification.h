@@ -10,7 +10,8 @@
 namespace convkit::metrics {
 
 // Rows of `logits` [N, C] whose label [N] (int64) is among the k largest scores. Ties are broken
-// toward the lower class index, as a stable sort does.
+// toward the lower class index, as a stable sort does. A row holding a NaN or infinite score is
+// never correct (a diverged model scores 0%, not 100%).
 int64_t topk_correct(const Tensor& logits, const Tensor& labels, int64_t k);
 // Argmax per row of [N, C], as int64 [N].
 Tensor argmax_rows(const Tensor& scores);
@@ -38,11 +39,16 @@ class ConfusionMatrix {
  public:
   explicit ConfusionMatrix(int64_t num_classes);
   void add(int64_t truth, int64_t predicted);
-  // Adds the argmax prediction of each row of logits [N, C] against labels [N].
+  // Adds the argmax prediction of each row of logits [N, C] against labels [N]; a row holding a
+  // NaN or infinite score has no prediction and is counted by add_non_finite (wrong).
   void add(const Tensor& logits, const Tensor& labels);
+  // An example of class `truth` whose scores were not finite: it counts in total(), support and
+  // recall as a miss, and in no column of matrix().
+  void add_non_finite(int64_t truth);
+  int64_t non_finite() const;
   int64_t num_classes() const { return c_; }
   int64_t count(int64_t truth, int64_t predicted) const { return m_[truth * c_ + predicted]; }
-  int64_t total() const;
+  int64_t total() const;  // every example added, non-finite ones included
   double accuracy() const;
   std::vector<ClassReport> per_class() const;
   double macro_f1() const;
@@ -54,6 +60,7 @@ class ConfusionMatrix {
  private:
   int64_t c_;
   std::vector<int64_t> m_;
+  std::vector<int64_t> non_finite_;  // per true class
 };
 
 }  // namespace convkit::metrics

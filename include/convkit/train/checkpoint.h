@@ -45,7 +45,9 @@ TrainState load_train_state(const std::string& path, nn::Module& model, optim::O
 
 namespace convkit::train {
 
-// Builds the model a weights file names in its metadata (registry name + config) and loads it.
+// The model a weights file names, built and loaded: infer::load_checkpoint (infer/bundle.h) in the
+// shape train::Teacher reads. New code uses infer::ModelBundle, which also carries the
+// preprocessing and input-size limits.
 struct LoadedModel {
   std::shared_ptr<nn::Module> model;
   std::string name;

@@ -3,7 +3,9 @@
 // initializers.
 #include "io/onnx/export.h"
 
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <unordered_map>
 #include <unordered_set>
@@ -229,15 +231,21 @@ void save_onnx(nn::Module& model, const Shape& input_shape, const std::string& p
                const OnnxExportOptions& options) {
   const std::string bytes = onnx_bytes(model, input_shape, options);
   const std::string tmp = path + ".tmp";
+  // On failure: the reason (errno) in the message, and no temporary file left behind.
+  auto fail = [&](const std::string& what) {
+    const std::string reason = std::strerror(errno);
+    std::remove(tmp.c_str());
+    throw Error("save_onnx: " + what + ": " + reason);
+  };
   {
     std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    CONVKIT_CHECK(f.good(), "save_onnx: cannot write '", tmp, "'");
+    if (!f.good()) fail("cannot create '" + tmp + "'");
     f.write(bytes.data(), std::streamsize(bytes.size()));
     f.flush();
-    CONVKIT_CHECK(f.good(), "save_onnx: writing '", tmp, "' failed");
+    if (!f.good()) fail("cannot write '" + tmp + "'");
   }
-  CONVKIT_CHECK(std::rename(tmp.c_str(), path.c_str()) == 0, "save_onnx: cannot rename '", tmp,
-                "' to '", path, "'");
+  if (std::rename(tmp.c_str(), path.c_str()) != 0)
+    fail("cannot rename '" + tmp + "' to '" + path + "'");
 }
 
 }  // namespace convkit::io

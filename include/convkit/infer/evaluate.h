@@ -1,0 +1,35 @@
+#pragma once
+// Evaluating a bundle on a labelled dataset: loss, top-k accuracy, the confusion matrix, and a
+// count of rows whose output was not finite (docs/inference.md).
+#include <cstdint>
+#include <string>
+
+#include "convkit/data/dataset.h"
+#include "convkit/infer/session.h"
+#include "convkit/metrics/classification.h"
+
+namespace convkit::infer {
+
+struct Evaluation {
+  int64_t examples = 0;
+  double loss = 0;                        // mean cross-entropy (NaN when some output was NaN)
+  double top1 = 0, top5 = 0;              // non-finite rows count as wrong
+  int64_t non_finite_rows = 0;            // examples whose logits held a NaN or infinity
+  metrics::ConfusionMatrix confusion{1};  // rows: true class
+};
+
+// Runs `session` over every example of `inputs` (already standardized: standardized() below) in
+// batches (a data::DataLoader decodes ahead). `data_name` names the data in errors. Throws when the
+// set is empty, when its examples are not the shape the model takes (naming the data, the shapes
+// and the model), and when the model's class count differs from the data's (naming the model file
+// and both counts).
+Evaluation evaluate(const Session& session, const data::DatasetPtr& inputs,
+                    const std::string& data_name, int64_t batch_size = 256);
+
+// `ds` standardized as the bundle's training did (`ds` itself when the bundle has no statistics).
+// Throws naming `data_name`, the model and both shapes when the examples' channels or size do
+// not fit the model.
+data::DatasetPtr standardized(const ModelBundle& bundle, data::DatasetPtr ds,
+                              const std::string& data_name);
+
+}  // namespace convkit::infer
