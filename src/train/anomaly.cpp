@@ -29,6 +29,8 @@ AnomalyDetector::AnomalyDetector(nn::Module& model) {
   for (auto& [path, m] : model.named_modules()) paths_[m] = path;
   autograd::set_op_observer([this](const autograd::OpValue& v) {
     if (!pending_.empty()) return;  // the first one is the cause; later ones follow from it
+    // Ops that backward functions run (grad mode off) are judged by the gradient they return.
+    if (!v.backward && !autograd::grad_enabled()) return;
     const std::string kind = non_finite_kind(v.value);
     if (kind.empty()) return;
     if (v.backward)

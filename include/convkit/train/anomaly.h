@@ -1,11 +1,12 @@
 #pragma once
 // Anomaly detection (PyTorch's torch.autograd.detect_anomaly, plus the module): while an
-// AnomalyDetector lives, every op's output and every gradient backward computes is checked for
-// NaN/inf (autograd::set_op_observer). The first non-finite forward value is reported when the
-// innermost module that ran the op returns (nn::set_forward_observer), so the error names the op,
-// the module's dotted path in the model ("features.3") and its type; a non-finite value produced
-// outside every module (the task's loss) is reported by check_outside_modules(), and one in
-// backward at once, naming the op whose backward produced it. Slow: every value is read once more.
+// AnomalyDetector lives, every op's output in grad mode and every gradient backward computes is
+// checked for NaN/inf (autograd::set_op_observer). The first non-finite forward value is reported
+// when the innermost module that ran the op returns (nn::set_forward_observer), so the error names
+// the op, the module's dotted path in the model ("features.3") and its type; a non-finite value
+// produced outside every module (the task's loss) is reported by check_outside_modules(), and one
+// in backward at once, naming the op whose backward produced it. Slow: every value is read once
+// more.
 #include <map>
 #include <string>
 

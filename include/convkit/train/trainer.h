@@ -122,6 +122,8 @@ class Trainer {
   // validation loader (may be null) is evaluated after every epoch.
   Trainer(nn::Module& model, optim::Optimizer& optimizer, Task& task,
           data::DataLoader& train_loader, data::DataLoader* val_loader, TrainerOptions options);
+  Trainer(const Trainer&) = delete;  // the context refers to the options it holds
+  Trainer& operator=(const Trainer&) = delete;
   // Runs in the order given (the Trainer shares ownership).
   Trainer& add_callback(std::shared_ptr<Callback> callback);
 
