@@ -30,9 +30,9 @@ int run_cli(const std::string& args, const std::string& env = "") {
   return std::system(cmd.c_str());
 }
 
-std::string train_args(const std::string& data, const std::string& out) {
-  return "train --data " + data +
-         " --model lenet5-modern --epochs 3 --batch-size 32 --lr 0.05 "
+std::string train_args(const std::string& data, const std::string& out, int epochs = 3) {
+  return "train --data " + data + " --model lenet5-modern --epochs " + std::to_string(epochs) +
+         " --batch-size 32 --lr 0.05 "
          "--val-fraction 0.25 --backend ref --threads 1 --progress never --seed 5 --out " +
          out;
 }
@@ -152,6 +152,7 @@ TEST_F(TrainCli, WithoutAValidationSetTheEpochLineAndLogSaySo) {
 TEST_F(TrainCli, ResumeReportsTheWholeRunAndRefusesAnotherModel) {
   if (backend() != Backend::ref) GTEST_SKIP() << "runs once, on the reference backend";
   const std::string data = path("data"), args = train_args(data, path("run"));
+  const std::string args4 = train_args(data, path("run"), 4), args1 = train_args(data, path("run"), 1);
   std::string out;
   ASSERT_EQ(run_cli_output(args, &out), 0) << out;
   const double best = metrics_line(path("run"), 3)["val_acc"].get<double>();
@@ -161,7 +162,7 @@ TEST_F(TrainCli, ResumeReportsTheWholeRunAndRefusesAnotherModel) {
   ASSERT_EQ(run_cli_output(args + " --resume", &out), 0) << out;
   EXPECT_NE(out.find(expected), std::string::npos) << out;
   // Raising --epochs says that the cosine horizon changes.
-  ASSERT_EQ(run_cli_output(args + " --resume --epochs 4", &out), 0) << out;
+  ASSERT_EQ(run_cli_output(args4 + " --resume", &out), 0) << out;
   EXPECT_NE(out.find("cosine schedule now spans 4 epochs"), std::string::npos) << out;
   // Another model: the error names the model the run trains.
   EXPECT_EQ(run_cli_output(args + " --resume --model small-cnn", &out), 1);
@@ -170,7 +171,7 @@ TEST_F(TrainCli, ResumeReportsTheWholeRunAndRefusesAnotherModel) {
   EXPECT_EQ(run_cli_output(args, &out), 1);
   EXPECT_NE(out.find("holds another run"), std::string::npos) << out;
   EXPECT_NE(out.find("--overwrite"), std::string::npos) << out;
-  EXPECT_EQ(run_cli_output(args + " --epochs 1 --overwrite", &out), 0) << out;
+  EXPECT_EQ(run_cli_output(args1 + " --overwrite", &out), 0) << out;
   EXPECT_EQ(train::read_metadata(path("run/best.safetensors"))["epoch"], "1");
 }
 
@@ -190,7 +191,7 @@ TEST_F(TrainCli, AFullDiskFailsLoudlyNamingTheMetricsLog) {
   fs::create_directories(path("run"));
   fs::create_symlink("/dev/full", path("run/metrics.jsonl"));
   std::string out;
-  EXPECT_EQ(run_cli_output(train_args(path("data"), path("run")) + " --epochs 1", &out), 1);
+  EXPECT_EQ(run_cli_output(train_args(path("data"), path("run"), 1), &out), 1);
   EXPECT_NE(out.find("metrics.jsonl"), std::string::npos) << out;
   EXPECT_NE(out.find("No space left on device"), std::string::npos) << out;
 }

@@ -209,7 +209,7 @@ TEST(Trainer, GoogLeNetAuxLossMatchesTorchvision) {
   model.load_state_dict(state, /*strict=*/true, path);
   model.train();
   train::ClassificationTask task(10);
-  data::Batch b{f.tensors.at("input"), f.tensors.at("labels"), {0, 1, 2, 3}};
+  data::Batch b{f.tensors.at("input"), f.tensors.at("labels"), {0, 1}};
   train::StepResult r = task.step(model, b);
   EXPECT_NEAR(r.loss.item(), f.tensors.at("loss").item(), 1e-4 * f.tensors.at("loss").item());
   r.loss.backward();
@@ -217,7 +217,9 @@ TEST(Trainer, GoogLeNetAuxLossMatchesTorchvision) {
     Tensor g = model.child(std::string(p).substr(0, std::string(p).rfind('.')))
                    ->named_parameters()[0]
                    .second.grad();
-    EXPECT_LE(test::rel_error(g, f.tensors.at(std::string("grad.") + p)), 1e-3) << p;
+    EXPECT_LE(test::rel_error(g, f.tensors.at(std::string("grad.") + p)),
+              std::stod(f.metadata.at(std::string("tol_grad.") + p)))
+        << p;
   }
   // The auxiliary terms are really in: the main loss alone differs.
   EXPECT_GT(std::abs(r.loss.item() - f.tensors.at("main_loss").item()), 0.1);
