@@ -74,7 +74,9 @@ void NonFiniteGuard::on_after_backward(TrainContext& ctx) {
   throw NonFiniteError(detail::concat(
       "training stopped: ", what, " at ", position(ctx),
       max_skips_ > 0 ? detail::concat(", after skipping ", skipped_, " such batches") : "",
-      ". The checkpoints hold the last finite weights; ", kCure));
+      ctx.history.empty() ? ". No epoch finished, so no weights were saved; "
+                          : ". The checkpoints hold the last finite weights; ",
+      kCure));
 }
 
 void NonFiniteGuard::on_epoch_end(TrainContext& ctx, EpochRecord& r) {

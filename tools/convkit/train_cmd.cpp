@@ -180,8 +180,7 @@ void run_train(const TrainArgs& args) {
     throw CLI::RuntimeError(kInterruptedStatus);
   }
 
-  if (d.val)
-    std::printf("validation: best top-1 accuracy %.2f%%\n", 100 * trainer.best_metric());
+  if (d.val) std::printf("validation: best top-1 accuracy %.2f%%\n", 100 * trainer.best_metric());
   if (d.test) {
     data::DataLoader test_loader(d.test, {.batch_size = 256, .shuffle = false});
     train::EvalResult last = train::evaluate(*model, test_loader, d.test->num_classes());
