@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <cmath>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -28,9 +30,9 @@ int run_cli(const std::string& args, const std::string& env = "") {
   return std::system(cmd.c_str());
 }
 
-std::string train_args(const std::string& data, const std::string& out) {
-  return "train --data " + data +
-         " --model lenet5-modern --epochs 3 --batch-size 32 --lr 0.05 "
+std::string train_args(const std::string& data, const std::string& out, int epochs = 3) {
+  return "train --data " + data + " --model lenet5-modern --epochs " + std::to_string(epochs) +
+         " --batch-size 32 --lr 0.05 "
          "--val-fraction 0.25 --backend ref --threads 1 --progress never --seed 5 --out " +
          out;
 }
@@ -49,6 +51,27 @@ class TrainCli : public ::testing::Test {
   fs::path dir_;
 };
 
+// Runs the CLI with `args`; returns the exit status, `out` what it printed (stdout and stderr).
+int run_cli_output(const std::string& args, std::string* out, const std::string& env = "") {
+  const std::string log = fs::temp_directory_path() / ("convkit_cli_" + std::to_string(::getpid()));
+  int st = std::system((env + " " + CONVKIT_CLI + " " + args + " > " + log + " 2>&1").c_str());
+  std::ifstream f(log);
+  out->assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+  fs::remove(log);
+  return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+nlohmann::json metrics_line(const std::string& run, int epoch) {
+  std::ifstream log(run + "/metrics.jsonl");
+  std::string line;
+  while (std::getline(log, line)) {
+    auto j = nlohmann::json::parse(line);
+    if (j["epoch"] == epoch) return j;
+  }
+  ADD_FAILURE() << "no epoch " << epoch << " in " << run << "/metrics.jsonl";
+  return {};
+}
+
 void expect_same_weights(const std::string& a, const std::string& b) {
   auto fa = io::load_safetensors(a), fb = io::load_safetensors(b);
   ASSERT_EQ(fa.tensors.size(), fb.tensors.size());
@@ -65,12 +88,17 @@ TEST_F(TrainCli, SigintMidEpochThenResumeIsBitIdentical) {
   ASSERT_EQ(run_cli(train_args(data, path("full"))), 0);
 
   int st = run_cli(train_args(data, path("cut")), "CONVKIT_TEST_SIGNAL_AT=INT:9");
-  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) != 0) << "an interrupted run exits non-zero";
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 130) << "an interrupted run exits with 130";
   auto meta = train::read_metadata(path("cut/train_state.safetensors"));
   EXPECT_EQ(meta["epoch"], "1");       // interrupted in the second epoch...
   EXPECT_EQ(meta["next_batch"], "3");  // ...after its third step (6 steps per epoch)
   ASSERT_EQ(run_cli(train_args(data, path("cut")) + " --resume"), 0);
   expect_same_weights(path("full/last.safetensors"), path("cut/last.safetensors"));
+  // The resumed epoch's numbers cover all its batches, not only those after the cut.
+  for (const char* key : {"train_loss", "train_acc", "val_loss", "val_acc"})
+    for (int epoch : {1, 2, 3})
+      EXPECT_EQ(metrics_line(path("full"), epoch)[key], metrics_line(path("cut"), epoch)[key])
+          << key << " of epoch " << epoch;
 }
 
 TEST_F(TrainCli, SigkillLeavesTheLastCompletedCheckpointLoadable) {
@@ -119,4 +147,80 @@ TEST_F(TrainCli, WithoutAValidationSetTheEpochLineAndLogSaySo) {
   const auto j = nlohmann::json::parse(first);
   EXPECT_TRUE(j["val_acc"].is_null()) << first;
   EXPECT_GT(j["train_acc"].get<double>(), 0.0) << first;
+}
+
+TEST_F(TrainCli, ResumeReportsTheWholeRunAndRefusesAnotherModel) {
+  if (backend() != Backend::ref) GTEST_SKIP() << "runs once, on the reference backend";
+  const std::string data = path("data"), args = train_args(data, path("run"));
+  const std::string args4 = train_args(data, path("run"), 4),
+                    args1 = train_args(data, path("run"), 1);
+  std::string out;
+  ASSERT_EQ(run_cli_output(args, &out), 0) << out;
+  const double best = metrics_line(path("run"), 3)["val_acc"].get<double>();
+  char expected[64];
+  std::snprintf(expected, sizeof expected, "best top-1 accuracy %.2f%%", 100 * best);
+  // A finished run, resumed: the best comes from the saved state, not from no epochs at all.
+  ASSERT_EQ(run_cli_output(args + " --resume", &out), 0) << out;
+  EXPECT_NE(out.find(expected), std::string::npos) << out;
+  // Raising --epochs says that the cosine horizon changes.
+  ASSERT_EQ(run_cli_output(args4 + " --resume", &out), 0) << out;
+  EXPECT_NE(out.find("cosine schedule now spans 4 epochs"), std::string::npos) << out;
+  // Another model: the error names the model the run trains.
+  std::string other = args;
+  other.replace(other.find("lenet5-modern"), 13, "small-cnn");
+  EXPECT_EQ(run_cli_output(other + " --resume", &out), 1);
+  EXPECT_NE(out.find("trains model 'lenet5-modern', not 'small-cnn'"), std::string::npos) << out;
+  // A fresh run into it is refused unless --overwrite.
+  EXPECT_EQ(run_cli_output(args, &out), 1);
+  EXPECT_NE(out.find("holds another run"), std::string::npos) << out;
+  EXPECT_NE(out.find("--overwrite"), std::string::npos) << out;
+  EXPECT_EQ(run_cli_output(args1 + " --overwrite", &out), 0) << out;
+  EXPECT_EQ(train::read_metadata(path("run/best.safetensors"))["epoch"], "1");
+}
+
+TEST_F(TrainCli, CtrlCEndsWithStatus130AndANormalMessage) {
+  if (backend() != Backend::ref) GTEST_SKIP() << "runs once, on the reference backend";
+  std::string out;
+  EXPECT_EQ(
+      run_cli_output(train_args(path("data"), path("run")), &out, "CONVKIT_TEST_SIGNAL_AT=INT:2"),
+      130);
+  EXPECT_EQ(out.find("convkit: error"), std::string::npos) << out;
+  EXPECT_NE(out.find("resume with the same command and --resume"), std::string::npos) << out;
+}
+
+TEST_F(TrainCli, AFullDiskFailsLoudlyNamingTheMetricsLog) {
+  if (backend() != Backend::ref) GTEST_SKIP() << "runs once, on the reference backend";
+  if (!fs::exists("/dev/full")) GTEST_SKIP() << "no /dev/full";
+  fs::create_directories(path("run"));
+  fs::create_symlink("/dev/full", path("run/metrics.jsonl"));
+  std::string out;
+  EXPECT_EQ(run_cli_output(train_args(path("data"), path("run"), 1), &out), 1);
+  EXPECT_NE(out.find("metrics.jsonl"), std::string::npos) << out;
+  EXPECT_NE(out.find("No space left on device"), std::string::npos) << out;
+}
+
+// Issue 16's divergence command: --lr 1e8 stops with a message naming the step, exits non-zero,
+// and best.safetensors holds finite weights (NaN weights never become the best).
+TEST_F(TrainCli, ADivergedRunStopsNamingTheStepAndKeepsFiniteBest) {
+  if (backend() != Backend::ref) GTEST_SKIP() << "runs once, on the reference backend";
+  std::string out;
+  ASSERT_EQ(run_cli_output("make-shapes --out " + path("shapes") + " --count 400 --size 32", &out),
+            0)
+      << out;
+  const std::string args = "train --data " + path("shapes") +
+                           " --image-size 32 --model small-cnn --epochs 2 --lr 1e8 "
+                           "--threads 1 --progress never --out " +
+                           path("run");
+  EXPECT_EQ(run_cli_output(args, &out), 1) << out;
+  EXPECT_NE(out.find("training stopped"), std::string::npos) << out;
+  EXPECT_NE(out.find("step "), std::string::npos) << out;
+  EXPECT_EQ(out.find("nan%"), std::string::npos) << out;
+  if (fs::exists(path("run/best.safetensors"))) {
+    for (auto& [k, v] : io::load_safetensors(path("run/best.safetensors")).tensors)
+      for (int64_t i = 0; i < v.numel() && v.dtype() == DType::f32; ++i)
+        ASSERT_TRUE(std::isfinite(v.data<float>()[i])) << k;
+  }
+  // --detect-anomaly names the op and its module.
+  EXPECT_EQ(run_cli_output(args + " --overwrite --detect-anomaly", &out), 1) << out;
+  EXPECT_NE(out.find("anomaly: op '"), std::string::npos) << out;
 }

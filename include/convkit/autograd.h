@@ -37,6 +37,18 @@ void set_grad_enabled(bool on);
 // out.detach() instead.
 void record(Tensor& out, const char* op, TensorList inputs, BackwardFn fn);
 
+// Sees every op's value while set on this thread (anomaly detection, train/anomaly.h): the output
+// of each op that calls record() (whether or not grad mode is on), with `backward` false, and each
+// gradient a node's backward returns, with `backward` true and `input` its input number.
+struct OpValue {
+  const char* op;
+  const Tensor& value;
+  bool backward;
+  size_t input;
+};
+using OpObserver = std::function<void(const OpValue&)>;
+void set_op_observer(OpObserver observer);
+
 // Runs backpropagation from roots with the given upstream gradients.
 void backward(const TensorList& roots, const TensorList& grads);
 

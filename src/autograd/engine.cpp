@@ -10,6 +10,7 @@ namespace convkit::autograd {
 
 namespace {
 thread_local bool g_grad_enabled = true;
+thread_local OpObserver g_op_observer;
 
 using Impl = detail::TensorImpl;
 
@@ -89,6 +90,7 @@ void run(const TensorList& roots, const TensorList& root_grads, Sink&& sink) {
     for (size_t i = 0; i < in_grads.size(); ++i) {
       if (!node->needs_grad[i] || !in_grads[i].defined()) continue;
       check_grad_shape(*node, i, in_grads[i]);
+      if (g_op_observer) g_op_observer({node->op, in_grads[i], /*backward=*/true, i});
       accumulate(grads, node->inputs[i].impl_ptr().get(), in_grads[i]);
     }
   }
@@ -98,7 +100,10 @@ void run(const TensorList& roots, const TensorList& root_grads, Sink&& sink) {
 bool grad_enabled() { return g_grad_enabled; }
 void set_grad_enabled(bool on) { g_grad_enabled = on; }
 
+void set_op_observer(OpObserver observer) { g_op_observer = std::move(observer); }
+
 void record(Tensor& out, const char* op, TensorList inputs, BackwardFn fn) {
+  if (g_op_observer) g_op_observer({op, out, /*backward=*/false, 0});
   if (!g_grad_enabled) return;
   std::vector<bool> needs(inputs.size());
   bool any = false;

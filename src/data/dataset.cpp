@@ -57,7 +57,25 @@ Batch TensorDataset::get_batch(const std::vector<int64_t>& indices) const {
     std::memcpy(dst + k * row, src + i * row, sizeof(float) * row);
     b.labels.data<int64_t>()[k] = labels_.data<int64_t>()[i];
   }
+  for (const auto& [name, all] : extra_) {
+    Shape shape = all.shape();
+    shape[0] = n;
+    Tensor t = Tensor::empty(shape, all.dtype());
+    const size_t bytes = all.nbytes() / size_t(all.size(0));
+    for (int64_t k = 0; k < n; ++k)
+      std::memcpy(static_cast<char*>(t.raw_data()) + size_t(k) * bytes,
+                  static_cast<const char*>(all.raw_data()) + size_t(indices[k]) * bytes, bytes);
+    b.extra_inputs[name] = t;
+  }
   return b;
+}
+
+void TensorDataset::add_extra_input(const std::string& name, Tensor values) {
+  CONVKIT_CHECK(values.defined() && values.ndim() >= 1 && values.size(0) == size(),
+                "TensorDataset: extra input '", name, "' must be [", size(), ", ...], got ",
+                values.defined() ? values.shape().to_string() : std::string("undefined"));
+  CONVKIT_CHECK(!extra_.count(name), "TensorDataset: extra input '", name, "' is already set");
+  extra_[name] = values;
 }
 
 std::vector<int64_t> TensorDataset::labels() const {

@@ -1,6 +1,7 @@
 #include "convkit/data/loader.h"
 
 #include <algorithm>
+#include <cstring>
 #include <numeric>
 
 #include "convkit/random.h"
@@ -14,14 +15,15 @@ DataLoader::DataLoader(DatasetPtr dataset, LoaderOptions options)
                 opt_.batch_size);
   CONVKIT_CHECK(opt_.prefetch >= 0, "DataLoader: negative prefetch ", opt_.prefetch);
   CONVKIT_CHECK(opt_.workers >= 1, "DataLoader: need at least one worker, got ", opt_.workers);
+  sampler_ = opt_.sampler
+                 ? opt_.sampler
+                 : std::make_shared<ShuffleSampler>(dataset_->size(), opt_.batch_size, opt_.shuffle,
+                                                    opt_.drop_last, opt_.seed);
 }
 
 DataLoader::~DataLoader() { stop(); }
 
-int64_t DataLoader::num_batches() const {
-  const int64_t n = dataset_->size();
-  return opt_.drop_last ? n / opt_.batch_size : (n + opt_.batch_size - 1) / opt_.batch_size;
-}
+int64_t DataLoader::num_batches() const { return sampler_->num_batches(); }
 
 namespace {
 // splitmix64: decorrelates the streams of consecutive epochs.
@@ -38,11 +40,22 @@ uint64_t DataLoader::epoch_seed(int64_t epoch) const {
   return splitmix(opt_.seed ^ splitmix(uint64_t(epoch) ^ 0xa5a5a5a5a5a5a5a5ULL));
 }
 
-std::vector<int64_t> DataLoader::epoch_order(int64_t epoch) const {
-  std::vector<int64_t> order(dataset_->size());
+ShuffleSampler::ShuffleSampler(int64_t size, int64_t batch_size, bool shuffle, bool drop_last,
+                               uint64_t seed)
+    : size_(size), batch_size_(batch_size), shuffle_(shuffle), drop_last_(drop_last), seed_(seed) {
+  CONVKIT_CHECK(size >= 0, "ShuffleSampler: negative dataset size ", size);
+  CONVKIT_CHECK(batch_size > 0, "ShuffleSampler: batch size must be positive, got ", batch_size);
+}
+
+int64_t ShuffleSampler::num_batches() const {
+  return drop_last_ ? size_ / batch_size_ : (size_ + batch_size_ - 1) / batch_size_;
+}
+
+std::vector<int64_t> ShuffleSampler::epoch_order(int64_t epoch) const {
+  std::vector<int64_t> order(size_);
   std::iota(order.begin(), order.end(), 0);
-  if (!opt_.shuffle) return order;
-  Generator gen(opt_.seed ^ splitmix(uint64_t(epoch)));
+  if (!shuffle_) return order;
+  Generator gen(seed_ ^ splitmix(uint64_t(epoch)));
   for (int64_t i = int64_t(order.size()) - 1; i > 0; --i) {
     int64_t j = int64_t(gen.next_u64() % uint64_t(i + 1));
     std::swap(order[i], order[j]);
@@ -50,18 +63,100 @@ std::vector<int64_t> DataLoader::epoch_order(int64_t epoch) const {
   return order;
 }
 
+std::vector<std::vector<int64_t>> ShuffleSampler::epoch_batches(int64_t epoch) const {
+  const std::vector<int64_t> order = epoch_order(epoch);
+  std::vector<std::vector<int64_t>> batches(static_cast<size_t>(num_batches()));
+  for (size_t b = 0; b < batches.size(); ++b) {
+    const auto begin = order.begin() + int64_t(b) * batch_size_;
+    batches[b].assign(begin, begin + std::min<int64_t>(batch_size_, order.end() - begin));
+  }
+  return batches;
+}
+
+namespace {
+// Concatenates the [1, ...] tensors of `parts` along dim 0; `what` names them in errors.
+Tensor stack_rows(const std::vector<Tensor>& parts, const std::string& what) {
+  const Tensor& first = parts.front();
+  CONVKIT_CHECK(first.ndim() >= 1 && first.size(0) == 1, "collate: ", what,
+                " of example 0 has shape ", first.shape().to_string(), "; expected [1, ...]");
+  Shape shape = first.shape();
+  shape[0] = int64_t(parts.size());
+  Tensor out = Tensor::empty(shape, first.dtype());
+  auto* dst = static_cast<char*>(out.raw_data());
+  for (size_t i = 0; i < parts.size(); ++i) {
+    CONVKIT_CHECK(parts[i].shape() == first.shape() && parts[i].dtype() == first.dtype(),
+                  "collate: ", what, " of example ", i, " has shape ", parts[i].shape().to_string(),
+                  ", example 0 ", first.shape().to_string(),
+                  " (a collate function that pads or resizes handles examples of other sizes)");
+    std::memcpy(dst + i * first.nbytes(), parts[i].raw_data(), first.nbytes());
+  }
+  return out;
+}
+
+std::map<std::string, Tensor> stack_named(const std::vector<Batch>& examples,
+                                          std::map<std::string, Tensor> Batch::*field,
+                                          const char* what) {
+  std::map<std::string, Tensor> out;
+  for (const auto& [name, t] : examples.front().*field) {
+    std::vector<Tensor> parts;
+    for (size_t i = 0; i < examples.size(); ++i) {
+      auto it = (examples[i].*field).find(name);
+      CONVKIT_CHECK(it != (examples[i].*field).end(), "collate: example ", i, " has no ", what,
+                    " '", name, "'");
+      parts.push_back(it->second);
+    }
+    out[name] = stack_rows(parts, std::string(what) + " '" + name + "'");
+  }
+  for (size_t i = 1; i < examples.size(); ++i)
+    CONVKIT_CHECK((examples[i].*field).size() == out.size(), "collate: example ", i, " has ",
+                  (examples[i].*field).size(), " ", what, "s, example 0 ", out.size());
+  return out;
+}
+}  // namespace
+
+Batch collate(const std::vector<Batch>& examples) {
+  CONVKIT_CHECK(!examples.empty(), "collate: no examples");
+  Batch b;
+  std::vector<Tensor> inputs, labels;
+  for (const Batch& e : examples) {
+    inputs.push_back(e.inputs);
+    if (e.labels.defined()) labels.push_back(e.labels);
+    b.indices.insert(b.indices.end(), e.indices.begin(), e.indices.end());
+  }
+  b.inputs = stack_rows(inputs, "inputs");
+  if (!labels.empty()) {
+    CONVKIT_CHECK(labels.size() == examples.size(), "collate: only ", labels.size(), " of ",
+                  examples.size(), " examples have labels");
+    b.labels = stack_rows(labels, "labels");
+  }
+  b.extra_inputs = stack_named(examples, &Batch::extra_inputs, "extra input");
+  b.targets = stack_named(examples, &Batch::targets, "target");
+  return b;
+}
+
+std::vector<int64_t> DataLoader::epoch_order(int64_t epoch) const {
+  std::vector<int64_t> order;
+  for (const std::vector<int64_t>& b : sampler_->epoch_batches(epoch))
+    order.insert(order.end(), b.begin(), b.end());
+  return order;
+}
+
 Batch DataLoader::make_batch(int64_t b) const {
-  const int64_t begin = b * opt_.batch_size;
-  const int64_t end = std::min<int64_t>(begin + opt_.batch_size, int64_t(order_.size()));
-  return dataset_->get_epoch_batch(
-      std::vector<int64_t>(order_.begin() + begin, order_.begin() + end), epoch_seed_);
+  const std::vector<int64_t>& indices = batches_[size_t(b)];
+  if (!opt_.collate) return dataset_->get_epoch_batch(indices, epoch_seed_);
+  std::vector<Batch> examples;
+  examples.reserve(indices.size());
+  for (int64_t i : indices) examples.push_back(dataset_->get_epoch_batch({i}, epoch_seed_));
+  return opt_.collate(examples);
 }
 
 void DataLoader::start_epoch(int64_t epoch, int64_t first_batch) {
   stop();
   CONVKIT_CHECK(first_batch >= 0 && first_batch <= num_batches(),
                 "DataLoader: cannot start at batch ", first_batch, " of ", num_batches());
-  order_ = epoch_order(epoch);
+  batches_ = sampler_->epoch_batches(epoch);
+  CONVKIT_CHECK(int64_t(batches_.size()) == num_batches(), "DataLoader: the sampler gave ",
+                batches_.size(), " batches for epoch ", epoch, " but promised ", num_batches());
   epoch_seed_ = epoch_seed(epoch);
   pending_ = num_batches() - first_batch;
   {

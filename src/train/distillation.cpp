@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "convkit/autograd.h"
+#include "convkit/ops/loss.h"
 
 namespace convkit::train {
 
@@ -115,6 +116,23 @@ Tensor Teacher::logits(const Tensor& student_inputs, const std::vector<int64_t>&
   for (int64_t i = 0; i < n; ++i)
     std::memcpy(out.data<float>() + i * k, cache_.at(indices[i]).logits.data(), k * sizeof(float));
   return out;
+}
+
+DistillationTask::DistillationTask(int64_t num_classes, std::shared_ptr<Teacher> teacher,
+                                   double temperature, double alpha, ClassificationOptions options)
+    : ClassificationTask(num_classes, options),
+      teacher_(std::move(teacher)),
+      temperature_(temperature),
+      alpha_(alpha) {
+  CONVKIT_CHECK(teacher_ != nullptr, "DistillationTask: no teacher");
+  CONVKIT_CHECK(teacher_->loaded().num_classes == num_classes, "teacher '", teacher_->loaded().name,
+                "' predicts ", teacher_->loaded().num_classes, " classes; the data has ",
+                num_classes);
+}
+
+Tensor DistillationTask::main_loss(const Tensor& logits, const data::Batch& batch) {
+  return distillation_loss(logits, teacher_->logits(batch.inputs, batch.indices), batch.labels,
+                           temperature_, alpha_, opt_.label_smoothing);
 }
 
 }  // namespace convkit::train

@@ -1,5 +1,7 @@
 #pragma once
-// Live progress on a terminal (one line redrawn in place), plain lines otherwise.
+// Live progress on a terminal (one line redrawn in place), plain lines otherwise: a training
+// callback that prints each step's running loss/accuracy and each epoch's summary.
+#include <chrono>
 #include <cstdio>
 #include <string>
 
@@ -7,15 +9,19 @@
 
 namespace convkit::cli {
 
-class Progress {
+class Progress : public train::Callback {
  public:
   explicit Progress(const std::string& mode);  // auto | always | never
-  void update(const train::ProgressEvent& e);
-  void epoch_done(const train::EpochRecord& r);
+  void on_epoch_begin(train::TrainContext& ctx) override;
+  void on_step_end(train::TrainContext& ctx) override;
+  void on_epoch_end(train::TrainContext& ctx, train::EpochRecord& r) override;
+  void on_interrupt(train::TrainContext& ctx) override;
 
  private:
   bool live_;
   double last_draw_ = -1;
+  std::chrono::steady_clock::time_point epoch_start_;
+  int64_t first_batch_ = 0, first_examples_ = 0;  // where this session entered the epoch
 };
 
 std::string format_duration(double seconds);

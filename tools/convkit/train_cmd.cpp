@@ -4,13 +4,17 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "augment_options.h"
 #include "commands.h"
 #include "convkit/data/augmented.h"
 #include "convkit/data/dataset.h"
 #include "convkit/data/idx.h"
-#include "convkit/train/trainer.h"
+#include "convkit/train/callbacks.h"
+#include "convkit/train/classification_data.h"
+#include "convkit/train/distillation.h"
+#include "convkit/train/setup.h"
 #include "image_data.h"
 #include "init_options.h"
 #include "progress.h"
@@ -27,8 +31,11 @@ struct TrainArgs {
   ImageDataArgs images;
   std::string test_data;
   RuntimeOptions runtime;
-  InitArgs init;
+  InitArgs init;  // --init, --freeze, --lr-mult
 };
+
+// Exit status of a run stopped by Ctrl-C after saving its state (128 + SIGINT, as the shell).
+constexpr int kInterruptedStatus = 130;
 
 extern "C" void on_sigint(int) {
   train::Trainer::request_stop();
@@ -67,93 +74,136 @@ Sources open_sources(TrainArgs& a) {
   return s;
 }
 
+// Test hook (tests/test_train_cli.cpp): CONVKIT_TEST_SIGNAL_AT="INT:17" or "KILL:17" makes the
+// process signal itself after global step 17, so interruption is tested at a known point.
+class TestSignal : public train::Callback {
+ public:
+  TestSignal() {
+    if (const char* hook = std::getenv("CONVKIT_TEST_SIGNAL_AT")) {
+      std::string h = hook;
+      signal_ = h.rfind("KILL:", 0) == 0 ? SIGKILL : SIGINT;
+      at_ = std::stoll(h.substr(h.find(':') + 1));
+    }
+  }
+  void on_step_end(train::TrainContext&) override {
+    if (++steps_ == at_) std::raise(signal_);
+  }
+
+ private:
+  int signal_ = 0;
+  int64_t at_ = -1, steps_ = 0;
+};
+
+// What a resume changes: a longer run stretches the cosine horizon (the LR of every later step).
+void report_resume(const train::TrainOptions& o, const std::string& state_path) {
+  if (!o.resume || !std::filesystem::exists(state_path)) return;
+  const train::Metadata meta = train::read_metadata(state_path);
+  auto run = meta.find("run");
+  if (run == meta.end()) return;
+  const auto j = nlohmann::json::parse(run->second, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object() || !j.contains("epochs") || !j["epochs"].is_number_integer()) return;
+  const int64_t before = j["epochs"].get<int64_t>();
+  if (before == o.epochs) return;
+  std::printf("resuming a %lld-epoch run with --epochs %lld", (long long)before,
+              (long long)o.epochs);
+  if (o.schedule == "cosine" || (o.schedule == "multistep" && !o.milestones.empty()))
+    std::printf(
+        ": the %s schedule now spans %lld epochs, so the learning rate of the remaining "
+        "steps differs from the original run's",
+        o.schedule.c_str(), (long long)o.epochs);
+  std::printf("\n");
+}
+
 void run_train(const TrainArgs& args) {
   TrainArgs a = args;
   apply_runtime_options(a.runtime);
   Sources src = open_sources(a);
-  data::DatasetPtr test = src.test;
-  data::DatasetPtr train_set = src.full, val_set;
-  if (a.opt.val_fraction > 0)
-    std::tie(train_set, val_set) = data::train_val_split(src.full, a.opt.val_fraction, a.opt.seed);
-  // Statistics (standardization, colour PCA) come from the unaugmented training part.
-  data::DatasetPtr plain_train = train_set;
-  if (data::TransformPtr t = augmentation_for(a.augment, plain_train)) {
-    a.opt.augmentation = t->describe();
-    std::printf("augmentation: %s\n", a.opt.augmentation.c_str());
-    if (src.images) {
-      // Image sets transform the decoded image before it is resized to the model's input, so the
-      // transform may change the size; the validation half keeps the plain dataset.
-      auto augmented = src.images->with_transform(t);
-      if (auto* part = dynamic_cast<const data::Subset*>(train_set.get()))
-        train_set = std::make_shared<data::Subset>(augmented, part->indices());
-      else
-        train_set = augmented;
-    } else {
-      train_set = std::make_shared<data::Augmented>(train_set, t);
-    }
-  }
-  if (a.normalize) {
-    // Statistics of the training part only; validation and test get the same transform.
-    data::ChannelStats st = data::channel_stats(*plain_train);
-    a.opt.norm_mean = st.mean;
-    a.opt.norm_std = st.std;
-    train_set = std::make_shared<data::Normalized>(train_set, st);
-    if (val_set) val_set = std::make_shared<data::Normalized>(val_set, st);
-    if (test) test = std::make_shared<data::Normalized>(test, st);
-  }
+  train::ClassificationData d =
+      train::prepare_classification_data(src.full, src.test,
+                                         {.val_fraction = a.opt.val_fraction,
+                                          .seed = a.opt.seed,
+                                          .normalize = a.normalize,
+                                          .augmentation = [&](const data::DatasetPtr& plain) {
+                                            return augmentation_for(a.augment, plain);
+                                          }});
+  a.opt.augmentation = d.augmentation;
+  if (!d.augmentation.empty()) std::printf("augmentation: %s\n", d.augmentation.c_str());
+  a.opt.norm_mean = d.stats.mean;
+  a.opt.norm_std = d.stats.std;
   std::printf("convkit train: %s on %s (%lld train, %lld validation, %lld test images)\n",
-              a.opt.model.c_str(), a.data.c_str(), (long long)train_set->size(),
-              (long long)(val_set ? val_set->size() : 0), (long long)(test ? test->size() : 0));
-  if (!a.init.init.empty() || !a.init.freeze.empty())
-    a.opt.prepare_model = [&](nn::Module& m) { apply_init(a.init, m); };
-  if (!a.init.lr_mult.empty())
-    a.opt.make_groups = [&](const nn::Module& m, double lr) {
-      return init_param_groups(a.init, m, lr, a.opt.weight_decay, a.opt.no_decay_on_bias_bn);
-    };
-  train::Trainer trainer(a.opt, train_set, val_set);
-  Progress progress(a.progress);
-  // Test hook (tests/test_train_cli.cpp): CONVKIT_TEST_SIGNAL_AT="INT:17" or "KILL:17" makes the
-  // process signal itself after global step 17, so interruption is tested at a known point.
-  int signal_no = 0;
-  int64_t signal_step = -1, step = 0;
-  if (const char* hook = std::getenv("CONVKIT_TEST_SIGNAL_AT")) {
-    std::string h = hook;
-    signal_no = h.rfind("KILL:", 0) == 0 ? SIGKILL : SIGINT;
-    signal_step = std::stoll(h.substr(h.find(':') + 1));
+              a.opt.model.c_str(), a.data.c_str(), (long long)d.train->size(),
+              (long long)(d.val ? d.val->size() : 0), (long long)(d.test ? d.test->size() : 0));
+  const train::TrainOptions& o = a.opt;
+
+  // The model and the optimizer's parameter groups.
+  // --init and --freeze act on the fresh model, before --resume loads a saved state over it.
+  std::shared_ptr<nn::Module> model = train::make_model(o, *d.train);
+  const bool from_weights = !a.init.init.empty() || !a.init.freeze.empty();
+  if (from_weights) apply_init(a.init, *model);
+  std::unique_ptr<optim::Optimizer> optimizer =
+      train::make_optimizer(from_weights || !a.init.lr_mult.empty()
+                                ? init_param_groups(a.init, *model, train::effective_lr(o),
+                                                    o.weight_decay, o.no_decay_on_bias_bn)
+                                : train::make_param_groups(*model, o),
+                            o);
+
+  data::DataLoader loader(d.train, {.batch_size = o.batch_size,
+                                    .shuffle = true,
+                                    .seed = o.seed,
+                                    .prefetch = 2,
+                                    .workers = o.loader_workers});
+  std::unique_ptr<data::DataLoader> val_loader;
+  if (d.val && d.val->size() > 0)
+    val_loader = std::make_unique<data::DataLoader>(
+        d.val, data::LoaderOptions{.batch_size = 256, .shuffle = false, .prefetch = 2});
+  const train::ClassificationOptions task_options{.label_smoothing = o.label_smoothing};
+  std::unique_ptr<train::ClassificationTask> task;
+  if (o.teacher.empty()) {
+    task = std::make_unique<train::ClassificationTask>(d.train->num_classes(), task_options);
+  } else {
+    auto teacher = std::make_shared<train::Teacher>(o.teacher, o.norm_mean, o.norm_std);
+    task = std::make_unique<train::DistillationTask>(
+        d.train->num_classes(), teacher, o.distill_temperature, o.distill_alpha, task_options);
+    std::printf("distilling from %s (%s), T=%g, alpha=%g\n", teacher->loaded().name.c_str(),
+                o.teacher.c_str(), o.distill_temperature, o.distill_alpha);
   }
-  trainer.on_progress = [&](const train::ProgressEvent& e) {
-    progress.update(e);
-    if (++step == signal_step) std::raise(signal_no);
-  };
-  trainer.on_epoch = [&](const train::EpochRecord& r) { progress.epoch_done(r); };
-  trainer.on_message = [](const std::string& s) { std::printf("%s\n", s.c_str()); };
+
+  train::Trainer trainer(
+      *model, *optimizer, *task, loader, val_loader.get(),
+      {.epochs = o.epochs, .clip_grad_norm = o.clip_grad_norm, .detect_anomaly = o.detect_anomaly});
+  auto checkpoint = train::add_standard_callbacks(trainer, o, loader.num_batches(),
+                                                  train::run_metadata(o, *d.train));
+  trainer.add_callback(std::make_shared<Progress>(a.progress));
+  trainer.add_callback(std::make_shared<TestSignal>());
+  trainer.on_message([](const std::string& s) { std::printf("%s\n", s.c_str()); });
+  report_resume(o, checkpoint->state_path());
   train::Trainer::clear_stop();
   std::signal(SIGINT, on_sigint);
   bool finished = trainer.run();
   std::signal(SIGINT, SIG_DFL);
-  if (!finished) throw Error("training interrupted; resume with the same command and --resume");
-
-  if (!test) {
-    double best = 0;
-    for (const auto& r : trainer.history()) best = std::max(best, r.val_acc);
-    if (val_set) std::printf("validation: best top-1 accuracy %.2f%%\n", 100 * best);
-    std::printf("weights: %s, %s; metrics log: %s/metrics.jsonl\n",
-                trainer.weights_path("best").c_str(), trainer.weights_path("last").c_str(),
-                a.opt.out_dir.c_str());
-    return;
+  if (!finished) {
+    // Ctrl-C is the documented way to pause a run: a normal message, and the shell's status for
+    // SIGINT (docs/training.md).
+    std::printf("training paused; resume with the same command and --resume\n");
+    std::fflush(stdout);
+    throw CLI::RuntimeError(kInterruptedStatus);
   }
-  data::DataLoader test_loader(test, {.batch_size = 256, .shuffle = false});
-  train::EvalResult last = train::evaluate(trainer.model(), test_loader, test->num_classes());
-  std::printf("test (last weights): loss %.4f, top-1 accuracy %.2f%%, top-5 %.2f%%\n", last.loss,
-              100 * last.top1, 100 * last.top5);
-  if (val_set) {
-    train::load_weights(trainer.weights_path("best"), trainer.model());
-    train::EvalResult best = train::evaluate(trainer.model(), test_loader, test->num_classes());
-    std::printf("test (best-validation weights): top-1 accuracy %.2f%%\n", 100 * best.top1);
+
+  if (d.val) std::printf("validation: best top-1 accuracy %.2f%%\n", 100 * trainer.best_metric());
+  if (d.test) {
+    data::DataLoader test_loader(d.test, {.batch_size = 256, .shuffle = false});
+    train::EvalResult last = train::evaluate(*model, test_loader, d.test->num_classes());
+    std::printf("test (last weights): loss %.4f, top-1 accuracy %.2f%%, top-5 %.2f%%\n", last.loss,
+                100 * last.top1, 100 * last.top5);
+    if (d.val) {
+      train::load_weights(checkpoint->weights_path("best"), *model);
+      train::EvalResult best = train::evaluate(*model, test_loader, d.test->num_classes());
+      std::printf("test (best-validation weights): top-1 accuracy %.2f%%\n", 100 * best.top1);
+    }
   }
   std::printf("weights: %s, %s; metrics log: %s/metrics.jsonl\n",
-              trainer.weights_path("best").c_str(), trainer.weights_path("last").c_str(),
-              a.opt.out_dir.c_str());
+              checkpoint->weights_path("best").c_str(), checkpoint->weights_path("last").c_str(),
+              o.out_dir.c_str());
 }
 }  // namespace
 
@@ -210,7 +260,7 @@ void add_train(CLI::App& app) {
                   "Weight of the soft (teacher) term; 1 - alpha goes to the hard labels")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
-  cmd->add_option("--clip-grad-norm", o.clip_grad_norm,
+  cmd->add_option("--clip-grad-norm,--max-grad-norm", o.clip_grad_norm,
                   "Clip gradients to this global L2 norm (0: off)")
       ->capture_default_str();
   cmd->add_option("--val-fraction,--val-split", o.val_fraction,
@@ -220,6 +270,18 @@ void add_train(CLI::App& app) {
   cmd->add_option("--out,-o", o.out_dir, "Output directory (checkpoints, metrics log)")
       ->capture_default_str();
   cmd->add_flag("--resume", o.resume, "Continue the run saved in --out");
+  cmd->add_flag("--overwrite", o.overwrite, "Replace the run in --out (default: refuse)");
+  cmd->add_option("--skip-nonfinite", o.skip_nonfinite,
+                  "Skip up to N batches whose loss or gradient is NaN/inf (default: stop at the "
+                  "first)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--detect-anomaly", o.detect_anomaly,
+                "Check every op's output for NaN/inf and name the op and module (slow)");
+  cmd->add_option("--early-stopping", o.early_stopping,
+                  "Stop after this many epochs without a better validation accuracy (0: off)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   cmd->add_flag(
       "!--no-normalize", a->normalize,
       "Use inputs as they are (default: standardize each channel with training-set statistics)");

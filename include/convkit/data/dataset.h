@@ -5,6 +5,7 @@
 // decoding sets (image folders, a later issue) can spread the work over threads; get() is the
 // one-example convenience built on it.
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -14,9 +15,15 @@
 namespace convkit::data {
 
 struct Batch {
-  Tensor inputs;                 // float32 [B, ...example shape]
-  Tensor labels;                 // int64 [B]
+  Tensor inputs;                 // float32 [B, ...example shape]: the (first) model input
+  Tensor labels;                 // int64 [B] class labels (undefined for tasks without them)
   std::vector<int64_t> indices;  // dataset indices of the rows, in order
+  // Further model inputs by name, each [B, ...] (e.g. "features" [B, F] beside an image): a Task
+  // hands the ones its model takes to the model's own forward method.
+  std::map<std::string, Tensor> extra_inputs{};
+  // Targets other than class labels by name, each [B, ...] (e.g. "boxes", "embedding"): the Task
+  // reads the ones its loss needs.
+  std::map<std::string, Tensor> targets{};
 };
 
 class Dataset {
@@ -59,9 +66,13 @@ class TensorDataset : public Dataset {
   Batch get_batch(const std::vector<int64_t>& indices) const override;
   std::vector<int64_t> labels() const override;
   const Tensor& inputs() const { return inputs_; }
+  // A further model input [N, ...] (any dtype) that batches carry as extra_inputs[name] (before
+  // the dataset is shared: datasets are used as const). Throws when N differs or `name` is taken.
+  void add_extra_input(const std::string& name, Tensor values);
 
  private:
   Tensor inputs_, labels_;
+  std::map<std::string, Tensor> extra_;
   int64_t num_classes_;
   std::vector<std::string> names_;
 };

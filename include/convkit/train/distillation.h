@@ -2,11 +2,13 @@
 // A trained model used as a distillation teacher (Hinton et al. 2015): frozen, in eval mode, fed
 // the student's batches. The loss itself is convkit::distillation_loss (ops/loss.h).
 #include <cstdint>
+#include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
 #include "convkit/train/checkpoint.h"
+#include "convkit/train/classification.h"
 
 namespace convkit::train {
 
@@ -44,6 +46,24 @@ class Teacher {
   };
   std::unordered_map<int64_t, Cached> cache_;
   int64_t hits_ = 0, misses_ = 0;
+};
+
+// Classification with a teacher: the main loss is distillation_loss(student logits, teacher
+// logits, labels, temperature, alpha, label smoothing) (ops/loss.h); auxiliary heads (GoogLeNet)
+// keep plain cross entropy. Logs and metrics as ClassificationTask.
+class DistillationTask : public ClassificationTask {
+ public:
+  // Throws when the teacher predicts another number of classes.
+  DistillationTask(int64_t num_classes, std::shared_ptr<Teacher> teacher, double temperature,
+                   double alpha, ClassificationOptions options = {});
+  Teacher& teacher() { return *teacher_; }
+
+ protected:
+  Tensor main_loss(const Tensor& logits, const data::Batch& batch) override;
+
+ private:
+  std::shared_ptr<Teacher> teacher_;
+  double temperature_, alpha_;
 };
 
 }  // namespace convkit::train

@@ -1,124 +1,154 @@
 #pragma once
-// The training loop behind `convkit train`: epochs of minibatch SGD/Adam with a per-step LR
-// schedule, validation, metrics log, best/last checkpoints, and resumable interruption.
-#include <atomic>
+// The training loop: Trainer(model, optimizer, task, loaders) runs epochs of steps and hands every
+// decision that is not "forward, backward, step" to its Task (train/task.h) and its callbacks
+// (train/callbacks.h): LR schedules, checkpoints, logs, early stopping, the non-finite guard,
+// progress, and later a gradient all-reduce (docs/training.md).
+//
+// One step, in order:
+//   callbacks.on_step_begin            (LR schedule)
+//   zero_grad; task.step (forward, loss); loss.backward()
+//   callbacks.on_after_backward        (non-finite guard, gradient all-reduce; may skip the step)
+//   clip_grad_norm (options), optimizer.step() unless skipped
+//   callbacks.on_step_end              (progress)
+// and at the end of each epoch task.evaluate on the validation loader, then on_epoch_end (in the
+// order the callbacks were added: schedule, guard, checkpoint, log, progress). A stop request
+// (request_stop(), e.g. from SIGINT) ends the run after the current step with on_interrupt, where
+// the checkpoint callback saves a resumable state.
+//
+// Resuming is exact: a batch is a function of (loader seed, epoch, batch number), the state holds
+// the default generator (dropout) and every callback's state, so an interrupted and resumed run
+// ends with the weights of an uninterrupted one.
 #include <functional>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "convkit/data/loader.h"
-#include "convkit/metrics/classification.h"
 #include "convkit/nn/module.h"
 #include "convkit/optim/optimizer.h"
-#include "convkit/optim/schedule.h"
 #include "convkit/train/checkpoint.h"
+#include "convkit/train/classification.h"  // the usual task, and evaluate()
+#include "convkit/train/task.h"
 
 namespace convkit::train {
 
-struct TrainOptions {
-  std::string model = "lenet5-modern";
-  int64_t epochs = 3;
-  int64_t batch_size = 128;
-  std::string optimizer = "sgd";  // sgd | adam | adamw
-  double lr = 0.1;
-  double momentum = 0.9;
-  bool nesterov = false;
-  double weight_decay = 5e-4;
-  bool no_decay_on_bias_bn = true;
-  std::string schedule = "cosine";  // constant | step | multistep | exponential | cosine | plateau
-  double warmup_epochs = 0;
-  int64_t step_size = 30;           // epochs (step)
-  std::vector<int64_t> milestones;  // epochs (multistep)
-  double gamma = 0.1;               // step, multistep, exponential (per epoch), plateau factor
-  int64_t plateau_patience = 3;
-  int64_t scale_lr_base_batch = 0;  // > 0: linear scaling rule, lr *= batch_size / this
-  double label_smoothing = 0.0;
-  // Knowledge distillation: weights file of a trained teacher (empty: off), temperature T and the
-  // weight alpha of the soft term (ops/loss.h distillation_loss).
-  std::string teacher;
-  double distill_temperature = 4.0;
-  double distill_alpha = 0.9;
-  double clip_grad_norm = 0.0;  // 0: off
-  double val_fraction = 0.1;
-  uint64_t seed = 1;
-  std::string out_dir = "runs/latest";
-  bool resume = false;
-  // Threads assembling training batches (data::LoaderOptions::workers).
-  int loader_workers = data::default_loader_workers();
-  // describe() of the training set's augmentation, recorded in the checkpoints' run metadata
-  // (empty: none).
-  std::string augmentation;
-  // Input standardization the datasets were given (recorded in the checkpoints' config so that
-  // eval/predict apply the same); empty when inputs are used as they are.
-  std::vector<double> norm_mean, norm_std;
-  // How image files become inputs (data::ImagePreprocessing::to_json()), recorded in the
-  // checkpoints' config as "preprocessing" so that `predict IMAGE` prepares files the same way;
-  // empty for in-memory datasets.
-  std::string preprocessing;
-  // Fine-tuning (tools/convkit/init_options.h): called on the freshly built model before the
-  // optimizer is made (load --init, --freeze); null: nothing.
-  std::function<void(nn::Module&)> prepare_model;
-  // The optimizer's parameter groups from the model and the (scaled) base lr; null: the default
-  // groups (no_decay_on_bias_bn).
-  std::function<std::vector<optim::ParamGroup>(const nn::Module&, double lr)> make_groups;
+struct TrainerOptions {
+  int64_t epochs = 1;
+  // Global L2 norm the gradients are clipped to before each step (optim::clip_grad_norm); 0: off.
+  double clip_grad_norm = 0.0;
+  // Checks every op's output (and backward's gradients) for NaN/inf and throws naming the op and
+  // the module (path and type) that ran it (train/anomaly.h). Slow: for finding a divergence.
+  bool detect_anomaly = false;
+};
+
+// Example-weighted sums of step logs over (part of) an epoch.
+class RunningLogs {
+ public:
+  void add(const Logs& logs, int64_t examples);
+  Logs means() const;
+  int64_t examples() const { return examples_; }
+  // As JSON text (to carry a half-done epoch through a resume) and back.
+  std::string to_json() const;
+  static RunningLogs from_json(const std::string& json);
+
+ private:
+  Logs sums_;
+  int64_t examples_ = 0;
 };
 
 struct EpochRecord {
-  int64_t epoch = 0;
-  double train_loss = 0, train_acc = 0;
-  bool has_val = false;  // false: no validation set, val_* are unset and `best` compares train_acc
-  double val_loss = 0, val_acc = 0, val_top5 = 0;
+  int64_t epoch = 0;  // 1-based
+  Logs train;         // means of the step logs over the whole epoch
+  bool has_val = false;
+  Logs val;  // task.evaluate on the validation loader (empty without one)
   double lr = 0, seconds = 0, images_per_second = 0;
-  bool best = false;
+  bool best = false;  // these weights replaced the best ones
   // Unusable files skipped so far (Dataset::skipped_files of the training and validation sets).
   int64_t skipped_files = 0;
 };
 
-struct EvalResult {
-  double loss = 0, top1 = 0, top5 = 0;
-  metrics::ConfusionMatrix confusion{1};
+class Callback;
+
+// What callbacks see and may change.
+struct TrainContext {
+  nn::Module& model;
+  optim::Optimizer& optimizer;
+  Task& task;
+  data::DataLoader& train_loader;
+  data::DataLoader* val_loader;  // null: no validation set
+  const TrainerOptions& options;
+  // epoch (0-based) and next_batch of the position; step: optimizer steps so far (skipped batches
+  // included, so that per-step schedules stay a function of the position); best_metric.
+  TrainState state{};
+  RunningLogs running{};               // this epoch's step logs so far
+  double epoch_seconds_before = 0;     // time spent in this epoch before a resume
+  const data::Batch* batch = nullptr;  // the step in progress (on_after_backward, on_step_end)
+  const StepResult* result = nullptr;
+  bool skip_step = false;  // on_after_backward: drop this batch's update (set back each step)
+  bool stop = false;       // any callback: end the run after this step / epoch (early stopping)
+  // Whether this process writes files (checkpoints, logs). A data-parallel run sets it on rank 0
+  // only; the checkpoint and log callbacks write nothing when it is false.
+  bool is_writer = true;
+  std::vector<EpochRecord> history{};  // finished epochs (with a resume: read back from the log)
+  std::vector<Callback*> callbacks{};  // every callback, in order (to gather their state)
+  std::function<void(const std::string&)> say{};  // messages for the user
 };
 
-// Loss and accuracies of `model` (switched to eval mode) over every batch of `loader`.
-EvalResult evaluate(nn::Module& model, data::DataLoader& loader, int64_t num_classes,
-                    double label_smoothing = 0.0);
-
-struct ProgressEvent {
-  int64_t epoch, epochs, batch, batches;
-  double loss, acc, images_per_second, eta_seconds;
+// Every hook does nothing by default.
+class Callback {
+ public:
+  virtual ~Callback() = default;
+  // Before the first step; a resuming checkpoint callback loads the state here.
+  virtual void on_train_begin(TrainContext&) {}
+  virtual void on_epoch_begin(TrainContext&) {}
+  virtual void on_step_begin(TrainContext&) {}
+  // After backward, before clipping and the optimizer step.
+  virtual void on_after_backward(TrainContext&) {}
+  virtual void on_step_end(TrainContext&) {}
+  // After validation; may mark record.best (the checkpoint callback does).
+  virtual void on_epoch_end(TrainContext&, EpochRecord&) {}
+  // The run stops at a request (Ctrl-C) mid-epoch; ctx.state points at the next batch.
+  virtual void on_interrupt(TrainContext&) {}
+  virtual void on_train_end(TrainContext&) {}
+  // What this callback needs to resume exactly (e.g. the plateau counter), in the training state.
+  virtual void save_state(TrainState&) const {}
+  virtual void load_state(const TrainState&) {}
 };
 
 class Trainer {
  public:
-  Trainer(TrainOptions options, data::DatasetPtr train, data::DatasetPtr val);
-  // Runs (or resumes) training. Returns false when interrupted by request_stop(), after saving a
-  // resumable state.
+  // The model, optimizer, task and loaders are the caller's and must outlive the Trainer. The
+  // train loader should shuffle with its own seed (a batch = f(seed, epoch, batch number)); the
+  // validation loader (may be null) is evaluated after every epoch.
+  Trainer(nn::Module& model, optim::Optimizer& optimizer, Task& task,
+          data::DataLoader& train_loader, data::DataLoader* val_loader, TrainerOptions options);
+  Trainer(const Trainer&) = delete;  // the context refers to the options it holds
+  Trainer& operator=(const Trainer&) = delete;
+  // Runs in the order given (the Trainer shares ownership).
+  Trainer& add_callback(std::shared_ptr<Callback> callback);
+
+  // Runs (or, with a resuming checkpoint callback, continues) training. Returns false when
+  // stopped by request_stop() mid-epoch (after on_interrupt), true at the end or on ctx.stop.
   bool run();
-  // Asks the loop to stop after the current step (async-signal-safe: sets an atomic flag).
+  // Asks every running Trainer to stop after its current step (async-signal-safe: an atomic flag).
   static void request_stop();
   static void clear_stop();
 
-  nn::Module& model() { return *model_; }
-  const std::vector<EpochRecord>& history() const { return history_; }
-  std::function<void(const ProgressEvent&)> on_progress;
-  std::function<void(const EpochRecord&)> on_epoch;
-  std::function<void(const std::string&)> on_message;
-
-  std::string weights_path(const std::string& which) const;  // "best" | "last"
-  std::string state_path() const;
+  const TrainContext& context() const { return ctx_; }
+  const std::vector<EpochRecord>& history() const { return ctx_.history; }
+  // The best value of the task's best metric so far (-1 before the first epoch).
+  double best_metric() const { return ctx_.state.best_metric; }
+  void on_message(std::function<void(const std::string&)> say) { ctx_.say = std::move(say); }
+  void set_is_writer(bool writer) { ctx_.is_writer = writer; }
 
  private:
-  void build_optimizer();
-  optim::SchedulePtr make_schedule() const;
-  Metadata run_metadata() const;
+  bool run_epoch(int64_t epoch);
+  void train_step(const data::Batch& batch);
+  EpochRecord finish_epoch(int64_t epoch, double seconds);
 
-  TrainOptions opt_;
-  data::DatasetPtr train_, val_;
-  std::shared_ptr<nn::Module> model_;
-  std::unique_ptr<optim::Optimizer> optimizer_;
-  std::vector<EpochRecord> history_;
-  int64_t steps_per_epoch_ = 0;
+  TrainerOptions opt_;
+  std::vector<std::shared_ptr<Callback>> owned_;
+  TrainContext ctx_;
 };
 
 }  // namespace convkit::train
