@@ -11,6 +11,7 @@
 #include "convkit/data/transform.h"
 #include "convkit/error.h"
 #include "convkit/io/safetensors.h"
+#include "convkit/kernel_cache.h"
 #include "convkit/metrics/classification.h"
 #include "convkit/models/registry.h"
 #include "convkit/nn/init.h"
