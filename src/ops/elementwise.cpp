@@ -41,16 +41,14 @@ void check_binary(const Tensor& a, const Tensor& b, const char* op) {
 Tensor binary_raw(const Tensor& a, const Tensor& b, ref::BinaryOp op, const char* name) {
   check_binary(a, b, name);
   Tensor y = Tensor::empty(broadcast_shapes(a.shape(), b.shape(), name), a.dtype());
-  // oneDNN has the sum primitive for add only.
+  auto ref_kernel = [&]<class T>() { ref::binary_forward<T>(y, a, b, op); };
+  if (op != ref::BinaryOp::add) {  // oneDNN's sum primitive serves add only
+    detail::dispatch_floating(a.dtype(), name, ref_kernel);
+    return y;
+  }
   detail::dispatch(
-      name, a.dtype(),
-      [&](std::string* why) {
-        if (op == ref::BinaryOp::add) return onednn::add_accepts(a, b, why);
-        *why = "only add has a oneDNN kernel";
-        return false;
-      },
-      [&] { onednn::add_forward(y, a, b); },
-      [&]<class T>() { ref::binary_forward<T>(y, a, b, op); });
+      name, a.dtype(), [&](std::string* why) { return onednn::add_accepts(a, b, why); },
+      [&] { onednn::add_forward(y, a, b); }, ref_kernel);
   return y;
 }
 
