@@ -81,7 +81,7 @@ TEST(KernelCache, FourThreadsGiveTheSerialResultsBitForBit) {
   model->eval();
   std::vector<Tensor> inputs;
   Generator gen{11};
-  for (int64_t size : {32, 16, 24, 16, 32, 24, 16, 20})
+  for (int64_t size : {16, 20, 16, 24, 20, 16, 24, 16})
     inputs.push_back(Tensor::randn({1, 3, size, size}, &gen));
   std::vector<Tensor> serial;
   {
