@@ -284,5 +284,47 @@ TEST(OnnxExport, ZooModelsRunInOpenCvDnn) {
   }
 }
 
+// A module that resizes bilinearly, exported as ONNX Resize (linear).
+class Bilinear : public nn::Module {
+ public:
+  explicit Bilinear(UpsampleBilinear2dParams p) : Module("Bilinear"), p(p) {}
+  Tensor forward(const Tensor& x) override { return upsample_bilinear2d(relu(x) - x * 0.5, p); }
+  UpsampleBilinear2dParams p;
+};
+
+// Both align_corners modes, by an integer factor (written as scales: the batch stays free, run with
+// batch 2) and by other ratios (written as sizes: run at the traced batch), checked by OpenCV DNN;
+// opset 10 has no coordinate transform to express them.
+TEST(OnnxExport, BilinearResizeRunsInOpenCvDnn) {
+  struct Case {
+    UpsampleBilinear2dParams p;
+    int64_t batch;
+  };
+  const std::vector<Case> cases = {{{10, 14, false}, 2}, {{10, 14, true}, 2}, {{8, 11, false}, 1},
+                                   {{8, 11, true}, 1},   {{3, 4, false}, 1},  {{3, 4, true}, 1}};
+  std::vector<std::pair<std::string, Tensor>> runs;
+  std::vector<Tensor> expected;
+  for (size_t i = 0; i < cases.size(); ++i) {
+    Bilinear m(cases[i].p);
+    const std::string path = test::onnx_work_dir() + "/export_bilinear" + std::to_string(i) + "_" +
+                             std::to_string(::getpid()) + ".onnx";
+    io::OnnxExportOptions options;
+    options.opset = 11;
+    io::save_onnx(m, {1, 2, 5, 7}, path, options);
+    runs.emplace_back(path, Tensor::randn({cases[i].batch, 2, 5, 7}));
+    expected.push_back(eval_forward(m, runs.back().second));
+  }
+  Bilinear m({10, 14, false});
+  io::OnnxExportOptions opset10;
+  opset10.opset = 10;
+  EXPECT_THROW_WITH(io::onnx_bytes(m, {1, 2, 5, 7}, opset10), "upsample_bilinear2d", "opset 11");
+  std::string why;
+  const std::vector<Tensor> cv = run_opencv(runs, &why);
+  if (cv.empty()) GTEST_SKIP() << why;
+  for (size_t i = 0; i < runs.size(); ++i)
+    EXPECT_LE(rel_error(cv[i], expected[i]), kTol)
+        << "case " << i << " align_corners " << cases[i].p.align_corners;
+}
+
 }  // namespace
 }  // namespace convkit

@@ -12,6 +12,7 @@
 #include "convkit/error.h"
 #include "convkit/io/safetensors.h"
 #include "convkit/io/state_dict.h"
+#include "convkit/kernel_cache.h"
 #include "convkit/metrics/classification.h"
 #include "convkit/models/registry.h"
 #include "convkit/nn/init.h"

@@ -21,6 +21,10 @@ namespace convkit {
 
 class Generator;
 class Tensor;
+// What Tensor::slice traces (core/trace.h): rows [begin, end) along dim 0.
+struct SliceParams {
+  int64_t begin = 0, end = 0;
+};
 namespace autograd {
 struct Node;
 }

@@ -269,7 +269,7 @@ Tensor Tensor::slice(int64_t begin, int64_t end) const {
                     g.raw_data(), g.nbytes());
         return TensorList{gi};
       });
-  if (detail::tracing()) detail::trace_op("slice", out, {*this}, std::vector<int64_t>{begin, end});
+  if (detail::tracing()) detail::trace_op("slice", out, {*this}, SliceParams{begin, end});
   return out;
 }
 

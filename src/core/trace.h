@@ -4,23 +4,9 @@
 // turn one forward pass of any Module into a graph, hand-written blocks (residual adds, channel
 // concats) included. With no tracer installed an op pays one thread-local load.
 //
-// `params` carries the op's options; the exporter (src/io/onnx/export_ops.cpp) reads them as:
-//   conv2d                                   Conv2dParams
-//   max_pool2d, avg_pool2d                   Pool2dParams
-//   batch_norm                               std::vector<double>{eps, momentum, training}
-//   local_response_norm                      std::vector<double>{size, alpha, beta, k}
-//   pad2d                                    std::vector<double>{left, right, top, bottom, mode,
-//   value} relu, sigmoid, tanh, relu6, leaky_relu,  double: the activation's alpha (slope for
-//   leaky_relu, elu                                      alpha for elu; unused by the others)
-//   add_scalar, mul_scalar, pow              double: the scalar
-//   softmax, log_softmax, concat             int64_t: the dim
-//   permute                                  std::vector<int64_t>: the order
-//   narrow                                   std::vector<int64_t>{dim, start, length}
-//   slice                                    std::vector<int64_t>{begin, end} (dim 0)
-//   sum                                      std::vector<int64_t>{keepdim, dims...}
-//   adaptive_avg_pool2d, upsample_nearest2d  std::vector<int64_t>{h, w}
-//   the others (add, sub, mul, div, exp, log, sqrt, abs, linear, matmul, global_avg_pool2d,
-//   reshape, clone, to)                      nothing: inputs and output say it all
+// `params` carries the op's options as the op's own parameter struct (Conv2dParams,
+// BatchNormParams, ...), which the op's public header names next to its contract; ops whose inputs
+// and output say it all trace nothing. Readers any_cast to that struct, never to a positional list.
 #include <any>
 
 #include "convkit/autograd.h"

@@ -3,6 +3,8 @@
 // freed: relu, elu, sigmoid, tanh and relu6 save y; leaky_relu saves y for slope >= 0, x otherwise.
 #include "convkit/ops/activation.h"
 
+#include <string_view>
+
 #include "convkit/autograd.h"
 #include "core/dispatch.h"
 #include "core/trace.h"
@@ -13,30 +15,31 @@ namespace convkit {
 
 namespace {
 
-bool eltwise_on_dnnl(const Tensor& x, const char* op) {
-  return detail::use_dnnl(op, [&](std::string* why) { return onednn::eltwise_accepts(x, why); });
+auto eltwise_accepts(const Tensor& x) {
+  return [&x](std::string* why) { return onednn::eltwise_accepts(x, why); };
 }
 
 Tensor eltwise(const Tensor& x, const ref::EltwiseParams& p, const char* op) {
   CONVKIT_CHECK(x.defined(), op, ": undefined input");
   Tensor y = Tensor::empty(x.shape(), x.dtype());
-  if (eltwise_on_dnnl(x, op)) {
-    onednn::eltwise_forward(y, x, p, /*training=*/autograd::grad_enabled() && x.requires_grad());
-  } else {
-    detail::dispatch_floating(x.dtype(), op, [&]<class T>() { ref::eltwise_forward<T>(y, x, p); });
-  }
+  const bool training = autograd::grad_enabled() && x.requires_grad();
+  detail::dispatch(
+      op, x.dtype(), eltwise_accepts(x), [&] { onednn::eltwise_forward(y, x, p, training); },
+      [&]<class T>() { ref::eltwise_forward<T>(y, x, p); });
   Tensor saved = ref::eltwise_backward_uses_dst(p) ? y.detach() : x.detach();
   autograd::record(y, op, {x}, [saved, p, op](const Tensor& g, const std::vector<bool>&) {
     Tensor dx = Tensor::empty(g.shape(), g.dtype());
-    if (eltwise_on_dnnl(g, op)) {
-      onednn::eltwise_backward(dx, g, saved, p);
-    } else {
-      detail::dispatch_floating(g.dtype(), op,
-                                [&]<class T>() { ref::eltwise_backward<T>(dx, g, saved, p); });
-    }
+    detail::dispatch(
+        op, g.dtype(), eltwise_accepts(g), [&] { onednn::eltwise_backward(dx, g, saved, p); },
+        [&]<class T>() { ref::eltwise_backward<T>(dx, g, saved, p); });
     return TensorList{dx};
   });
-  if (detail::tracing()) detail::trace_op(op, y, {x}, p.alpha);
+  if (detail::tracing()) {
+    if (std::string_view(op) == "leaky_relu" || std::string_view(op) == "elu")
+      detail::trace_op(op, y, {x}, ActivationParams{p.alpha});
+    else
+      detail::trace_op(op, y, {x});
+  }
   return y;
 }
 

@@ -86,14 +86,15 @@ TensorList batch_norm_backward(const Tensor& g, const std::vector<bool>& needs,
   Tensor dx = Tensor::empty(s.x.shape(), s.x.dtype());
   Tensor dw = s.weight.defined() ? Tensor::empty(s.weight.shape(), s.x.dtype()) : Tensor();
   Tensor db = s.bias.defined() ? Tensor::empty(s.bias.shape(), s.x.dtype()) : Tensor();
-  if (detail::use_dnnl("batch_norm_backward",
-                       [&](std::string* why) { return onednn::batch_norm_accepts(s.x, why); })) {
-    onednn::batch_norm_backward(dx, dw, db, g, s.x, s.mean, s.var, s.weight, s.bias, s.p);
-  } else {
-    detail::dispatch_floating(s.x.dtype(), "batch_norm_backward", [&]<class T>() {
-      ref::batch_norm_backward<T>(dx, dw, db, g, s.x, s.mean, s.var, s.weight, s.p);
-    });
-  }
+  detail::dispatch(
+      "batch_norm_backward", s.x.dtype(),
+      [&](std::string* why) { return onednn::batch_norm_accepts(s.x, why); },
+      [&] {
+        onednn::batch_norm_backward(dx, dw, db, g, s.x, s.mean, s.var, s.weight, s.bias, s.p);
+      },
+      [&]<class T>() {
+        ref::batch_norm_backward<T>(dx, dw, db, g, s.x, s.mean, s.var, s.weight, s.p);
+      });
   return TensorList{needs[0] ? dx : Tensor(), needs[1] ? dw : Tensor(), needs[2] ? db : Tensor()};
 }
 
@@ -101,6 +102,13 @@ TensorList batch_norm_backward(const Tensor& g, const std::vector<bool>& needs,
 
 Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
                   Tensor& running_var, bool training, double momentum, double eps) {
+  return batch_norm(x, weight, bias, running_mean, running_var,
+                    BatchNormParams{training, momentum, eps});
+}
+
+Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
+                  Tensor& running_var, const BatchNormParams& params) {
+  const auto [training, momentum, eps] = params;
   check_args(x, weight, bias, running_mean, running_var, training, momentum, eps);
   const int64_t C = x.size(1);
   const ref::BatchNormParams p{eps, /*use_global_stats=*/!training};
@@ -108,14 +116,10 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Ten
   Tensor y = Tensor::empty(x.shape(), x.dtype());
   Tensor mean = training ? Tensor::empty({C}, x.dtype()) : running_mean.detach().clone();
   Tensor var = training ? Tensor::empty({C}, x.dtype()) : running_var.detach().clone();
-  if (detail::use_dnnl("batch_norm",
-                       [&](std::string* why) { return onednn::batch_norm_accepts(x, why); })) {
-    onednn::batch_norm_forward(y, mean, var, xd, wd, bd, p);
-  } else {
-    detail::dispatch_floating(x.dtype(), "batch_norm", [&]<class T>() {
-      ref::batch_norm_forward<T>(y, mean, var, xd, wd, bd, p);
-    });
-  }
+  detail::dispatch(
+      "batch_norm", x.dtype(), [&](std::string* why) { return onednn::batch_norm_accepts(x, why); },
+      [&] { onednn::batch_norm_forward(y, mean, var, xd, wd, bd, p); },
+      [&]<class T>() { ref::batch_norm_forward<T>(y, mean, var, xd, wd, bd, p); });
   if (training && running_mean.defined())
     update_running_stats(running_mean, running_var, mean, var, x.numel() / C, momentum);
 
@@ -125,8 +129,7 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Ten
                      return batch_norm_backward(g, needs, saved);
                    });
   if (detail::tracing())
-    detail::trace_op("batch_norm", y, {x, weight, bias, running_mean, running_var},
-                     std::vector<double>{eps, momentum, double(training)});
+    detail::trace_op("batch_norm", y, {x, weight, bias, running_mean, running_var}, params);
   return y;
 }
 

@@ -96,9 +96,8 @@ ConvProblem resolve(const Tensor& x, const Tensor& w, const Tensor& b, const Con
   return c;
 }
 
-bool dnnl_takes(const Tensor& x, const Tensor& w) {
-  return detail::use_dnnl("conv2d",
-                          [&](std::string* why) { return onednn::conv2d_accepts(x, w, why); });
+auto conv2d_accepts(const Tensor& x, const Tensor& w) {
+  return [&x, &w](std::string* why) { return onednn::conv2d_accepts(x, w, why); };
 }
 
 // Gradients of x, w, b for upstream gy, each only where wanted.
@@ -108,30 +107,30 @@ TensorList conv2d_backward(const Tensor& gy, const Tensor& x, const Tensor& w, c
   if (needs[0]) dx = Tensor::empty(x.shape(), x.dtype());
   if (needs[1]) dw = Tensor::empty(w.shape(), w.dtype());
   if (needs.size() > 2 && needs[2]) db = Tensor::empty({c.OC}, x.dtype());
-  if (dnnl_takes(x, w)) {
-    onednn::conv2d_backward(dx, dw, db, gy, x, w, c);
-  } else {
-    detail::dispatch_floating(x.dtype(), "conv2d", [&]<class T>() {
-      if (dx.defined()) ref::conv2d_backward_data<T>(dx, gy, w, c);
-      if (dw.defined() || db.defined()) ref::conv2d_backward_weights<T>(dw, db, gy, x, c);
-    });
-  }
+  detail::dispatch(
+      "conv2d", x.dtype(), conv2d_accepts(x, w),
+      [&] { onednn::conv2d_backward(dx, dw, db, gy, x, w, c); },
+      [&]<class T>() {
+        if (dx.defined()) ref::conv2d_backward_data<T>(dx, gy, w, c);
+        if (dw.defined() || db.defined()) ref::conv2d_backward_weights<T>(dw, db, gy, x, c);
+      });
   return {dx, dw, db};
 }
 }  // namespace
 
 Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dParams& p) {
   const ConvProblem c = resolve(x, w, bias, p);
-  Tensor y;
   const bool training = autograd::grad_enabled() && (x.requires_grad() || w.requires_grad() ||
                                                      (bias.defined() && bias.requires_grad()));
-  if (dnnl_takes(x, w)) {
-    y = onednn::conv2d_forward(x, w, bias, c, training);
-  } else {
-    y = Tensor::empty({c.N, c.OC, c.OH, c.OW}, x.dtype());
-    detail::dispatch_floating(x.dtype(), "conv2d",
-                              [&]<class T>() { ref::conv2d_forward<T>(y, x, w, bias, c); });
-  }
+  // The dnnl kernel returns y in the layout its primitive chose.
+  Tensor y = detail::dispatch(
+      "conv2d", x.dtype(), conv2d_accepts(x, w),
+      [&] { return onednn::conv2d_forward(x, w, bias, c, training); },
+      [&]<class T>() {
+        Tensor out = Tensor::empty({c.N, c.OC, c.OH, c.OW}, x.dtype());
+        ref::conv2d_forward<T>(out, x, w, bias, c);
+        return out;
+      });
   if (detail::tracing()) detail::trace_op("conv2d", y, {x, w, bias}, p);
   if (!training) return y;
   autograd::record(

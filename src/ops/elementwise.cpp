@@ -41,13 +41,14 @@ void check_binary(const Tensor& a, const Tensor& b, const char* op) {
 Tensor binary_raw(const Tensor& a, const Tensor& b, ref::BinaryOp op, const char* name) {
   check_binary(a, b, name);
   Tensor y = Tensor::empty(broadcast_shapes(a.shape(), b.shape(), name), a.dtype());
-  if (op == ref::BinaryOp::add &&
-      detail::use_dnnl(name, [&](std::string* why) { return onednn::add_accepts(a, b, why); })) {
-    onednn::add_forward(y, a, b);
+  auto ref_kernel = [&]<class T>() { ref::binary_forward<T>(y, a, b, op); };
+  if (op != ref::BinaryOp::add) {  // oneDNN's sum primitive serves add only
+    detail::dispatch_floating(a.dtype(), name, ref_kernel);
     return y;
   }
-  detail::dispatch_floating(a.dtype(), name,
-                            [&]<class T>() { ref::binary_forward<T>(y, a, b, op); });
+  detail::dispatch(
+      name, a.dtype(), [&](std::string* why) { return onednn::add_accepts(a, b, why); },
+      [&] { onednn::add_forward(y, a, b); }, ref_kernel);
   return y;
 }
 
@@ -119,7 +120,7 @@ Tensor div(const Tensor& a, const Tensor& b) {
 
 Tensor add(const Tensor& a, double s) {
   Tensor y = unary_raw(a, "add", [s](double v) { return v + s; });
-  if (detail::tracing()) detail::trace_op("add_scalar", y, {a}, s);
+  if (detail::tracing()) detail::trace_op("add_scalar", y, {a}, ScalarParams{s});
   autograd::record(y, "add_scalar", {a},
                    [](const Tensor& g, const std::vector<bool>&) { return TensorList{g}; });
   return y;
@@ -127,7 +128,7 @@ Tensor add(const Tensor& a, double s) {
 
 Tensor mul(const Tensor& a, double s) {
   Tensor y = unary_raw(a, "mul", [s](double v) { return v * s; });
-  if (detail::tracing()) detail::trace_op("mul_scalar", y, {a}, s);
+  if (detail::tracing()) detail::trace_op("mul_scalar", y, {a}, ScalarParams{s});
   autograd::record(y, "mul_scalar", {a}, [s](const Tensor& g, const std::vector<bool>&) {
     return TensorList{mul(g, s)};
   });
@@ -177,7 +178,7 @@ Tensor abs(const Tensor& a) {
 
 Tensor pow(const Tensor& a, double p) {
   Tensor y = unary_raw(a, "pow", [p](double v) { return std::pow(v, p); });
-  if (detail::tracing()) detail::trace_op("pow", y, {a}, p);
+  if (detail::tracing()) detail::trace_op("pow", y, {a}, ScalarParams{p});
   autograd::record(y, "pow", {a}, [a, p](const Tensor& g, const std::vector<bool>&) {
     Tensor d = unary_raw(a, "pow", [p](double v) { return p * std::pow(v, p - 1); });
     return TensorList{mul(g, d)};

@@ -19,13 +19,10 @@ namespace {
 // c = op(a) @ op(b) into a new [B,M,N] tensor, on whichever kernel takes it.
 Tensor gemm(const Tensor& a, const Tensor& b, const ref::MatmulParams& p) {
   Tensor c = Tensor::empty({p.B, p.M, p.N}, a.dtype());
-  if (detail::use_dnnl("matmul",
-                       [&](std::string* why) { return onednn::matmul_accepts(a, b, why); })) {
-    onednn::matmul_forward(c, a, b, p);
-  } else {
-    detail::dispatch_floating(a.dtype(), "matmul",
-                              [&]<class T>() { ref::matmul_forward<T>(c, a, b, p); });
-  }
+  detail::dispatch(
+      "matmul", a.dtype(), [&](std::string* why) { return onednn::matmul_accepts(a, b, why); },
+      [&] { onednn::matmul_forward(c, a, b, p); },
+      [&]<class T>() { ref::matmul_forward<T>(c, a, b, p); });
   return c;
 }
 
@@ -66,19 +63,15 @@ void check_linear(const Tensor& x, const Tensor& w, const Tensor& b) {
                 " differs from weight dtype ", dtype_name(w.dtype()));
 }
 
-bool linear_on_dnnl(const Tensor& x, const Tensor& w) {
-  return detail::use_dnnl("linear",
-                          [&](std::string* why) { return onednn::linear_accepts(x, w, why); });
+auto linear_accepts(const Tensor& x, const Tensor& w) {
+  return [&x, &w](std::string* why) { return onednn::linear_accepts(x, w, why); };
 }
 
 Tensor linear_backward_data(const Tensor& g, const Tensor& w) {
   Tensor dx = Tensor::empty({g.size(0), w.size(1)}, g.dtype());
-  if (linear_on_dnnl(g, w)) {
-    onednn::linear_backward_data(dx, g, w);
-  } else {
-    detail::dispatch_floating(g.dtype(), "linear",
-                              [&]<class T>() { ref::linear_backward_data<T>(dx, g, w); });
-  }
+  detail::dispatch(
+      "linear", g.dtype(), linear_accepts(g, w), [&] { onednn::linear_backward_data(dx, g, w); },
+      [&]<class T>() { ref::linear_backward_data<T>(dx, g, w); });
   return dx;
 }
 
@@ -86,12 +79,10 @@ Tensor linear_backward_data(const Tensor& g, const Tensor& w) {
 TensorList linear_backward_weights(const Tensor& g, const Tensor& x, bool with_bias) {
   Tensor dw = Tensor::empty({g.size(1), x.size(1)}, g.dtype());
   Tensor db = with_bias ? Tensor::empty({g.size(1)}, g.dtype()) : Tensor();
-  if (linear_on_dnnl(x, g)) {
-    onednn::linear_backward_weights(dw, db, g, x);
-  } else {
-    detail::dispatch_floating(g.dtype(), "linear",
-                              [&]<class T>() { ref::linear_backward_weights<T>(dw, db, g, x); });
-  }
+  detail::dispatch(
+      "linear", g.dtype(), linear_accepts(x, g),
+      [&] { onednn::linear_backward_weights(dw, db, g, x); },
+      [&]<class T>() { ref::linear_backward_weights<T>(dw, db, g, x); });
   return {dw, db};
 }
 
@@ -140,14 +131,12 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
     return linear(x.reshape({-1, w.size(1)}), w, b).reshape(Shape(out_shape));
   }
   Tensor y = Tensor::empty({x.size(0), w.size(0)}, x.dtype());
-  if (linear_on_dnnl(x, w)) {
-    const bool training = autograd::grad_enabled() && (x.requires_grad() || w.requires_grad() ||
-                                                       (b.defined() && b.requires_grad()));
-    onednn::linear_forward(y, x, w, b, training);
-  } else {
-    detail::dispatch_floating(x.dtype(), "linear",
-                              [&]<class T>() { ref::linear_forward<T>(y, x, w, b); });
-  }
+  const bool training = autograd::grad_enabled() && (x.requires_grad() || w.requires_grad() ||
+                                                     (b.defined() && b.requires_grad()));
+  detail::dispatch(
+      "linear", x.dtype(), linear_accepts(x, w),
+      [&] { onednn::linear_forward(y, x, w, b, training); },
+      [&]<class T>() { ref::linear_forward<T>(y, x, w, b); });
   autograd::record(
       y, "linear", {x, w, b},
       [x = x.detach(), w = w.detach()](const Tensor& g, const std::vector<bool>& needs) {

@@ -20,7 +20,7 @@ namespace {
 struct LrnSaved {
   Tensor x;             // detached input
   Tensor kernel_state;  // ref: base (x's shape); dnnl: oneDNN's workspace bytes
-  ref::LrnParams p;
+  LrnParams p;
   bool dnnl;  // which kernel ran the forward, and so must run the backward
 };
 
@@ -39,6 +39,11 @@ Tensor lrn_backward(const Tensor& g, const LrnSaved& s) {
 }  // namespace
 
 Tensor local_response_norm(const Tensor& x, int64_t size, double alpha, double beta, double k) {
+  return local_response_norm(x, LrnParams{size, alpha, beta, k});
+}
+
+Tensor local_response_norm(const Tensor& x, const LrnParams& p) {
+  const auto [size, alpha, beta, k] = p;
   CONVKIT_CHECK(x.defined(), "local_response_norm: x is undefined");
   CONVKIT_CHECK(x.ndim() >= 3, "local_response_norm: x must have at least 3 dims [N, C, ...], got ",
                 x.shape().to_string());
@@ -46,28 +51,28 @@ Tensor local_response_norm(const Tensor& x, int64_t size, double alpha, double b
                 x.shape().to_string(), ")");
   CONVKIT_CHECK(k > 0, "local_response_norm: k must be > 0 so that the base of the power stays ",
                 "positive, got ", k, " (x ", x.shape().to_string(), ")");
-  const ref::LrnParams p{size, alpha, beta, k};
   const Tensor xd = x.detach();
   Tensor y = Tensor::empty(x.shape(), x.dtype());
   Tensor kernel_state;  // base (ref) or workspace (dnnl)
   const bool wants_grad = autograd::grad_enabled() && x.requires_grad();
-  const bool dnnl = detail::use_dnnl(
-      "local_response_norm", [&](std::string* why) { return onednn::lrn_accepts(x, p, why); });
-  if (dnnl) {
-    onednn::lrn_forward(y, kernel_state, xd, p, /*with_workspace=*/wants_grad);
-  } else {
-    kernel_state = Tensor::empty(x.shape(), x.dtype());
-    detail::dispatch_floating(x.dtype(), "local_response_norm",
-                              [&]<class T>() { ref::lrn_forward<T>(y, kernel_state, xd, p); });
-  }
+  bool dnnl = false;
+  detail::dispatch(
+      "local_response_norm", x.dtype(),
+      [&](std::string* why) { return onednn::lrn_accepts(x, p, why); },
+      [&] {
+        dnnl = true;
+        onednn::lrn_forward(y, kernel_state, xd, p, /*with_workspace=*/wants_grad);
+      },
+      [&]<class T>() {
+        kernel_state = Tensor::empty(x.shape(), x.dtype());
+        ref::lrn_forward<T>(y, kernel_state, xd, p);
+      });
   LrnSaved saved{xd, kernel_state, p, dnnl};
   autograd::record(y, "local_response_norm", {x},
                    [saved](const Tensor& g, const std::vector<bool>&) {
                      return TensorList{lrn_backward(g, saved)};
                    });
-  if (detail::tracing())
-    detail::trace_op("local_response_norm", y, {x},
-                     std::vector<double>{double(size), alpha, beta, k});
+  if (detail::tracing()) detail::trace_op("local_response_norm", y, {x}, p);
   return y;
 }
 

@@ -35,6 +35,11 @@ void check_image_like(const Tensor& x, const char* op) {
 
 Tensor pad2d(const Tensor& x, int64_t left, int64_t right, int64_t top, int64_t bottom,
              PadMode mode, double value) {
+  return pad2d(x, Pad2dParams{left, right, top, bottom, mode, value});
+}
+
+Tensor pad2d(const Tensor& x, const Pad2dParams& p) {
+  const auto [left, right, top, bottom, mode, value] = p;
   check_image_like(x, "pad2d");
   const int64_t H = x.size(-2), W = x.size(-1);
   CONVKIT_CHECK(left >= 0 && right >= 0 && top >= 0 && bottom >= 0, "pad2d: pads (left ", left,
@@ -54,7 +59,6 @@ Tensor pad2d(const Tensor& x, int64_t left, int64_t right, int64_t top, int64_t 
   ys[ys.ndim() - 2] = H + top + bottom;
   ys[ys.ndim() - 1] = W + left + right;
   Tensor y = Tensor::empty(ys, x.dtype());
-  const ref::Pad2d p{left, right, top, bottom, mode, value};
   detail::dispatch_floating(x.dtype(), "pad2d", [&]<class T>() { ref::pad2d_forward<T>(y, x, p); });
   const Shape x_shape = x.shape();
   autograd::record(y, "pad2d", {x}, [x_shape, p](const Tensor& g, const std::vector<bool>&) {
@@ -63,10 +67,7 @@ Tensor pad2d(const Tensor& x, int64_t left, int64_t right, int64_t top, int64_t 
                               [&]<class T>() { ref::pad2d_backward<T>(dx, g, p); });
     return TensorList{dx};
   });
-  if (detail::tracing())
-    detail::trace_op("pad2d", y, {x},
-                     std::vector<double>{double(left), double(right), double(top), double(bottom),
-                                         double(mode), value});
+  if (detail::tracing()) detail::trace_op("pad2d", y, {x}, p);
   return y;
 }
 
@@ -91,7 +92,7 @@ Tensor upsample_nearest2d(const Tensor& x, int64_t scale_h, int64_t scale_w) {
         return TensorList{dx};
       });
   if (detail::tracing())
-    detail::trace_op("upsample_nearest2d", y, {x}, std::vector<int64_t>{scale_h, scale_w});
+    detail::trace_op("upsample_nearest2d", y, {x}, UpsampleNearest2dParams{scale_h, scale_w});
   return y;
 }
 

@@ -67,39 +67,38 @@ Tensor pool2d(const Tensor& x, const Pool2dParams& p, bool is_max) {
   const Shape x_shape = x.shape();
   const bool training = autograd::grad_enabled() && x.requires_grad();
 
-  if (detail::use_dnnl(
-          op, [&](std::string* why) { return onednn::pool2d_accepts(x, y, p, is_max, why); })) {
-    // The workspace (max) belongs to this forward call; the closure keeps it alive for backward.
-    auto ws = onednn::pool2d_forward(y, x, p, is_max, training);
-    autograd::record(y, op, {x},
-                     [ws, x_shape, p, is_max](const Tensor& g, const std::vector<bool>&) {
-                       Tensor dx = Tensor::empty(x_shape, g.dtype());
-                       onednn::pool2d_backward(dx, ws, g, p, is_max);
-                       return TensorList{dx};
-                     });
-    return y;
-  }
-
-  if (is_max) {
-    Tensor argmax = Tensor::empty(y.shape(), DType::i64);
-    detail::dispatch_floating(x.dtype(), op,
-                              [&]<class T>() { ref::max_pool2d_forward<T>(y, argmax, x, p); });
-    autograd::record(y, op, {x}, [argmax, x_shape](const Tensor& g, const std::vector<bool>&) {
-      Tensor dx = Tensor::empty(x_shape, g.dtype());
-      detail::dispatch_floating(g.dtype(), "max_pool2d_backward",
-                                [&]<class T>() { ref::max_pool2d_backward<T>(dx, argmax, g); });
-      return TensorList{dx};
-    });
-    return y;
-  }
-
-  detail::dispatch_floating(x.dtype(), op, [&]<class T>() { ref::avg_pool2d_forward<T>(y, x, p); });
-  autograd::record(y, op, {x}, [x_shape, p](const Tensor& g, const std::vector<bool>&) {
-    Tensor dx = Tensor::empty(x_shape, g.dtype());
-    detail::dispatch_floating(g.dtype(), "avg_pool2d_backward",
-                              [&]<class T>() { ref::avg_pool2d_backward<T>(dx, g, p); });
-    return TensorList{dx};
-  });
+  // The kernel that ran the forward runs the backward: only it understands what it saved.
+  detail::dispatch(
+      op, x.dtype(), [&](std::string* why) { return onednn::pool2d_accepts(x, y, p, is_max, why); },
+      [&] {
+        // The workspace (max) belongs to this forward call; the closure keeps it for backward.
+        auto ws = onednn::pool2d_forward(y, x, p, is_max, training);
+        autograd::record(y, op, {x},
+                         [ws, x_shape, p, is_max](const Tensor& g, const std::vector<bool>&) {
+                           Tensor dx = Tensor::empty(x_shape, g.dtype());
+                           onednn::pool2d_backward(dx, ws, g, p, is_max);
+                           return TensorList{dx};
+                         });
+      },
+      [&]<class T>() {
+        if (is_max) {
+          Tensor argmax = Tensor::empty(y.shape(), DType::i64);
+          ref::max_pool2d_forward<T>(y, argmax, x, p);
+          autograd::record(y, op, {x},
+                           [argmax, x_shape](const Tensor& g, const std::vector<bool>&) {
+                             Tensor dx = Tensor::empty(x_shape, g.dtype());
+                             ref::max_pool2d_backward<T>(dx, argmax, g);
+                             return TensorList{dx};
+                           });
+          return;
+        }
+        ref::avg_pool2d_forward<T>(y, x, p);
+        autograd::record(y, op, {x}, [x_shape, p](const Tensor& g, const std::vector<bool>&) {
+          Tensor dx = Tensor::empty(x_shape, g.dtype());
+          ref::avg_pool2d_backward<T>(dx, g, p);
+          return TensorList{dx};
+        });
+      });
   return y;
 }
 }  // namespace
@@ -135,6 +134,11 @@ Tensor global_avg_pool2d(const Tensor& x) {
 }
 
 Tensor adaptive_avg_pool2d(const Tensor& x, int64_t out_h, int64_t out_w) {
+  return adaptive_avg_pool2d(x, AdaptivePool2dParams{out_h, out_w});
+}
+
+Tensor adaptive_avg_pool2d(const Tensor& x, const AdaptivePool2dParams& p) {
+  const auto [out_h, out_w] = p;
   check_image(x, "adaptive_avg_pool2d");
   CONVKIT_CHECK(out_h >= 1 && out_w >= 1, "adaptive_avg_pool2d: output size ", out_h, "x", out_w,
                 " must be at least 1x1 (input ", x.shape().to_string(), ")");
@@ -143,8 +147,7 @@ Tensor adaptive_avg_pool2d(const Tensor& x, int64_t out_h, int64_t out_w) {
   // which has a oneDNN kernel.
   if (H % out_h == 0 && W % out_w == 0) {
     Tensor y = avg_pool2d(x, Pool2dParams(H / out_h, W / out_w, H / out_h, W / out_w));
-    if (detail::tracing())
-      detail::trace_op("adaptive_avg_pool2d", y, {x}, std::vector<int64_t>{out_h, out_w});
+    if (detail::tracing()) detail::trace_op("adaptive_avg_pool2d", y, {x}, p);
     return y;
   }
 
@@ -159,8 +162,7 @@ Tensor adaptive_avg_pool2d(const Tensor& x, int64_t out_h, int64_t out_w) {
                                   [&]<class T>() { ref::adaptive_avg_pool2d_backward<T>(dx, g); });
         return TensorList{dx};
       });
-  if (detail::tracing())
-    detail::trace_op("adaptive_avg_pool2d", y, {x}, std::vector<int64_t>{out_h, out_w});
+  if (detail::tracing()) detail::trace_op("adaptive_avg_pool2d", y, {x}, p);
   return y;
 }
 

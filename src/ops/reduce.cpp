@@ -54,11 +54,9 @@ Tensor sum(const Tensor& x, const std::vector<int>& dims, bool keepdim) {
   autograd::record(y, "sum", {x}, [in_shape, kept](const Tensor& g, const std::vector<bool>&) {
     return TensorList{expand_to(g.reshape(kept), in_shape)};
   });
-  if (detail::tracing()) {
-    std::vector<int64_t> keep_and_dims{keepdim};
-    keep_and_dims.insert(keep_and_dims.end(), dims.begin(), dims.end());
-    detail::trace_op("sum", y, {x}, keep_and_dims);
-  }
+  if (detail::tracing())
+    detail::trace_op("sum", y, {x},
+                     SumParams{std::vector<int64_t>(dims.begin(), dims.end()), keepdim});
   return y;
 }
 

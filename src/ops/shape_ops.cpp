@@ -38,7 +38,8 @@ Tensor permuted(const Tensor& x, const std::vector<int>& order, const char* op) 
     return TensorList{permuted(g, inverse, op)};
   });
   if (detail::tracing())
-    detail::trace_op("permute", y, {x}, std::vector<int64_t>(order.begin(), order.end()));
+    detail::trace_op("permute", y, {x},
+                     PermuteParams{std::vector<int64_t>(order.begin(), order.end())});
   return y;
 }
 }  // namespace
@@ -88,7 +89,7 @@ Tensor narrow(const Tensor& x, int dim, int64_t start, int64_t length) {
     ref::narrow_embed(dx, g, d, s);
     return TensorList{dx};
   });
-  if (detail::tracing()) detail::trace_op("narrow", y, {x}, std::vector<int64_t>{d, s, length});
+  if (detail::tracing()) detail::trace_op("narrow", y, {x}, NarrowParams{d, s, length});
   return y;
 }
 
@@ -145,16 +146,16 @@ Tensor concat(const TensorList& xs, int dim) {
     ys[d] += x.size(d);
   }
   Tensor y = Tensor::empty(ys, x0.dtype());
-  if (detail::use_dnnl("concat",
-                       [&](std::string* why) { return onednn::concat_accepts(xs, why); })) {
-    onednn::concat_forward(y, xs, d);
-  } else {
-    int64_t offset = 0;
-    for (const Tensor& x : xs) {
-      ref::narrow_embed(y, x, d, offset);
-      offset += x.size(d);
-    }
-  }
+  detail::dispatch(
+      "concat", [&](std::string* why) { return onednn::concat_accepts(xs, why); },
+      [&] { onednn::concat_forward(y, xs, d); },
+      [&] {
+        int64_t offset = 0;
+        for (const Tensor& x : xs) {
+          ref::narrow_embed(y, x, d, offset);
+          offset += x.size(d);
+        }
+      });
   std::vector<int64_t> sizes;
   for (const Tensor& x : xs) sizes.push_back(x.size(d));
   autograd::record(y, "concat", xs, [sizes, d](const Tensor& g, const std::vector<bool>& needs) {
@@ -166,7 +167,7 @@ Tensor concat(const TensorList& xs, int dim) {
     }
     return grads;
   });
-  if (detail::tracing()) detail::trace_op("concat", y, xs, int64_t(d));
+  if (detail::tracing()) detail::trace_op("concat", y, xs, ConcatParams{d});
   return y;
 }
 

@@ -31,11 +31,10 @@ ref::SoftmaxParams softmax_params(const Tensor& x, int dim, bool log, const char
 
 Tensor softmax_raw(const Tensor& x, const ref::SoftmaxParams& p, bool training, const char* op) {
   Tensor y = Tensor::empty(x.shape(), x.dtype());
-  if (use_dnnl(op, [&](std::string* why) { return onednn::softmax_accepts(x, why); })) {
-    onednn::softmax_forward(y, x, p, training);
-  } else {
-    dispatch_floating(x.dtype(), op, [&]<class T>() { ref::softmax_forward<T>(y, x, p); });
-  }
+  dispatch(
+      op, x.dtype(), [&](std::string* why) { return onednn::softmax_accepts(x, why); },
+      [&] { onednn::softmax_forward(y, x, p, training); },
+      [&]<class T>() { ref::softmax_forward<T>(y, x, p); });
   return y;
 }
 
@@ -48,15 +47,14 @@ Tensor softmax_op(const Tensor& x, int dim, bool log, const char* op) {
   Tensor y = detail::softmax_raw(x, p, autograd::grad_enabled() && x.requires_grad(), op);
   autograd::record(y, op, {x}, [y = y.detach(), p, op](const Tensor& g, const std::vector<bool>&) {
     Tensor dx = Tensor::empty(g.shape(), g.dtype());
-    if (detail::use_dnnl(op, [&](std::string* why) { return onednn::softmax_accepts(g, why); })) {
-      onednn::softmax_backward(dx, g, y, p);
-    } else {
-      detail::dispatch_floating(g.dtype(), op,
-                                [&]<class T>() { ref::softmax_backward<T>(dx, g, y, p); });
-    }
+    detail::dispatch(
+        op, g.dtype(), [&](std::string* why) { return onednn::softmax_accepts(g, why); },
+        [&] { onednn::softmax_backward(dx, g, y, p); },
+        [&]<class T>() { ref::softmax_backward<T>(dx, g, y, p); });
     return TensorList{dx};
   });
-  if (detail::tracing()) detail::trace_op(op, y, {x}, int64_t(dim < 0 ? dim + x.ndim() : dim));
+  if (detail::tracing())
+    detail::trace_op(op, y, {x}, SoftmaxParams{dim < 0 ? dim + x.ndim() : dim});
   return y;
 }
 

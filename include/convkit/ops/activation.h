@@ -8,6 +8,16 @@
 
 namespace convkit {
 
+// Traced parameters: leaky_relu and elu trace ActivationParams (alpha = the slope for leaky_relu);
+// relu, sigmoid, tanh and relu6 trace nothing.
+struct ActivationParams {
+  double alpha = 0;
+};
+// softmax and log_softmax trace SoftmaxParams with dim made non-negative.
+struct SoftmaxParams {
+  int64_t dim = -1;
+};
+
 // max(x, 0)
 Tensor relu(const Tensor& x);
 // x for x > 0, slope * x otherwise.

@@ -14,7 +14,11 @@ Tensor add(const Tensor& a, const Tensor& b);
 Tensor sub(const Tensor& a, const Tensor& b);
 Tensor mul(const Tensor& a, const Tensor& b);
 Tensor div(const Tensor& a, const Tensor& b);
-// Scalar forms: a op s, elementwise.
+// Scalar forms: a op s, elementwise. add, mul and pow trace ScalarParams ("add_scalar",
+// "mul_scalar", "pow"); the other ops here trace nothing (inputs and output say it all).
+struct ScalarParams {
+  double value = 0;  // the scalar operand (the exponent for pow)
+};
 Tensor add(const Tensor& a, double s);
 Tensor mul(const Tensor& a, double s);
 Tensor neg(const Tensor& a);

@@ -23,6 +23,14 @@ namespace convkit {
 // Throws convkit::Error (naming batch_norm and the shapes) when x is not 2-D or 4-D, a [C]
 // argument has the wrong size or dtype, only one running stat is given, eval mode lacks running
 // stats, training sees only one value per channel (M == 1), or momentum/eps are out of range.
+// Traced (core/trace.h) as BatchNormParams.
+struct BatchNormParams {
+  bool training = true;   // batch statistics (and running-stat update) or the running stats
+  double momentum = 0.1;  // weight of the batch statistic in the running-stat update, in [0, 1]
+  double eps = 1e-5;      // added to the variance, >= 0
+};
+Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
+                  Tensor& running_var, const BatchNormParams& p);
 Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Tensor& running_mean,
                   Tensor& running_var, bool training, double momentum = 0.1, double eps = 1e-5);
 
@@ -33,7 +41,14 @@ Tensor batch_norm(const Tensor& x, const Tensor& weight, const Tensor& bias, Ten
 // channel before c than after it). AlexNet uses size 5, alpha 1e-4, beta 0.75, k 2.
 //   x: [N, C, ...] with at least 3 dims (e.g. [N, C, H, W]), float32 or float64; y: x's shape.
 // Throws convkit::Error when x has fewer than 3 dims, size < 1, or k <= 0 (the base of the power
-// must stay positive).
+// must stay positive). Traced as LrnParams; the same struct is the kernels' parameter set.
+struct LrnParams {
+  int64_t size = 5;  // channels in the window: [c - size/2, c + (size-1)/2] (PyTorch's window)
+  double alpha = 1e-4;
+  double beta = 0.75;
+  double k = 1.0;
+};
+Tensor local_response_norm(const Tensor& x, const LrnParams& p);
 Tensor local_response_norm(const Tensor& x, int64_t size, double alpha = 1e-4, double beta = 0.75,
                            double k = 1.0);
 

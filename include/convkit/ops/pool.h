@@ -79,7 +79,12 @@ Tensor global_avg_pool2d(const Tensor& x);
 
 // [N, C, H, W] -> [N, C, out_h, out_w]. Output (i, j) averages rows [floor(i*H/out_h),
 // ceil((i+1)*H/out_h)) and the matching columns (PyTorch's bins; they overlap when H is not a
-// multiple of out_h). out_h, out_w >= 1; H, W >= 1.
+// multiple of out_h). out_h, out_w >= 1; H, W >= 1. Traced as AdaptivePool2dParams; max_pool2d and
+// avg_pool2d trace their Pool2dParams, global_avg_pool2d nothing.
+struct AdaptivePool2dParams {
+  int64_t out_h = 1, out_w = 1;  // output size
+};
+Tensor adaptive_avg_pool2d(const Tensor& x, const AdaptivePool2dParams& p);
 Tensor adaptive_avg_pool2d(const Tensor& x, int64_t out_h, int64_t out_w);
 
 }  // namespace convkit

@@ -1,6 +1,5 @@
-// One ONNX emission rule per traced convkit op (the payloads are listed in core/trace.h).
-#include <any>
-
+// One ONNX emission rule per traced convkit op; each reads the parameter struct its op traces
+// (the op's public header names it).
 #include "convkit/ops.h"
 #include "io/onnx/export.h"
 
@@ -44,8 +43,8 @@ void conv2d(const TracedOp& op, G& g, const std::string& out) {
 }
 
 void batch_norm(const TracedOp& op, G& g, const std::string& out) {
-  const auto& v = params<std::vector<double>>(op);  // eps, momentum, training
-  CONVKIT_CHECK(v[2] == 0, "save_onnx: batch_norm ran in training mode (a module forces it); ",
+  const BatchNormParams& p = params<BatchNormParams>(op);
+  CONVKIT_CHECK(!p.training, "save_onnx: batch_norm ran in training mode (a module forces it); ",
                 "only inference batch norm is exported");
   const Tensor& x = op.inputs[0];
   CONVKIT_CHECK(op.inputs[3].defined(), "save_onnx: batch_norm without running statistics");
@@ -56,8 +55,8 @@ void batch_norm(const TracedOp& op, G& g, const std::string& out) {
       op.inputs[2].defined() ? in(op, g, 2) : g.constant(Tensor::zeros({C}, x.dtype()), "bn_bias");
   auto* n =
       g.node("BatchNormalization", {in(op, g, 0), scale, bias, in(op, g, 3), in(op, g, 4)}, out);
-  G::attr(n, "epsilon", v[0]);
-  G::attr(n, "momentum", 1.0 - v[1]);  // ONNX weighs the running value by momentum
+  G::attr(n, "epsilon", p.eps);
+  G::attr(n, "momentum", 1.0 - p.momentum);  // ONNX weighs the running value by momentum
 }
 
 template <const char* OnnxOp>
@@ -68,11 +67,11 @@ void same_op(const TracedOp& op, G& g, const std::string& out) {
 }
 
 void leaky_relu(const TracedOp& op, G& g, const std::string& out) {
-  G::attr(g.node("LeakyRelu", {in(op, g, 0)}, out), "alpha", params<double>(op));
+  G::attr(g.node("LeakyRelu", {in(op, g, 0)}, out), "alpha", params<ActivationParams>(op).alpha);
 }
 
 void elu(const TracedOp& op, G& g, const std::string& out) {
-  G::attr(g.node("Elu", {in(op, g, 0)}, out), "alpha", params<double>(op));
+  G::attr(g.node("Elu", {in(op, g, 0)}, out), "alpha", params<ActivationParams>(op).alpha);
 }
 
 // Clip's bounds became inputs in opset 11 (OpenCV 4.6 reads only the attribute form).
@@ -90,7 +89,7 @@ void relu6(const TracedOp& op, G& g, const std::string& out) {
 // Before opset 13 Softmax normalizes the input coerced to 2-D at `axis`; that equals a softmax
 // along one dim only for the last one, so other dims are transposed there and back.
 void softmax_like(const TracedOp& op, G& g, const std::string& out, const char* onnx_op) {
-  const int64_t dim = params<int64_t>(op);
+  const int64_t dim = params<SoftmaxParams>(op).dim;
   const int64_t last = op.inputs[0].ndim() - 1;
   if (g.opset() >= 13 || dim == last) {
     G::attr(g.node(onnx_op, {in(op, g, 0)}, out), "axis", dim);
@@ -139,16 +138,16 @@ void max_pool2d(const TracedOp& op, G& g, const std::string& out) { pool(op, g, 
 void avg_pool2d(const TracedOp& op, G& g, const std::string& out) { pool(op, g, out, false); }
 
 void adaptive_avg_pool2d(const TracedOp& op, G& g, const std::string& out) {
-  const auto& hw = params<std::vector<int64_t>>(op);
+  const auto [out_h, out_w] = params<AdaptivePool2dParams>(op);
   const Tensor& x = op.inputs[0];
-  if (hw[0] == 1 && hw[1] == 1) {
+  if (out_h == 1 && out_w == 1) {
     g.node("GlobalAveragePool", {in(op, g, 0)}, out);
     return;
   }
-  CONVKIT_CHECK(x.size(2) % hw[0] == 0 && x.size(3) % hw[1] == 0, "save_onnx: adaptive_avg_pool2d ",
-                "of ", x.shape().to_string(), " to ", hw[0], "x", hw[1],
+  CONVKIT_CHECK(x.size(2) % out_h == 0 && x.size(3) % out_w == 0, "save_onnx: adaptive_avg_pool2d ",
+                "of ", x.shape().to_string(), " to ", out_h, "x", out_w,
                 " has unequal bins, which ONNX cannot express");
-  const int64_t kh = x.size(2) / hw[0], kw = x.size(3) / hw[1];
+  const int64_t kh = x.size(2) / out_h, kw = x.size(3) / out_w;
   auto* n = g.node("AveragePool", {in(op, g, 0)}, out);
   G::attr(n, "kernel_shape", std::vector<int64_t>{kh, kw});
   G::attr(n, "strides", std::vector<int64_t>{kh, kw});
@@ -167,7 +166,7 @@ void linear(const TracedOp& op, G& g, const std::string& out) {
 
 void scalar_op(const TracedOp& op, G& g, const std::string& out, const char* onnx_op) {
   const DType t = op.inputs[0].dtype();
-  g.node(onnx_op, {in(op, g, 0), g.scalar(params<double>(op), t, "scalar")}, out);
+  g.node(onnx_op, {in(op, g, 0), g.scalar(params<ScalarParams>(op).value, t, "scalar")}, out);
 }
 void add_scalar(const TracedOp& op, G& g, const std::string& out) { scalar_op(op, g, out, "Add"); }
 void mul_scalar(const TracedOp& op, G& g, const std::string& out) { scalar_op(op, g, out, "Mul"); }
@@ -176,7 +175,7 @@ void pow(const TracedOp& op, G& g, const std::string& out) { scalar_op(op, g, ou
 void concat(const TracedOp& op, G& g, const std::string& out) {
   std::vector<std::string> inputs;
   for (size_t i = 0; i < op.inputs.size(); ++i) inputs.push_back(in(op, g, i));
-  G::attr(g.node("Concat", inputs, out), "axis", params<int64_t>(op));
+  G::attr(g.node("Concat", inputs, out), "axis", params<ConcatParams>(op).dim);
 }
 
 // Flatten where it is one (keeps the batch dim free); otherwise Reshape with 0 ("copy the
@@ -195,7 +194,7 @@ void reshape(const TracedOp& op, G& g, const std::string& out) {
 }
 
 void permute(const TracedOp& op, G& g, const std::string& out) {
-  G::attr(g.node("Transpose", {in(op, g, 0)}, out), "perm", params<std::vector<int64_t>>(op));
+  G::attr(g.node("Transpose", {in(op, g, 0)}, out), "perm", params<PermuteParams>(op).order);
 }
 
 void slice_along(const TracedOp& op, G& g, const std::string& out, int64_t dim, int64_t start,
@@ -212,30 +211,31 @@ void slice_along(const TracedOp& op, G& g, const std::string& out, int64_t dim, 
          out);
 }
 void narrow(const TracedOp& op, G& g, const std::string& out) {
-  const auto& v = params<std::vector<int64_t>>(op);  // dim, start, length
-  slice_along(op, g, out, v[0], v[1], v[1] + v[2]);
+  const NarrowParams& p = params<NarrowParams>(op);
+  slice_along(op, g, out, p.dim, p.start, p.start + p.length);
 }
 void slice(const TracedOp& op, G& g, const std::string& out) {
-  const auto& v = params<std::vector<int64_t>>(op);  // begin, end along dim 0
-  slice_along(op, g, out, 0, v[0], v[1]);
+  const SliceParams& p = params<SliceParams>(op);
+  slice_along(op, g, out, /*dim=*/0, p.begin, p.end);
 }
 
 void pad2d(const TracedOp& op, G& g, const std::string& out) {
-  const auto& v = params<std::vector<double>>(op);  // left, right, top, bottom, mode, value
+  const Pad2dParams& p = params<Pad2dParams>(op);
   const int r = op.inputs[0].ndim();
+  // ONNX pads: all the begins (dim 0 first), then all the ends.
   std::vector<int64_t> pads(2 * r, 0);
-  pads[r - 2] = int64_t(v[2]), pads[r - 1] = int64_t(v[0]);
-  pads[2 * r - 2] = int64_t(v[3]), pads[2 * r - 1] = int64_t(v[1]);
-  const auto mode = PadMode(int(v[4]));
+  pads[r - 2] = p.top, pads[r - 1] = p.left;
+  pads[2 * r - 2] = p.bottom, pads[2 * r - 1] = p.right;
+  const PadMode mode = p.mode;
   onnx::NodeProto* n;
   if (g.opset() < 11) {  // pads and value were attributes
     n = g.node("Pad", {in(op, g, 0)}, out);
     G::attr(n, "pads", pads);
-    if (v[5] != 0) G::attr(n, "value", v[5]);
+    if (p.value != 0) G::attr(n, "value", p.value);
   } else {
     std::vector<std::string> inputs{in(op, g, 0), g.ints(pads, "pads")};
-    if (mode == PadMode::zeros && v[5] != 0)
-      inputs.push_back(g.scalar(v[5], op.inputs[0].dtype(), "pad_value"));
+    if (mode == PadMode::zeros && p.value != 0)
+      inputs.push_back(g.scalar(p.value, op.inputs[0].dtype(), "pad_value"));
     n = g.node("Pad", inputs, out);
   }
   G::attr(n, "mode",
@@ -245,10 +245,10 @@ void pad2d(const TracedOp& op, G& g, const std::string& out) {
 }
 
 void upsample_nearest2d(const TracedOp& op, G& g, const std::string& out) {
-  const auto& s = params<std::vector<int64_t>>(op);
+  const UpsampleNearest2dParams& p = params<UpsampleNearest2dParams>(op);
   const int r = op.inputs[0].ndim();
   std::vector<float> scales(r, 1.0f);
-  scales[r - 2] = float(s[0]), scales[r - 1] = float(s[1]);
+  scales[r - 2] = float(p.scale_h), scales[r - 1] = float(p.scale_w);
   const std::string sc = g.constant(Tensor::from_vector(scales, {int64_t(r)}), "scales");
   if (g.opset() < 11) {  // Upsample (9), then Resize (10) with (X, scales) and asymmetric floor
     G::attr(g.node(g.opset() < 10 ? "Upsample" : "Resize", {in(op, g, 0), sc}, out), "mode",
@@ -261,20 +261,49 @@ void upsample_nearest2d(const TracedOp& op, G& g, const std::string& out) {
   G::attr(n, "nearest_mode", std::string("floor"));
 }
 
+// Resize (linear) to the traced output size. PyTorch's source coordinate without align_corners,
+// max((o + 0.5) * in / out - 0.5, 0), is ONNX's half_pixel (not pytorch_half_pixel, which maps a
+// size-1 output to 0 where PyTorch takes the middle): runtimes clamp the negative coordinates to 0.
+// Opset 10's Resize knows only the asymmetric transform, so opset 11 is the minimum. Integer
+// factors are written as scales (exact in float, and the leading dims stay free); other ratios as
+// the traced output sizes, which fix the leading dims (batch) to the traced ones.
+void upsample_bilinear2d(const TracedOp& op, G& g, const std::string& out) {
+  const UpsampleBilinear2dParams& p = params<UpsampleBilinear2dParams>(op);
+  CONVKIT_CHECK(g.opset() >= 11, "save_onnx: upsample_bilinear2d needs opset 11 or later (Resize ",
+                "with a coordinate transform), not ", g.opset());
+  const Tensor& x = op.inputs[0];
+  const int r = x.ndim();
+  const int64_t ih = x.size(-2), iw = x.size(-1);
+  const std::string roi = g.constant(Tensor::empty({0}), "roi");
+  std::vector<std::string> inputs{in(op, g, 0), roi};
+  if (p.out_h % ih == 0 && p.out_w % iw == 0) {
+    std::vector<float> scales(r, 1.0f);
+    scales[r - 2] = float(p.out_h / ih), scales[r - 1] = float(p.out_w / iw);
+    inputs.push_back(g.constant(Tensor::from_vector(scales, {int64_t(r)}), "scales"));
+  } else {
+    inputs.push_back(g.constant(Tensor::empty({0}), "scales"));
+    inputs.push_back(g.ints(op.output.shape().vec(), "sizes"));
+  }
+  auto* n = g.node("Resize", inputs, out);
+  G::attr(n, "mode", std::string("linear"));
+  G::attr(n, "coordinate_transformation_mode",
+          std::string(p.align_corners ? "align_corners" : "half_pixel"));
+}
+
 void local_response_norm(const TracedOp& op, G& g, const std::string& out) {
-  const auto& v = params<std::vector<double>>(op);  // size, alpha, beta, k
-  CONVKIT_CHECK(int64_t(v[0]) % 2 == 1, "save_onnx: local_response_norm of even size ", v[0],
+  const LrnParams& p = params<LrnParams>(op);
+  CONVKIT_CHECK(p.size % 2 == 1, "save_onnx: local_response_norm of even size ", p.size,
                 " has no ONNX equivalent (ONNX's LRN windows even sizes the other way)");
   auto* n = g.node("LRN", {in(op, g, 0)}, out);
-  G::attr(n, "size", int64_t(v[0]));
-  G::attr(n, "alpha", v[1]);
-  G::attr(n, "beta", v[2]);
-  G::attr(n, "bias", v[3]);
+  G::attr(n, "size", p.size);
+  G::attr(n, "alpha", p.alpha);
+  G::attr(n, "beta", p.beta);
+  G::attr(n, "bias", p.k);
 }
 
 void sum(const TracedOp& op, G& g, const std::string& out) {
-  const auto& v = params<std::vector<int64_t>>(op);  // keepdim, dims...
-  const std::vector<int64_t> axes(v.begin() + 1, v.end());
+  const SumParams& p = params<SumParams>(op);
+  const std::vector<int64_t>& axes = p.dims;
   onnx::NodeProto* n;
   if (g.opset() >= 13) {
     n = g.node("ReduceSum", {in(op, g, 0), g.ints(axes, "axes")}, out);
@@ -282,7 +311,7 @@ void sum(const TracedOp& op, G& g, const std::string& out) {
     n = g.node("ReduceSum", {in(op, g, 0)}, out);
     G::attr(n, "axes", axes);
   }
-  G::attr(n, "keepdims", v[0]);
+  G::attr(n, "keepdims", int64_t(p.keepdim));
 }
 
 void cast(const TracedOp& op, G& g, const std::string& out) {
@@ -332,6 +361,7 @@ const std::map<std::string, Emitter>& emitters() {
       {"slice", slice},
       {"pad2d", pad2d},
       {"upsample_nearest2d", upsample_nearest2d},
+      {"upsample_bilinear2d", upsample_bilinear2d},
       {"local_response_norm", local_response_norm},
       {"sum", sum},
       {"clone", same_op<kIdentity>},

@@ -1,19 +1,27 @@
 #pragma once
-// Shared oneDNN (v2.6) state: one CPU engine and stream, plain-layout memory wrappers, and a cache
-// of primitives keyed by the full problem (shapes, strides, pads, prop kind, ...), so each
-// primitive is created once per shape and reused (oneDNN's "build once, run many").
+// Shared oneDNN (v2.6) state: one CPU engine, a stream per thread, plain-layout memory wrappers,
+// and the bounded cache of primitives keyed by the full problem (shapes, strides, pads, prop kind,
+// ...), so each primitive is created once per shape and reused (oneDNN's "build once, run many").
+//
+// Threads (oneDNN's threading guidance, dnnl_types.h "scratchpad_mode"): an engine may be shared;
+// a stream must not be used by two threads at once, so each thread gets its own. Debian's oneDNN
+// is built with DNNL_ENABLE_CONCURRENT_EXEC, where each primitive owns its scratchpad and "the same
+// primitive cannot be run concurrently from two different threads", so cache entries are per
+// calling thread (the thread id is part of the key; the bound is shared). Memory objects are built
+// per call and our scratch buffers are thread_local, so nothing else is shared between callers.
 #include <functional>
 #include <memory>
-#include <mutex>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <string>
-#include <unordered_map>
+#include <typeinfo>
 
 #include "convkit/tensor.h"
+#include "kernels/dnnl/primitive_cache.h"
 
 namespace convkit::onednn {
 
 dnnl::engine& engine();
+// This thread's in-order CPU stream.
 dnnl::stream& stream();
 
 dnnl::memory::dims dims_of(const Shape& s);
@@ -23,17 +31,13 @@ dnnl::memory::desc plain_desc(const Shape& s);
 dnnl::memory wrap(const Tensor& t);
 dnnl::memory wrap(const Tensor& t, const dnnl::memory::desc& md);
 
-// Returns the cached object for `key`, creating it with make() on first use. Thread safe.
+// Returns the cached object for `key`, creating it with make() on a miss. Thread safe; the entry
+// may be evicted later (include/convkit/kernel_cache.h) but lives on while the caller holds it.
 template <class T>
 std::shared_ptr<T> cached(const std::string& key, const std::function<T()>& make) {
-  static std::mutex mu;
-  static std::unordered_map<std::string, std::shared_ptr<T>> cache;
-  std::lock_guard<std::mutex> lock(mu);
-  auto it = cache.find(key);
-  if (it != cache.end()) return it->second;
-  auto p = std::make_shared<T>(make());
-  cache.emplace(key, p);
-  return p;
+  return std::static_pointer_cast<T>(cache_lookup(std::string(typeid(T).name()) + "|" + key, [&] {
+    return std::static_pointer_cast<void>(std::make_shared<T>(make()));
+  }));
 }
 
 // `src` in layout `want`: src itself when the layouts match, otherwise a reorder into a new buffer.

@@ -22,7 +22,7 @@ struct Primitives {
   dnnl::lrn_backward bwd;
 };
 
-Primitives make_primitives(const Tensor& x, const ref::LrnParams& p, bool training) {
+Primitives make_primitives(const Tensor& x, const LrnParams& p, bool training) {
   const auto alg = dnnl::algorithm::lrn_across_channels;
   const auto prop =
       training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
@@ -44,8 +44,7 @@ Primitives make_primitives(const Tensor& x, const ref::LrnParams& p, bool traini
   return r;
 }
 
-std::shared_ptr<Primitives> primitives_for(const Tensor& x, const ref::LrnParams& p,
-                                           bool training) {
+std::shared_ptr<Primitives> primitives_for(const Tensor& x, const LrnParams& p, bool training) {
   const std::string key =
       detail::concat(training ? "lrn_train/" : "lrn_infer/", x.shape().to_string(), "/n", p.size,
                      std::hexfloat, "/a", p.alpha, "/b", p.beta, "/k", p.k);
@@ -54,14 +53,14 @@ std::shared_ptr<Primitives> primitives_for(const Tensor& x, const ref::LrnParams
 
 }  // namespace
 
-bool lrn_accepts(const Tensor& x, const ref::LrnParams& p, std::string* why) {
+bool lrn_accepts(const Tensor& x, const LrnParams& p, std::string* why) {
   if (x.dtype() != DType::f32) return *why = "not float32", false;
   if (p.size % 2 == 0) return *why = "even size: oneDNN's window differs from PyTorch's", false;
   if (x.ndim() > 5) return *why = "more than 5 dims", false;
   return true;
 }
 
-void lrn_forward(Tensor& y, Tensor& workspace, const Tensor& x, const ref::LrnParams& p,
+void lrn_forward(Tensor& y, Tensor& workspace, const Tensor& x, const LrnParams& p,
                  bool with_workspace) {
   auto prims = primitives_for(x, p, with_workspace);
   dnnl::memory src = to_layout(wrap(x), prims->md);
@@ -80,7 +79,7 @@ void lrn_forward(Tensor& y, Tensor& workspace, const Tensor& x, const ref::LrnPa
 }
 
 void lrn_backward(Tensor& dx, const Tensor& dy, const Tensor& x, const Tensor& workspace,
-                  const ref::LrnParams& p) {
+                  const LrnParams& p) {
   auto prims = primitives_for(x, p, /*training=*/true);
   dnnl::memory src = to_layout(wrap(x), prims->md);
   dnnl::memory diff_dst = to_layout(wrap(dy), prims->md);

@@ -3,16 +3,10 @@
 // x is read as [N, C, S] with S the product of the spatial dims.
 #include <cstdint>
 
+#include "convkit/ops/norm.h"
 #include "convkit/tensor.h"
 
 namespace convkit::ref {
-
-struct LrnParams {
-  int64_t size = 5;  // channels in the window: [c - size/2, c + (size-1)/2] (PyTorch's window)
-  double alpha = 1e-4;
-  double beta = 0.75;
-  double k = 1.0;
-};
 
 // y = x * base^-beta with base = k + alpha/size * (sum of x^2 over the window); writes base too
 // (saved for the backward).

@@ -98,7 +98,7 @@ void narrow_embed(Tensor& y, const Tensor& x, int dim, int64_t start) {
 }
 
 template <class T>
-void pad2d_forward(Tensor& y, const Tensor& x, const Pad2d& p) {
+void pad2d_forward(Tensor& y, const Tensor& x, const Pad2dParams& p) {
   const int64_t P = planes(y), IH = x.size(-2), IW = x.size(-1), OH = y.size(-2), OW = y.size(-1);
   const T* px = x.data<T>();
   T* py = y.data<T>();
@@ -114,7 +114,7 @@ void pad2d_forward(Tensor& y, const Tensor& x, const Pad2d& p) {
 }
 
 template <class T>
-void pad2d_backward(Tensor& dx, const Tensor& dy, const Pad2d& p) {
+void pad2d_backward(Tensor& dx, const Tensor& dy, const Pad2dParams& p) {
   const int64_t P = planes(dy), IH = dx.size(-2), IW = dx.size(-1), OH = dy.size(-2),
                 OW = dy.size(-1);
   dx.fill_(0);
@@ -157,10 +157,10 @@ void upsample_nearest2d_backward(Tensor& dx, const Tensor& dy) {
         pdx[(n * IH + oh / SH) * IW + ow / SW] += pdy[(n * OH + oh) * OW + ow];
 }
 
-#define CONVKIT_INSTANTIATE(T)                                           \
-  template void pad2d_forward<T>(Tensor&, const Tensor&, const Pad2d&);  \
-  template void pad2d_backward<T>(Tensor&, const Tensor&, const Pad2d&); \
-  template void upsample_nearest2d_forward<T>(Tensor&, const Tensor&);   \
+#define CONVKIT_INSTANTIATE(T)                                                 \
+  template void pad2d_forward<T>(Tensor&, const Tensor&, const Pad2dParams&);  \
+  template void pad2d_backward<T>(Tensor&, const Tensor&, const Pad2dParams&); \
+  template void upsample_nearest2d_forward<T>(Tensor&, const Tensor&);         \
   template void upsample_nearest2d_backward<T>(Tensor&, const Tensor&);
 CONVKIT_INSTANTIATE(float)
 CONVKIT_INSTANTIATE(double)

@@ -16,17 +16,12 @@ void narrow_copy(Tensor& y, const Tensor& x, int dim, int64_t start);
 // Rows [start, start + x.size(dim)) of y along dim = x; y's other rows are left as they are.
 void narrow_embed(Tensor& y, const Tensor& x, int dim, int64_t start);
 
-struct Pad2d {
-  int64_t left, right, top, bottom;
-  PadMode mode;
-  double value;  // PadMode::zeros only
-};
 // y: [..., H + top + bottom, W + left + right]
 template <class T>
-void pad2d_forward(Tensor& y, const Tensor& x, const Pad2d& p);
+void pad2d_forward(Tensor& y, const Tensor& x, const Pad2dParams& p);
 // dx (overwritten): each input element receives the sum of dy over the outputs that copied it.
 template <class T>
-void pad2d_backward(Tensor& dx, const Tensor& dy, const Pad2d& p);
+void pad2d_backward(Tensor& dx, const Tensor& dy, const Pad2dParams& p);
 
 // Scales are y's last two sizes divided by x's.
 template <class T>
