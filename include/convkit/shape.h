@@ -24,7 +24,13 @@ class Shape {
   // Normalizes a possibly negative dimension index for an ndim-dimensional tensor; throws naming
   // op.
   static int wrap_dim(int d, int ndim, const char* op);
+  // Product of the dimensions; the caller vouches that it fits (shapes built by the library).
   int64_t numel() const;
+  // numel() for dimensions that come from outside (a file header, a model file): throws
+  // convkit::Error "element count of [dims] overflows int64" when the product does not fit, or
+  // "negative dimension in [dims]". A shape with a zero dimension has 0 elements, whatever the
+  // others. File readers call this and prefix the file name to the message.
+  int64_t checked_numel() const;
   const int64_t* begin() const { return dims_.data(); }
   const int64_t* end() const { return dims_.data() + ndim_; }
   std::vector<int64_t> vec() const { return {begin(), end()}; }
