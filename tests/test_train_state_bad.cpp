@@ -2,6 +2,8 @@
 // the file and what is wrong, before any training resumes from it.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "convkit/io/safetensors.h"
 #include "convkit/models/registry.h"
 #include "convkit/optim/adam.h"
@@ -100,4 +102,8 @@ TEST(TrainStateBad, NegativeCountersAndMalformedMetadataNameTheFile) {
     edit_state(p, [&](auto&, auto& meta) { meta[c.key] = c.value; });
     EXPECT_THROW_WITH(train::load_train_state(p, *m, sgd), p, c.expect);
   }
+  // What save_train_state writes for a fresh plateau schedule (its best loss starts at inf).
+  save_after_one_step(p, *m, sgd);
+  edit_state(p, [&](auto&, auto& meta) { meta["plateau_state"] = "inf 0 0"; });
+  EXPECT_EQ(train::load_train_state(p, *m, sgd).plateau_state[0], HUGE_VAL);
 }

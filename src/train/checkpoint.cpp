@@ -1,6 +1,7 @@
 #include "convkit/train/checkpoint.h"
 
 #include <cmath>
+#include <cstdlib>
 #include <sstream>
 
 #include "convkit/io/safetensors.h"
@@ -27,14 +28,18 @@ std::string encode(const std::vector<double>& v) {
   for (size_t i = 0; i < v.size(); ++i) os << (i ? " " : "") << v[i];
   return os.str();
 }
-// A space-separated list of numbers; throws naming the file and the entry on anything else.
+// A space-separated list of numbers as encode() writes them (inf and nan included: a plateau
+// schedule starts at inf); throws naming the file and the entry on anything else.
 std::vector<double> decode(const std::string& path, const std::string& key, const std::string& s) {
   std::istringstream is(s);
   std::vector<double> v;
-  double d;
-  while (is >> d) v.push_back(d);
-  CONVKIT_CHECK(is.eof(), path, ": training state entry '", key, "' is not a list of numbers: '",
-                s.substr(0, 80), "'");
+  for (std::string word; is >> word;) {
+    char* end = nullptr;
+    const double d = std::strtod(word.c_str(), &end);
+    CONVKIT_CHECK(end == word.c_str() + word.size(), path, ": training state entry '", key,
+                  "' is not a list of numbers: '", s.substr(0, 80), "'");
+    v.push_back(d);
+  }
   return v;
 }
 
