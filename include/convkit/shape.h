@@ -27,9 +27,10 @@ class Shape {
   // Product of the dimensions; the caller vouches that it fits (shapes built by the library).
   int64_t numel() const;
   // numel() for dimensions that come from outside (a file header, a model file): throws
-  // convkit::Error "element count of [dims] overflows int64" when the product does not fit, or
-  // "negative dimension in [dims]". A shape with a zero dimension has 0 elements, whatever the
-  // others. File readers call this and prefix the file name to the message.
+  // convkit::Error "element count of [dims] overflows int64" when the product of the non-zero
+  // dimensions does not fit (a tensor's strides are such products, even when a zero dimension
+  // makes it empty), or "negative dimension in [dims]". File readers call this before building a
+  // Tensor and prefix the file name to the message.
   int64_t checked_numel() const;
   const int64_t* begin() const { return dims_.data(); }
   const int64_t* end() const { return dims_.data() + ndim_; }

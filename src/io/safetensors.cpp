@@ -19,6 +19,7 @@ namespace convkit::io {
 namespace {
 using json = nlohmann::json;
 constexpr uint64_t kMaxHeader = uint64_t(100) << 20;  // the reference implementation's limit
+constexpr int kMaxDepth = 8;                          // {"name": {"shape": [..]}} needs 3
 
 const char* st_dtype(DType t) {
   switch (t) {
@@ -56,7 +57,9 @@ bool parse_dtype(const std::string& s, DType* out) {
 json parse_header(const std::string& path, std::string_view header) {
   std::vector<std::set<std::string>> keys;  // the keys of each object being parsed
   std::string duplicate;
-  auto track = [&](int, json::parse_event_t event, json& parsed) {
+  auto track = [&](int depth, json::parse_event_t event, json& parsed) {
+    // Deeper values are no valid header, and printing them in a message would recurse as deep.
+    if (depth > kMaxDepth) fail(path, "header nests deeper than " + std::to_string(kMaxDepth));
     if (event == json::parse_event_t::object_start) keys.emplace_back();
     if (event == json::parse_event_t::object_end) keys.pop_back();
     if (event == json::parse_event_t::key &&
