@@ -65,3 +65,30 @@ TEST(Idx, LoadsFashionMnistWhenInstalled) {
   for (int64_t i = 0; i < 10000; ++i) counts[test.labels.data<int64_t>()[i]]++;
   for (int c = 0; c < 10; ++c) EXPECT_EQ(counts[c], 1000);  // the test split is balanced
 }
+
+// Dimensions whose product overflows int64 wrapped to a small count, so a tiny file passed the
+// size check; now the header is refused naming the file.
+TEST(Idx, OverflowingDimensionsAreRefused) {
+  write(tmp("huge.idx"), idx_bytes({0xffffffffu, 0xffffffffu, 0xffffffffu}, ""));
+  EXPECT_THROW_WITH(data::read_idx(tmp("huge.idx")), "huge.idx", "overflows int64");
+  // 2^32 * 2^32 would wrap to 0 and match an empty data section.
+  EXPECT_THROW_WITH(data::parse_idx(idx_bytes({65536, 65536, 65536, 65536}, ""), "mem.idx"),
+                    "mem.idx", "overflows int64");
+}
+
+TEST(Idx, BadLabelsAndEmptySetsNameTheFile) {
+  const fs::path dir = fs::path(tmp("split"));
+  fs::create_directories(dir);
+  auto write_split = [&](uint32_t n, const std::string& labels) {
+    write((dir / "t10k-images-idx3-ubyte").string(), idx_bytes({n, 2, 2}, std::string(4 * n, 'x')));
+    write((dir / "t10k-labels-idx1-ubyte").string(), idx_bytes({n}, labels));
+  };
+  write_split(3, {0, 9, 2});
+  EXPECT_EQ(data::load_mnist_split(dir.string(), /*train=*/false).labels.numel(), 3);
+  write_split(3, {0, 12, 2});
+  EXPECT_THROW_WITH(data::load_mnist_split(dir.string(), /*train=*/false), "t10k-labels-idx1-ubyte",
+                    "label 12 of example 1", "out of range for 10");
+  write_split(0, "");
+  EXPECT_THROW_WITH(data::load_mnist_split(dir.string(), /*train=*/false), "t10k-images-idx3-ubyte",
+                    "no images");
+}

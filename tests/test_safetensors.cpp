@@ -72,3 +72,52 @@ TEST(Safetensors, UnwritableFolderIsReported) {
       io::save_safetensors("/nonexistent-dir/x.safetensors", {{"w", Tensor::ones({1})}}),
       "/nonexistent-dir/x.safetensors", "cannot create");
 }
+
+// Files that the old reader accepted although they are malformed (issue 16): each is refused with
+// the path and the problem.
+TEST(Safetensors, MalformedButParseableFilesAreRefused) {
+  std::string p = tmp_path("malformed.safetensors");
+  const std::string w = R"("w":{"dtype":"U8","shape":[2],"data_offsets":[0,2]})";
+  // The well-formed file these are variations of.
+  write_bytes(p, with_header("{" + w + "}", "ab"));
+  EXPECT_EQ(io::load_safetensors(p).tensors.at("w").numel(), 2);
+  // Bytes after the last tensor, or between two, belong to no tensor.
+  write_bytes(p, with_header("{" + w + "}", "abHIDDEN"));
+  EXPECT_THROW_WITH(io::load_safetensors(p), p, "bytes [2, 8)", "belong to no tensor");
+  write_bytes(p, with_header("{" + w + R"(,"v":{"dtype":"U8","shape":[1],"data_offsets":[5,6]}})",
+                             "abXYZc"));
+  EXPECT_THROW_WITH(io::load_safetensors(p), p, "bytes [2, 5)", "belong to no tensor");
+  // A key given twice (JSON parsers keep one silently), at the top and inside a tensor.
+  write_bytes(p, with_header("{" + w + "," + w + "}", "ab"));
+  EXPECT_THROW_WITH(io::load_safetensors(p), p, "'w' twice");
+  write_bytes(
+      p,
+      with_header(R"({"w":{"dtype":"U8","dtype":"F32","shape":[2],"data_offsets":[0,2]}})", "ab"));
+  EXPECT_THROW_WITH(io::load_safetensors(p), p, "'dtype' twice");
+  // Nesting no header needs (printing it in a message would recurse as deep).
+  write_bytes(p, with_header(R"({"w":{"dtype":[[[[[[[[[[[[1]]]]]]]]]]]],"shape":[]}})"));
+  EXPECT_THROW_WITH(io::load_safetensors(p), p, "nests deeper than 8");
+  // A shape given as a number.
+  write_bytes(p, with_header(R"({"w":{"dtype":"U8","shape":2,"data_offsets":[0,2]}})", "ab"));
+  EXPECT_THROW_WITH(io::load_safetensors(p), p, "'w' has shape 2, not an array");
+  // An element count that overflows int64 (it wrapped to a small number before).
+  write_bytes(p, with_header(R"({"w":{"dtype":"F32","shape":[4294967296,4294967296,4],)"
+                             R"("data_offsets":[0,0]}})"));
+  EXPECT_THROW_WITH(io::load_safetensors(p), p, "'w'", "overflows int64");
+  // A count that fits int64 but whose byte count does not fit 64 bits.
+  write_bytes(p, with_header(R"({"w":{"dtype":"F64","shape":[2305843009213693952,2],)"
+                             R"("data_offsets":[0,0]}})"));
+  EXPECT_THROW_WITH(io::load_safetensors(p), p, "'w'", "byte count", "overflows");
+}
+
+TEST(Shape, CheckedNumelRefusesOverflowAndNegativeDimensions) {
+  EXPECT_EQ(Shape({3, 4, 5}).checked_numel(), 60);
+  EXPECT_EQ(Shape({int64_t(1) << 20, 0, int64_t(1) << 20}).checked_numel(), 0);
+  // Empty, but its strides would overflow.
+  EXPECT_THROW_WITH(Shape({int64_t(1) << 40, 0, int64_t(1) << 40}).checked_numel(),
+                    "overflows int64");
+  EXPECT_EQ(Shape({int64_t(1) << 31, int64_t(1) << 31}).checked_numel(), int64_t(1) << 62);
+  EXPECT_THROW_WITH(Shape({int64_t(1) << 32, int64_t(1) << 32}).checked_numel(),
+                    "[4294967296,4294967296]", "overflows int64");
+  EXPECT_THROW_WITH(Shape({2, -3}).checked_numel(), "negative dimension", "[2,-3]");
+}

@@ -24,7 +24,14 @@ class Shape {
   // Normalizes a possibly negative dimension index for an ndim-dimensional tensor; throws naming
   // op.
   static int wrap_dim(int d, int ndim, const char* op);
+  // Product of the dimensions; the caller vouches that it fits (shapes built by the library).
   int64_t numel() const;
+  // numel() for dimensions that come from outside (a file header, a model file): throws
+  // convkit::Error "element count of [dims] overflows int64" when the product of the non-zero
+  // dimensions does not fit (a tensor's strides are such products, even when a zero dimension
+  // makes it empty), or "negative dimension in [dims]". File readers call this before building a
+  // Tensor and prefix the file name to the message.
+  int64_t checked_numel() const;
   const int64_t* begin() const { return dims_.data(); }
   const int64_t* end() const { return dims_.data() + ndim_; }
   std::vector<int64_t> vec() const { return {begin(), end()}; }

@@ -1,5 +1,7 @@
 #include "convkit/shape.h"
 
+#include <algorithm>
+
 #include "convkit/error.h"
 
 namespace convkit {
@@ -33,6 +35,16 @@ int64_t Shape::numel() const {
   int64_t n = 1;
   for (int i = 0; i < ndim_; ++i) n *= dims_[i];
   return n;
+}
+
+int64_t Shape::checked_numel() const {
+  for (int i = 0; i < ndim_; ++i)
+    CONVKIT_CHECK(dims_[i] >= 0, "negative dimension in ", to_string());
+  int64_t n = 1;
+  for (int i = 0; i < ndim_; ++i)
+    CONVKIT_CHECK(dims_[i] == 0 || !__builtin_mul_overflow(n, dims_[i], &n), "element count of ",
+                  to_string(), " overflows int64");
+  return std::find(begin(), end(), int64_t(0)) != end() ? 0 : n;
 }
 
 std::string Shape::to_string() const {

@@ -191,6 +191,11 @@ ImageDataset::ImageDataset(const ImageSource& source, ImageDatasetOptions option
     s.report({f, ImageProblem::not_an_image, f + ": " + why, "skipped"});
   }
 
+  for (const SkippedEntry& e : source.skipped_entries()) {
+    if (strict) throw ImageFileError(ImageProblem::unreadable, e.path, e.reason);
+    s.report({e.path, ImageProblem::unreadable, e.path + ": " + e.reason, "skipped"});
+  }
+
   std::vector<ImageEntry> kept;
   if (s.opt.scan) {
     const auto& entries = source.entries();

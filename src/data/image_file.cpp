@@ -8,7 +8,15 @@
 #include <opencv2/imgproc.hpp>
 #include <vector>
 
+#include "image_codecs.h"
+
 namespace convkit::data {
+
+std::string codec::pixels_over_limit(uint64_t width, uint64_t height, int64_t max_pixels) {
+  return detail::concat("image of ", width, " x ", height, " = ", width * height,
+                        " pixels is above the limit of ", max_pixels,
+                        " pixels (raise it with --max-pixels)");
+}
 
 const char* format_name(ImageFormat f) {
   switch (f) {
@@ -92,30 +100,27 @@ ImageFormat signature(const Bytes& h) {
   return ImageFormat::unknown;
 }
 
-// Position of the first byte after the last occurrence of `needle` in the tail, as a file offset;
-// 0 when absent.
-uint64_t find_in_tail(std::string_view tail, uint64_t file_size, std::string_view needle,
-                      uint64_t not_before) {
-  const uint64_t tail_start = file_size - tail.size();
-  size_t at = tail.rfind(needle);
-  if (at == std::string_view::npos || tail_start + at < not_before) return 0;
-  return tail_start + at + needle.size();
+// A PNG or JPEG is judged by decoding it (image_codecs.h): bytes after the end marker are allowed
+// (phones append their own data), so the probe calls a file truncated only when it sees the whole
+// file and the end marker is nowhere after `from`.
+bool lacks_end_marker(const Bytes& h, uint64_t size, std::string_view marker, size_t from) {
+  return h.b.size() == size && h.b.find(marker, from) == std::string_view::npos;
 }
 
-void probe_png(const Bytes& h, std::string_view tail, uint64_t size, ImageProbe& p) {
+void probe_png(const Bytes& h, uint64_t size, ImageProbe& p) {
   // IHDR is the first chunk: 8-byte signature, length, "IHDR", width, height (big-endian).
   if (h.starts(12, "IHDR")) {
     p.width = h.be32(16);
     p.height = h.be32(20);
   }
-  p.truncated = find_in_tail(tail, size, "IEND", 8) == 0;
+  p.truncated = lacks_end_marker(h, size, "IEND", 8);
 }
 
-void probe_jpeg(const Bytes& h, std::string_view tail, uint64_t size, ImageProbe& p) {
+void probe_jpeg(const Bytes& h, uint64_t size, ImageProbe& p) {
   // Walk the marker segments (ITU T.81 B.1.1) up to the start of scan; a start-of-frame segment
   // (SOF0..SOF15 but DHT C4, JPG C8, DAC CC) holds precision, height, width.
   size_t o = 2;
-  uint64_t scan_start = 0;
+  size_t scan_start = 0;
   while (h.has(o, 4)) {
     if (h.u8(o) != 0xff) break;
     uint32_t m = h.u8(o + 1);
@@ -140,7 +145,7 @@ void probe_jpeg(const Bytes& h, std::string_view tail, uint64_t size, ImageProbe
     o += 2 + len;
   }
   // Entropy-coded data stuffs every 0xFF with 0x00, so FF D9 after the scan header is the real end.
-  p.truncated = find_in_tail(tail, size, "\xff\xd9", scan_start) == 0;
+  p.truncated = lacks_end_marker(h, size, "\xff\xd9", scan_start);
 }
 
 void probe_bmp(const Bytes& h, uint64_t size, ImageProbe& p) {
@@ -155,15 +160,18 @@ void probe_bmp(const Bytes& h, uint64_t size, ImageProbe& p) {
     hgt = int32_t(h.le32(22));
     bpp = h.le16(28);
   }
-  hgt = std::abs(hgt);  // negative height: rows stored top-down
-  p.width = w;
+  hgt = std::abs(hgt);                // negative height: rows stored top-down
+  p.width = std::max<int64_t>(w, 0);  // a negative width is corrupt: reported as a size of 0
   p.height = hgt;
   const uint32_t compression = dib == 12 ? 0 : h.le32(30);
   uint64_t needed = declared;
   // Uncompressed rows are padded to 4 bytes; compressed sizes are known only to the decoder.
-  if ((compression == 0 || compression == 3) && w > 0 && bpp > 0)
-    needed =
-        std::max<uint64_t>(needed, pixels_at + uint64_t((w * bpp + 31) / 32 * 4) * uint64_t(hgt));
+  // w < 2^31 and bpp < 2^16, so a row's bytes fit; rows times height may not (saturated).
+  uint64_t pixel_bytes = 0;
+  if ((compression == 0 || compression == 3) && w > 0 && bpp > 0 &&
+      __builtin_mul_overflow(uint64_t((w * bpp + 31) / 32 * 4), uint64_t(hgt), &pixel_bytes))
+    pixel_bytes = UINT64_MAX - pixels_at;
+  needed = std::max<uint64_t>(needed, pixels_at + pixel_bytes);
   p.truncated = needed > size;
 }
 
@@ -187,14 +195,14 @@ void probe_tiff(const Bytes& h, uint64_t size, ImageProbe& p) {
   const bool le = h.b[0] == 'I';
   auto u16 = [&](size_t o) { return le ? h.le16(o) : h.be16(o); };
   auto u32 = [&](size_t o) { return le ? h.le32(o) : h.be32(o); };
-  const uint32_t ifd = u32(4);
+  const uint64_t ifd = u32(4);
   if (ifd + 2 > size) {
     p.truncated = true;
     return;
   }
   const uint32_t n = u16(ifd);
-  for (uint32_t k = 0; k < n && h.has(ifd + 2 + 12 * (k + 1), 0); ++k) {
-    const size_t e = ifd + 2 + 12 * k;
+  for (uint32_t k = 0; k < n && h.has(ifd + 2 + size_t(12) * (k + 1), 0); ++k) {
+    const size_t e = ifd + 2 + size_t(12) * k;
     const uint32_t tag = u16(e), type = u16(e + 2);
     const int64_t value = type == 3 ? u16(e + 8) : u32(e + 8);  // SHORT or LONG
     if (tag == 256) p.width = value;
@@ -202,15 +210,29 @@ void probe_tiff(const Bytes& h, uint64_t size, ImageProbe& p) {
   }
 }
 
-std::string first_bytes(std::string_view b) {
-  std::string printable;
-  for (char c : b.substr(0, 8)) printable += std::isprint(static_cast<unsigned char>(c)) ? c : '.';
-  return "'" + printable + "'";
-}
-
-std::string pixels_detail(int64_t w, int64_t h, int64_t max_pixels) {
-  return detail::concat("image of ", w, " x ", h, " = ", w * h, " pixels is above the limit of ",
-                        max_pixels, " pixels (raise it with --max-pixels)");
+// What a file that is no supported image seems to be, from its first bytes. Never quotes them:
+// a list may name any file (a key, a password store), and warnings end up in shared logs.
+std::string content_kind(const Bytes& h) {
+  static const std::pair<std::string_view, const char*> kSignatures[] = {
+      {"PK\x03\x04", "a ZIP archive"},
+      {"\x1f\x8b", "a gzip archive"},
+      {"%PDF", "a PDF document"},
+      {"GIF8", "a GIF image (not supported)"},
+      {"\x7f"
+       "ELF",
+       "an executable"},
+      {"7z\xbc\xaf", "a 7-Zip archive"},
+      {"RIFF", "a RIFF file that is no WebP"},
+  };
+  for (const auto& [magic, kind] : kSignatures)
+    if (h.starts(0, magic)) return kind;
+  if (h.starts(4, "ftyp")) return "an ISO media file (HEIC, AVIF or video; not supported)";
+  const std::string_view start = h.b.substr(0, 512);
+  const bool text = std::all_of(start.begin(), start.end(), [](char c) {
+    const auto u = static_cast<unsigned char>(c);
+    return u >= 0x80 || std::isprint(u) || std::isspace(u);  // UTF-8 multi-byte text passes
+  });
+  return text ? "looks like text" : "unknown binary data";
 }
 
 void check_probe(const ImageProbe& p, std::string_view head, uint64_t size, const std::string& path,
@@ -218,28 +240,30 @@ void check_probe(const ImageProbe& p, std::string_view head, uint64_t size, cons
   if (size == 0) throw ImageFileError(ImageProblem::empty, path, "empty file (0 bytes)");
   if (p.format == ImageFormat::unknown) {
     ImageFormat by_name = format_from_extension(path);
-    throw ImageFileError(ImageProblem::not_an_image, path,
-                         detail::concat("not an image: ",
-                                        by_name == ImageFormat::unknown
-                                            ? std::string("no JPEG, PNG, BMP, WebP or TIFF")
-                                            : std::string("named as ") + format_name(by_name) +
-                                                  ", but no " + format_name(by_name),
-                                        " signature (first bytes ", first_bytes(head), ")"));
+    throw ImageFileError(
+        ImageProblem::not_an_image, path,
+        detail::concat("not an image: ",
+                       by_name == ImageFormat::unknown
+                           ? std::string("no JPEG, PNG, BMP, WebP or TIFF")
+                           : std::string("named as ") + format_name(by_name) + ", but no " +
+                                 format_name(by_name),
+                       " signature (the content: ", content_kind(Bytes{head}), ")"));
   }
+  // Header sizes are up to 2^32 each: the product fits in 64 bits unsigned, not signed.
+  if (p.width > 0 && p.height > 0 && uint64_t(p.width) * uint64_t(p.height) > uint64_t(max_pixels))
+    throw ImageFileError(ImageProblem::too_large, path,
+                         codec::pixels_over_limit(p.width, p.height, max_pixels));
   if (p.truncated)
     throw ImageFileError(ImageProblem::truncated, path,
                          detail::concat("truncated ", format_name(p.format), " (", size,
                                         " bytes; the file ends before the image does)"));
-  if (p.width >= 0 && p.height >= 0 && p.width * p.height > max_pixels)
-    throw ImageFileError(ImageProblem::too_large, path,
-                         pixels_detail(p.width, p.height, max_pixels));
   if (p.width == 0 || p.height == 0)
     throw ImageFileError(ImageProblem::corrupt, path,
                          detail::concat(format_name(p.format), " header gives a size of ", p.width,
                                         " x ", p.height));
 }
 
-constexpr size_t kHeadBytes = 64 * 1024, kTailBytes = 4 * 1024;
+constexpr size_t kHeadBytes = 64 * 1024;
 
 std::ifstream open_or_throw(const std::string& path, uint64_t& size) {
   std::error_code ec;
@@ -264,16 +288,16 @@ std::string read_range(std::ifstream& f, const std::string& path, uint64_t offse
 }
 }  // namespace
 
-ImageProbe probe_image(std::string_view head, std::string_view tail, uint64_t file_size) {
+ImageProbe probe_image(std::string_view head, uint64_t file_size) {
   ImageProbe p;
   Bytes h{head};
   p.format = signature(h);
   switch (p.format) {
     case ImageFormat::png:
-      probe_png(h, tail, file_size, p);
+      probe_png(h, file_size, p);
       break;
     case ImageFormat::jpeg:
-      probe_jpeg(h, tail, file_size, p);
+      probe_jpeg(h, file_size, p);
       break;
     case ImageFormat::bmp:
       probe_bmp(h, file_size, p);
@@ -293,15 +317,8 @@ ImageProbe probe_image(std::string_view head, std::string_view tail, uint64_t fi
 ImageProbe check_image_file(const std::string& path, int64_t max_pixels) {
   uint64_t size = 0;
   std::ifstream f = open_or_throw(path, size);
-  std::string head, tail;
-  if (size <= kHeadBytes + kTailBytes) {
-    head = read_range(f, path, 0, size);
-    tail = head;
-  } else {
-    head = read_range(f, path, 0, kHeadBytes);
-    tail = read_range(f, path, size - kTailBytes, kTailBytes);
-  }
-  ImageProbe p = probe_image(head, tail, size);
+  const std::string head = read_range(f, path, 0, std::min<uint64_t>(size, kHeadBytes));
+  ImageProbe p = probe_image(head, size);
   check_probe(p, head, size, path, max_pixels);
   return p;
 }
@@ -315,50 +332,56 @@ DecodedImage read_image(const std::string& path, ColorMode mode, int64_t max_pix
 
 DecodedImage decode_image(std::string_view bytes, const std::string& path, ColorMode mode,
                           int64_t max_pixels) {
-  std::string_view tail = bytes.substr(bytes.size() - std::min(bytes.size(), kTailBytes));
-  ImageProbe p = probe_image(bytes, tail, bytes.size());
+  ImageProbe p = probe_image(bytes, bytes.size());
   check_probe(p, bytes, bytes.size(), path, max_pixels);
 
+  // JPEG and PNG through our own libjpeg/libpng handlers (their messages carry the path and
+  // never reach stderr); the other formats through OpenCV, whose BGR(A) becomes RGB here.
   cv::Mat raw;
-  try {
-    // ANYCOLOR keeps one-channel files one-channel (to tell grayscale from colour) and still
-    // applies EXIF orientation, which IMREAD_UNCHANGED would not; without ANYDEPTH, samples become
-    // 8-bit.
-    cv::Mat buf(1, int(bytes.size()), CV_8UC1, const_cast<char*>(bytes.data()));
-    raw = cv::imdecode(buf, cv::IMREAD_ANYCOLOR);
-  } catch (const cv::Exception& e) {
-    throw ImageFileError(ImageProblem::corrupt, path,
-                         std::string("corrupt ") + format_name(p.format) + ": " + e.what());
+  if (p.format == ImageFormat::jpeg) {
+    raw = codec::decode_jpeg(bytes, path, max_pixels);
+  } else if (p.format == ImageFormat::png) {
+    raw = codec::decode_png(bytes, path, max_pixels);
+  } else {
+    try {
+      // ANYCOLOR keeps one-channel files one-channel (to tell grayscale from colour); without
+      // ANYDEPTH, samples become 8-bit.
+      cv::Mat buf(1, int(bytes.size()), CV_8UC1, const_cast<char*>(bytes.data()));
+      raw = cv::imdecode(buf, cv::IMREAD_ANYCOLOR);
+    } catch (const cv::Exception& e) {
+      throw ImageFileError(ImageProblem::corrupt, path,
+                           std::string("corrupt ") + format_name(p.format) + ": " + e.what());
+    }
+    if (raw.empty())
+      throw ImageFileError(
+          ImageProblem::corrupt, path,
+          std::string("corrupt ") + format_name(p.format) + ": OpenCV could not decode it");
+    if (raw.depth() != CV_8U) raw.convertTo(raw, CV_8U, raw.depth() == CV_16U ? 1.0 / 257 : 1.0);
+    if (raw.channels() > 1)
+      cv::cvtColor(raw, raw, raw.channels() == 4 ? cv::COLOR_BGRA2RGB : cv::COLOR_BGR2RGB);
   }
-  if (raw.empty())
-    throw ImageFileError(
-        ImageProblem::corrupt, path,
-        std::string("corrupt ") + format_name(p.format) + ": OpenCV could not decode it");
   if (int64_t(raw.cols) * raw.rows > max_pixels)
     throw ImageFileError(ImageProblem::too_large, path,
-                         pixels_detail(raw.cols, raw.rows, max_pixels));
+                         codec::pixels_over_limit(raw.cols, raw.rows, max_pixels));
   // EXIF orientation may swap the sides, so compare the pixel count only.
   if (p.width > 0 && p.height > 0 && int64_t(raw.cols) * raw.rows != p.width * p.height)
     throw ImageFileError(
         ImageProblem::corrupt, path,
         detail::concat("corrupt ", format_name(p.format), ": header says ", p.width, " x ",
                        p.height, ", decoded ", raw.cols, " x ", raw.rows));
-  if (raw.depth() != CV_8U) raw.convertTo(raw, CV_8U, raw.depth() == CV_16U ? 1.0 / 257 : 1.0);
 
-  DecodedImage out;
+  DecodedImage out;  // raw is CV_8UC1 or CV_8UC3 in RGB order here
   out.was_gray = raw.channels() == 1;
-  const int channels = raw.channels();
-  if (mode == ColorMode::gray) {
-    if (channels == 1)
-      out.image = raw;
-    else
-      cv::cvtColor(raw, out.image, channels == 4 ? cv::COLOR_BGRA2GRAY : cv::COLOR_BGR2GRAY);
-  } else {
-    if (channels == 1)
-      cv::cvtColor(raw, out.image, cv::COLOR_GRAY2RGB);
-    else
-      cv::cvtColor(raw, out.image, channels == 4 ? cv::COLOR_BGRA2RGB : cv::COLOR_BGR2RGB);
-  }
+  if (mode == ColorMode::gray)
+    out.image = out.was_gray ? raw : [&] {
+      cv::Mat g;
+      cv::cvtColor(raw, g, cv::COLOR_RGB2GRAY);
+      return g;
+    }();
+  else if (out.was_gray)
+    cv::cvtColor(raw, out.image, cv::COLOR_GRAY2RGB);
+  else
+    out.image = raw;
   return out;
 }
 

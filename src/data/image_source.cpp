@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -9,6 +12,7 @@
 
 #include "convkit/data/image_file.h"
 #include "convkit/error.h"
+#include "folder_walk.h"
 
 namespace convkit::data {
 
@@ -58,9 +62,18 @@ std::vector<std::string> split_csv(const std::string& line, const std::string& w
   return fields;
 }
 
-bool is_count(const std::string& s) {
-  return !s.empty() && s.size() < 18 &&
+constexpr std::string_view kUtf8Bom = "\xef\xbb\xbf";  // Excel's "CSV UTF-8" starts with it
+
+bool is_integer(const std::string& s) {
+  return !s.empty() &&
          std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c); });
+}
+
+// An is_integer() label's value; -1 when it does not fit in int64 (reported as out of range).
+int64_t parse_label(const std::string& s) {
+  int64_t v = -1;
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+  return ec == std::errc() && end == s.data() + s.size() ? v : -1;
 }
 
 std::string known_list(const std::vector<std::string>& names) {
@@ -76,14 +89,39 @@ ImageSource ImageSource::from_folder(const std::string& dir,
   std::error_code ec;
   CONVKIT_CHECK(fs::is_directory(dir, ec), dir,
                 ": no such folder (an image folder has one sub-folder per class)");
+  const fs::path root = walk::canonical_root(dir);
+  ImageSource s;
   std::vector<std::string> found;
-  for (const auto& e : fs::directory_iterator(dir, fs::directory_options::follow_directory_symlink))
-    if (!hidden(e.path()) && e.is_directory()) found.push_back(e.path().filename().string());
+  fs::directory_iterator it(dir, ec);
+  for (; !ec && it != fs::directory_iterator(); it.increment(ec)) {
+    const fs::path& p = it->path();
+    std::error_code status_ec;
+    if (hidden(p) || !it->is_directory(status_ec)) {
+      if (status_ec && status_ec != std::errc::no_such_file_or_directory)
+        s.skipped_.push_back({p.string(), "cannot be read (" + status_ec.message() + ")"});
+      continue;
+    }
+    std::error_code link_ec;
+    const fs::path target = fs::canonical(p, link_ec);
+    if (link_ec) {
+      s.skipped_.push_back({p.string(), "cannot be resolved (" + link_ec.message() + ")"});
+      continue;
+    }
+    if (target == root || !walk::inside(target, root)) {
+      s.skipped_.push_back(
+          {p.string(), "a link to " + target.string() + ", " +
+                           (target == root ? "the data root itself (a loop)"
+                                           : "outside the data root " + root.string()) +
+                           " (not followed)"});
+      continue;
+    }
+    found.push_back(p.filename().string());
+  }
+  CONVKIT_CHECK(!ec, dir, ": cannot be listed (", ec.message(), ")");
   std::sort(found.begin(), found.end());
   CONVKIT_CHECK(!found.empty(), dir, ": no class folders (expected one sub-folder per class, e.g. ",
                 dir, "/cat/001.jpg)");
 
-  ImageSource s;
   s.origin_ = dir;
   s.fixed_classes_ = !classes.empty();
   s.classes_ = classes.empty() ? found : classes;
@@ -92,28 +130,24 @@ ImageSource ImageSource::from_folder(const std::string& dir,
   for (const std::string& c : found)
     CONVKIT_CHECK(index.count(c), dir, ": folder '", c, "' is not one of the model's ",
                   s.classes_.size(), " classes (", known_list(s.classes_), ")");
+  const std::set<std::string> present(found.begin(), found.end());
   for (const std::string& c : s.classes_) {
     const fs::path class_dir = fs::path(dir) / c;
     s.class_dirs_.push_back(class_dir.string());
-    if (!fs::is_directory(class_dir, ec)) continue;  // a class the model knows, absent here
+    if (!present.count(c)) continue;  // a class the model knows, absent here
+    walk::Listing listing;
+    walk::list_files(class_dir, root, listing);
     std::vector<std::string> images;
-    auto it = fs::recursive_directory_iterator(class_dir,
-                                               fs::directory_options::follow_directory_symlink);
-    for (auto e = fs::begin(it); e != fs::end(it); ++e) {
-      if (hidden(e->path())) {
-        if (e->is_directory()) e.disable_recursion_pending();
-        continue;
-      }
-      if (e->is_directory()) continue;
-      if (format_from_extension(e->path().string()) == ImageFormat::unknown)
-        s.non_image_files_.push_back(e->path().string());
-      else
-        images.push_back(e->path().string());
-    }
+    for (std::string& f : listing.files)
+      (format_from_extension(f) == ImageFormat::unknown ? s.non_image_files_ : images)
+          .push_back(std::move(f));
     std::sort(images.begin(), images.end());
     for (auto& p : images) s.entries_.push_back({std::move(p), index[c]});
+    s.skipped_.insert(s.skipped_.end(), listing.skipped.begin(), listing.skipped.end());
   }
   std::sort(s.non_image_files_.begin(), s.non_image_files_.end());
+  std::sort(s.skipped_.begin(), s.skipped_.end(),
+            [](const SkippedEntry& a, const SkippedEntry& b) { return a.path < b.path; });
   CONVKIT_CHECK(!s.entries_.empty(), dir,
                 ": no images (.jpg .jpeg .png .bmp .webp .tif .tiff) in its ", found.size(),
                 " class folders");
@@ -123,7 +157,12 @@ ImageSource ImageSource::from_folder(const std::string& dir,
 ImageSource ImageSource::from_csv(const std::string& csv_path,
                                   const std::vector<std::string>& classes) {
   std::ifstream f(csv_path);
-  CONVKIT_CHECK(f.good(), csv_path, ": cannot open the image list");
+  CONVKIT_CHECK(f.good(), csv_path, ": cannot open the image list (", std::strerror(errno), ")");
+  return from_csv_stream(f, csv_path, classes);
+}
+
+ImageSource ImageSource::from_csv_stream(std::istream& f, const std::string& csv_path,
+                                         const std::vector<std::string>& classes) {
   const fs::path base = fs::path(csv_path).parent_path();
 
   struct Row {
@@ -136,6 +175,7 @@ ImageSource ImageSource::from_csv(const std::string& csv_path,
   std::string line;
   for (int64_t n = 1; std::getline(f, line); ++n) {
     const std::string where = csv_path + ":" + std::to_string(n);
+    if (n == 1 && line.rfind(kUtf8Bom, 0) == 0) line.erase(0, kUtf8Bom.size());
     std::string t = trim(line);
     if (t.empty() || t[0] == '#') continue;
     std::vector<std::string> fields = split_csv(line, where);
@@ -175,12 +215,31 @@ ImageSource ImageSource::from_csv(const std::string& csv_path,
   ImageSource s;
   s.origin_ = csv_path;
   s.fixed_classes_ = !classes.empty();
-  const bool integers =
-      std::all_of(rows.begin(), rows.end(), [](const Row& r) { return is_count(r.label); });
+  // Labels are class positions when the first row's is an integer, names otherwise; a list may
+  // not mix them (one stray name would silently turn every position into a name).
+  const bool integers = is_integer(rows.front().label);
+  for (const Row& r : rows)
+    CONVKIT_CHECK(is_integer(r.label) == integers, csv_path, ":", r.line, ": label '", r.label,
+                  "' is ", integers ? "a class name" : "an integer", " but line ",
+                  rows.front().line, "'s label '", rows.front().label, "' is ",
+                  integers ? "an integer" : "a class name",
+                  "; a list's labels are all class positions (0, 1, ...) or all class names");
   std::map<std::string, int64_t> index;
   if (integers) {
+    // A class needs at least one row, so without a class list the rows bound the class count.
+    const int64_t bound = classes.empty() ? int64_t(rows.size()) : int64_t(classes.size());
     int64_t max_label = 0;
-    for (const Row& r : rows) max_label = std::max<int64_t>(max_label, std::stoll(r.label));
+    for (const Row& r : rows) {
+      const int64_t label = parse_label(r.label);
+      CONVKIT_CHECK(label >= 0 && label < bound, csv_path, ":", r.line, ": label ", r.label,
+                    classes.empty()
+                        ? detail::concat(" is not below the list's ", rows.size(),
+                                         " rows (integer labels are class positions 0..K-1 and "
+                                         "each class needs a row; is it a typo?)")
+                        : detail::concat(" is out of range for the ", classes.size(), " classes (",
+                                         known_list(classes), ")"));
+      max_label = std::max(max_label, label);
+    }
     if (classes.empty())
       for (int64_t i = 0; i <= max_label; ++i) s.classes_.push_back(std::to_string(i));
     else
@@ -207,9 +266,7 @@ ImageSource ImageSource::from_csv(const std::string& csv_path,
     }
     int64_t label;
     if (integers) {
-      label = std::stoll(r.label);
-      CONVKIT_CHECK(label < s.num_classes(), where, ": label ", label, " is out of range for the ",
-                    s.num_classes(), " classes (", known_list(s.classes_), ")");
+      label = parse_label(r.label);  // checked above
     } else {
       auto c = index.find(r.label);
       CONVKIT_CHECK(c != index.end(), where, ": label '", r.label, "' is not one of the ",

@@ -8,7 +8,10 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
 #include <nlohmann/json.hpp>
+#include <set>
+#include <string_view>
 #include <vector>
 
 namespace convkit::io {
@@ -16,6 +19,7 @@ namespace convkit::io {
 namespace {
 using json = nlohmann::json;
 constexpr uint64_t kMaxHeader = uint64_t(100) << 20;  // the reference implementation's limit
+constexpr int kMaxDepth = 8;                          // {"name": {"shape": [..]}} needs 3
 
 const char* st_dtype(DType t) {
   switch (t) {
@@ -48,40 +52,57 @@ bool parse_dtype(const std::string& s, DType* out) {
 [[noreturn]] void fail(const std::string& path, const std::string& what) {
   throw Error("safetensors: " + path + ": " + what);
 }
+
+// Parses the header, refusing a key given twice in any object (nlohmann keeps the last silently).
+json parse_header(const std::string& path, std::string_view header) {
+  std::vector<std::set<std::string>> keys;  // the keys of each object being parsed
+  std::string duplicate;
+  auto track = [&](int depth, json::parse_event_t event, json& parsed) {
+    // Deeper values are no valid header, and printing them in a message would recurse as deep.
+    if (depth > kMaxDepth) fail(path, "header nests deeper than " + std::to_string(kMaxDepth));
+    if (event == json::parse_event_t::object_start) keys.emplace_back();
+    if (event == json::parse_event_t::object_end) keys.pop_back();
+    if (event == json::parse_event_t::key &&
+        !keys.back().insert(parsed.get<std::string>()).second && duplicate.empty())
+      duplicate = parsed.get<std::string>();
+    return true;
+  };
+  json j;
+  try {
+    j = json::parse(header.begin(), header.end(), track);
+  } catch (const json::exception& e) {
+    fail(path, std::string("header is not valid JSON (") + e.what() + ")");
+  }
+  if (!duplicate.empty())
+    fail(path, "header names '" + duplicate + "' twice (each key must be unique)");
+  if (!j.is_object()) fail(path, "header is not a JSON object");
+  return j;
+}
 }  // namespace
 
 SafetensorsFile load_safetensors(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) fail(path, std::string("cannot open (") + std::strerror(errno) + ")");
-  in.seekg(0, std::ios::end);
-  const uint64_t file_size = uint64_t(in.tellg());
-  in.seekg(0);
+  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (in.bad()) fail(path, std::string("read error (") + std::strerror(errno) + ")");
+  return parse_safetensors(bytes, path);
+}
+
+SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& path) {
+  const uint64_t file_size = bytes.size();
   if (file_size < 8)
     fail(
         path,
         "file has " + std::to_string(file_size) +
             " bytes, too short for the 8-byte header length (truncated or not a safetensors file)");
-  unsigned char len_bytes[8];
-  in.read(reinterpret_cast<char*>(len_bytes), 8);
   uint64_t header_len = 0;
-  for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | len_bytes[i];
+  for (int i = 7; i >= 0; --i) header_len = (header_len << 8) | uint8_t(bytes[size_t(i)]);
   if (header_len > kMaxHeader || header_len > file_size - 8)
     fail(path, "header length " + std::to_string(header_len) + " exceeds the file size " +
                    std::to_string(file_size) + " (truncated or not a safetensors file)");
-  std::string header(header_len, '\0');
-  in.read(header.data(), std::streamsize(header_len));
-  json j;
-  try {
-    j = json::parse(header);
-  } catch (const json::exception& e) {
-    fail(path, std::string("header is not valid JSON (") + e.what() + ")");
-  }
-  if (!j.is_object()) fail(path, "header is not a JSON object");
-
-  const uint64_t data_size = file_size - 8 - header_len;
-  std::vector<char> data(data_size);
-  in.read(data.data(), std::streamsize(data_size));
-  if (!in) fail(path, "could not read the tensor data");
+  const json j = parse_header(path, bytes.substr(8, header_len));
+  const std::string_view data = bytes.substr(8 + header_len);
+  const uint64_t data_size = data.size();
 
   SafetensorsFile out;
   std::vector<std::pair<uint64_t, uint64_t>> ranges;
@@ -102,6 +123,8 @@ SafetensorsFile load_safetensors(const std::string& path) {
     if (!v["dtype"].is_string() || !parse_dtype(v["dtype"].get<std::string>(), &dt))
       fail(path, where + " has unsupported dtype " + v["dtype"].dump() +
                      " (supported: F32, F64, I64, U8)");
+    if (!v["shape"].is_array())
+      fail(path, where + " has shape " + v["shape"].dump() + ", not an array of dimensions");
     std::vector<int64_t> dims;
     for (auto& d : v["shape"]) {
       if (!d.is_number_integer() || d.get<int64_t>() < 0)
@@ -116,7 +139,13 @@ SafetensorsFile load_safetensors(const std::string& path) {
       fail(path, where + " has malformed data_offsets " + offs.dump());
     uint64_t b = offs[0].get<uint64_t>(), e = offs[1].get<uint64_t>();
     Shape shape(dims);
-    uint64_t want = uint64_t(shape.numel()) * dtype_size(dt);
+    uint64_t want = 0;
+    try {
+      if (__builtin_mul_overflow(uint64_t(shape.checked_numel()), dtype_size(dt), &want))
+        throw Error("the byte count of " + shape.to_string() + " overflows");
+    } catch (const Error& err) {
+      fail(path, where + ": " + err.what());
+    }
     if (b > e || e > data_size)
       fail(path, where + " data_offsets [" + std::to_string(b) + ", " + std::to_string(e) +
                      ") lie outside the " + std::to_string(data_size) +
@@ -127,12 +156,24 @@ SafetensorsFile load_safetensors(const std::string& path) {
                      std::to_string(want));
     ranges.push_back({b, e});
     Tensor t = Tensor::empty(shape, dt);
-    std::memcpy(t.raw_data(), data.data() + b, want);
+    if (want > 0) std::memcpy(t.raw_data(), data.data() + b, want);
     out.tensors.emplace(name, t);
   }
+  // As the reference reader: the tensors tile the data section, in offset order, with no gap
+  // (hidden bytes) and no overlap.
   std::sort(ranges.begin(), ranges.end());
-  for (size_t i = 1; i < ranges.size(); ++i)
-    if (ranges[i].first < ranges[i - 1].second) fail(path, "two tensors' data ranges overlap");
+  uint64_t covered = 0;
+  for (const auto& [b, e] : ranges) {
+    if (b < covered) fail(path, "two tensors' data ranges overlap");
+    if (b > covered)
+      fail(path, "bytes [" + std::to_string(covered) + ", " + std::to_string(b) +
+                     ") of the data section belong to no tensor (a malformed or tampered file)");
+    covered = e;
+  }
+  if (covered != data_size)
+    fail(path, "bytes [" + std::to_string(covered) + ", " + std::to_string(data_size) +
+                   ") at the end of the data section belong to no tensor (a malformed or "
+                   "tampered file)");
   return out;
 }
 

@@ -101,11 +101,12 @@ void detail::add_resnet_models(std::vector<ModelEntry>& out) {
   // Parameter counts for 3 channels, 1000 classes, as torchvision 0.14 documents them.
   const std::pair<int, int64_t> depths[] = {
       {18, 11689512}, {34, 21797672}, {50, 25557032}, {101, 44549160}, {152, 60192808}};
+  // [depth = depth] below: clang 14 (the fuzz build) cannot capture a structured binding.
   for (auto [depth, params] : depths)
     out.push_back(ModelEntry("resnet" + std::to_string(depth),
                              "ResNet-" + std::to_string(depth) +
                                  (depth >= 50 ? " (bottleneck blocks)" : " (basic blocks)"),
-                             [depth](const ModelConfig& c) {
+                             [depth = depth](const ModelConfig& c) {
                                return std::make_shared<ResNet>(depth, c.in_channels, c.num_classes);
                              })
                       .from_paper("He et al. 2016")

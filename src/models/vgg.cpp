@@ -82,12 +82,13 @@ void detail::add_vgg_models(std::vector<ModelEntry>& out) {
                                                                 {13, {133047848, 133053736}},
                                                                 {16, {138357544, 138365992}},
                                                                 {19, {143667240, 143678248}}};
+  // [depth = depth] below: clang 14 (the fuzz build) cannot capture a structured binding.
   for (auto [depth, params] : depths)
     for (bool bn : {false, true}) {
       const std::string name = "vgg" + std::to_string(depth) + (bn ? "_bn" : "");
       out.push_back(
           ModelEntry(name, "VGG-" + std::to_string(depth) + (bn ? " with batch norm" : ""),
-                     [depth, bn](const ModelConfig& c) {
+                     [depth = depth, bn](const ModelConfig& c) {
                        return std::make_shared<VGG>(depth, c.in_channels, c.num_classes, bn);
                      })
               .from_paper(bn ? "Simonyan & Zisserman 2015; Ioffe & Szegedy 2015"

@@ -1,9 +1,12 @@
 #include "convkit/train/checkpoint.h"
 
+#include <cmath>
+#include <cstdlib>
 #include <sstream>
 
 #include "convkit/infer/bundle.h"
 #include "convkit/io/safetensors.h"
+#include "convkit/random.h"
 
 namespace convkit::train {
 
@@ -26,11 +29,18 @@ std::string encode(const std::vector<double>& v) {
   for (size_t i = 0; i < v.size(); ++i) os << (i ? " " : "") << v[i];
   return os.str();
 }
-std::vector<double> decode(const std::string& s) {
+// A space-separated list of numbers as encode() writes them (inf and nan included: a plateau
+// schedule starts at inf); throws naming the file and the entry on anything else.
+std::vector<double> decode(const std::string& path, const std::string& key, const std::string& s) {
   std::istringstream is(s);
   std::vector<double> v;
-  double d;
-  while (is >> d) v.push_back(d);
+  for (std::string word; is >> word;) {
+    char* end = nullptr;
+    const double d = std::strtod(word.c_str(), &end);
+    CONVKIT_CHECK(end == word.c_str() + word.size(), path, ": training state entry '", key,
+                  "' is not a list of numbers: '", s.substr(0, 80), "'");
+    v.push_back(d);
+  }
   return v;
 }
 
@@ -48,6 +58,42 @@ int64_t to_int(const std::string& path, const std::string& key, const std::strin
   } catch (...) {
   }
   throw Error(path + ": training state entry '" + key + "' is not an integer: '" + v + "'");
+}
+
+int64_t counter(const std::string& path, const Metadata& m, const std::string& key) {
+  const int64_t v = to_int(path, key, need(path, m, key));
+  CONVKIT_CHECK(v >= 0, path, ": training state entry '", key, "' is ", v,
+                "; it counts from 0 (a damaged or hand-edited file)");
+  return v;
+}
+
+// The optimizer state must be the one `opt` itself keeps: same optimizer, every slot present (a
+// count recorded at save time), no slot it does not know (a state saved by SGD would otherwise load
+// into Adam as "no history yet"). Before loading: the name and the count.
+void check_optimizer_saved(const std::string& path, const Metadata& meta,
+                           const std::map<std::string, Tensor>& saved,
+                           const optim::Optimizer& opt) {
+  auto name = meta.find("optimizer");
+  CONVKIT_CHECK(name == meta.end() || name->second == opt.name(), path,
+                ": the training state was saved by the ", name->second,
+                " optimizer, this run uses ", opt.name(),
+                " (resume with the same optimizer, or start a new run)");
+  auto count = meta.find("optimizer_entries");
+  if (count == meta.end()) return;  // written before the count was recorded
+  const int64_t want = to_int(path, "optimizer_entries", count->second);
+  CONVKIT_CHECK(int64_t(saved.size()) == want, path, ": the training state lists ", want,
+                " optimizer entries but holds ", saved.size(),
+                " (an optimizer slot is missing: a damaged or edited file)");
+}
+
+// After `opt` loaded `saved`: each saved slot is one `opt` keeps.
+void check_optimizer_slots(const std::string& path, const std::map<std::string, Tensor>& saved,
+                           const optim::Optimizer& opt) {
+  const std::map<std::string, Tensor> kept = opt.state();
+  for (const auto& entry : saved)
+    CONVKIT_CHECK(kept.count(entry.first), path, ": optimizer entry 'optim.", entry.first,
+                  "' is not one ", opt.name(),
+                  " keeps for this model (saved by another optimizer or for another model?)");
 }
 }  // namespace
 
@@ -84,6 +130,8 @@ void save_train_state(const std::string& path, const nn::Module& model, const op
   std::vector<double> lrs;
   for (const auto& g : opt.param_groups()) lrs.push_back(g.lr);
   meta["group_lrs"] = encode(lrs);
+  meta["optimizer"] = opt.name();
+  meta["optimizer_entries"] = std::to_string(opt.state().size());
   io::save_safetensors(path, tensors, meta);
 }
 
@@ -100,23 +148,35 @@ TrainState load_train_state(const std::string& path, nn::Module& model, optim::O
       throw Error(path + ": unexpected tensor '" + k + "' in a training state");
   }
   TrainState s;
-  s.epoch = to_int(path, "epoch", need(path, f.metadata, "epoch"));
-  s.next_batch = to_int(path, "next_batch", need(path, f.metadata, "next_batch"));
-  s.step = to_int(path, "step", need(path, f.metadata, "step"));
-  std::vector<double> best = decode(need(path, f.metadata, "best_metric"));
+  s.epoch = counter(path, f.metadata, "epoch");
+  s.next_batch = counter(path, f.metadata, "next_batch");
+  s.step = counter(path, f.metadata, "step");
+  std::vector<double> best = decode(path, "best_metric", need(path, f.metadata, "best_metric"));
+  CONVKIT_CHECK(best.size() <= 1, path, ": training state entry 'best_metric' holds ", best.size(),
+                " numbers, not one");
   s.best_metric = best.empty() ? -1 : best[0];
   s.rng_state = need(path, f.metadata, "rng_state");
-  s.plateau_state = decode(need(path, f.metadata, "plateau_state"));
-  std::vector<double> lrs = decode(need(path, f.metadata, "group_lrs"));
+  try {
+    Generator().set_state(s.rng_state);  // the caller restores it; check it here, by file
+  } catch (const Error& e) {
+    throw Error(path + ": training state entry 'rng_state': " + e.what());
+  }
+  s.plateau_state = decode(path, "plateau_state", need(path, f.metadata, "plateau_state"));
+  std::vector<double> lrs = decode(path, "group_lrs", need(path, f.metadata, "group_lrs"));
   CONVKIT_CHECK(lrs.size() == opt.param_groups().size(), path, ": training state has ", lrs.size(),
                 " parameter groups, the optimizer ", opt.param_groups().size());
+  for (double lr : lrs)
+    CONVKIT_CHECK(std::isfinite(lr) && lr >= 0, path, ": training state entry 'group_lrs' holds ",
+                  "the learning rate ", lr, " (a damaged file)");
   // A failure below leaves the run unusable; the caller aborts rather than training on.
   model.load_state_dict(weights, /*strict=*/true, path);
+  check_optimizer_saved(path, f.metadata, optim_state, opt);
   try {
     opt.load_state(optim_state);
   } catch (const Error& e) {
     throw Error(path + ": " + e.what());
   }
+  check_optimizer_slots(path, optim_state, opt);
   for (size_t g = 0; g < lrs.size(); ++g) opt.param_groups()[g].lr = lrs[g];
   for (auto& [k, v] : f.metadata)
     if (!s.extra.count(k)) s.extra[k] = v;

@@ -6,6 +6,7 @@
 // load, and Python reads it directly.
 #include <map>
 #include <string>
+#include <string_view>
 
 #include "convkit/tensor.h"
 
@@ -17,9 +18,13 @@ struct SafetensorsFile {
 };
 
 // Reads a file. Throws convkit::Error naming the path and what is wrong: missing or unreadable
-// file, truncated header or data, malformed JSON, unsupported dtype, offsets out of range or
-// overlapping, shape not matching the byte count.
+// file, truncated header or data, malformed JSON, a key given twice, unsupported dtype, a shape
+// that is not an array of non-negative integers or whose byte count overflows, offsets out of
+// range, overlapping, or leaving bytes of the data section to no tensor (between tensors or after
+// the last), shape not matching the byte count (docs/robustness.md).
 SafetensorsFile load_safetensors(const std::string& path);
+// The same on a file's bytes already in memory; `path` only names them in messages.
+SafetensorsFile parse_safetensors(std::string_view bytes, const std::string& path);
 
 // Writes atomically: a temporary file in the same folder, fsync, then rename over `path`, so an
 // interrupted write never leaves a half-written file under the final name.

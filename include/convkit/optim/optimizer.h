@@ -37,6 +37,8 @@ class Optimizer {
   // entry.
   virtual std::map<std::string, Tensor> state() const = 0;
   virtual void load_state(const std::map<std::string, Tensor>& state) = 0;
+  // "SGD", "Adam", "AdamW": recorded in a training state so a resume with another one is refused.
+  const char* name() const { return name_; }
 
  protected:
   std::vector<ParamGroup> groups_;

@@ -23,7 +23,8 @@ Dims dims_of(const Tensor& x) {
 template <class T>
 void batch_norm_forward(Tensor& y, Tensor& mean, Tensor& var, const Tensor& x, const Tensor& weight,
                         const Tensor& bias, const BatchNormParams& p) {
-  const auto [N, C, S] = dims_of(x);
+  const Dims d = dims_of(x);  // not a structured binding: clang 14 cannot share one with OpenMP
+  const int64_t N = d.N, C = d.C, S = d.S;
   const double M = double(N * S);
   const T* px = x.data<T>();
   T* py = y.data<T>();
@@ -64,7 +65,8 @@ template <class T>
 void batch_norm_backward(Tensor& dx, Tensor& dweight, Tensor& dbias, const Tensor& dy,
                          const Tensor& x, const Tensor& mean, const Tensor& var,
                          const Tensor& weight, const BatchNormParams& p) {
-  const auto [N, C, S] = dims_of(x);
+  const Dims d = dims_of(x);  // not a structured binding: clang 14 cannot share one with OpenMP
+  const int64_t N = d.N, C = d.C, S = d.S;
   const double M = double(N * S);
   const T* px = x.data<T>();
   const T* pdy = dy.data<T>();
