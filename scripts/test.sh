@@ -15,6 +15,9 @@ cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DCONVKIT_BUILD_TESTS=ON
 cmake --build build -j"$jobs"
 (cd build && ctest --output-on-failure -j"$jobs")
 scripts/install_test.sh build
+# The five readers' libFuzzer targets under ASan + UBSan, 50 s each; a finding fails the run
+# (docs/robustness.md).
+nice -n 5 scripts/fuzz.sh 50
 
 if [[ "${1:-}" != "--quick" ]]; then
   cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCONVKIT_SANITIZE=ON -DCONVKIT_BUILD_BENCH=OFF
