@@ -7,4 +7,4 @@ cd "$(dirname "$0")/.."
 scripts/install_deps.sh
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release > /dev/null
 cmake --build build -j"$(nproc)" --target convkit_cli
-build/convkit train --out runs/demo "$@"
+build/convkit train --out runs/demo --overwrite "$@"   # the demo may run again: replace its run
