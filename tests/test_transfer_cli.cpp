@@ -9,7 +9,9 @@
 #include <fstream>
 #include <sstream>
 
+#include "convkit/autograd.h"
 #include "convkit/io/safetensors.h"
+#include "convkit/models/registry.h"
 #include "convkit/nn/module.h"
 #include "support/gradcheck.h"
 #include "support/python_oracle.h"
@@ -138,10 +140,22 @@ TEST_F(TransferCli, BadInitOptionsGiveClearErrors) {
 // Issue 16 item 8: an input too small for a model names the layer where it fails.
 TEST_F(TransferCli, TooSmallAnInputNamesTheLayer) {
   if (backend() != Backend::ref) GTEST_SKIP() << "runs once";
+  // The CLI checks the size first and names the model's smallest input (infer::check_input_size).
   std::string out;
   EXPECT_NE(cli("summary alexnet --image-size 16", &out), 0);
-  EXPECT_NE(out.find("in features."), std::string::npos) << out;
-  EXPECT_NE(out.find("(MaxPool2d): max_pool2d: kernel 3x3 is larger than the padded input"),
-            std::string::npos)
-      << out;
+  EXPECT_NE(out.find("alexnet needs inputs of at least 63x63"), std::string::npos) << out;
+  // A forward that fails anyway names the layer by its module path.
+  auto model = convkit::models::create_model("alexnet", {3, 1000, 224});
+  model->eval();
+  convkit::NoGradGuard no_grad;
+  try {
+    (*model)(convkit::Tensor::zeros({1, 3, 16, 16}));
+    ADD_FAILURE() << "a 16x16 input ran through alexnet";
+  } catch (const convkit::Error& e) {
+    const std::string what = e.what();
+    EXPECT_NE(what.find("in features."), std::string::npos) << what;
+    EXPECT_NE(what.find("(MaxPool2d): max_pool2d: kernel 3x3 is larger than the padded input"),
+              std::string::npos)
+        << what;
+  }
 }
