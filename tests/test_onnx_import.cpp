@@ -31,7 +31,7 @@ constexpr double kTol = 1e-4;
 // rest (ResNet-34..152, AlexNet and VGG at 224 px, whose adaptive pools export only there) with
 // oneDNN in optimized builds: plain-loop convolutions or the sanitizers make them take minutes.
 bool is_small(const std::string& c) { return c.rfind("ops_", 0) == 0; }
-bool runs_on_ref(const std::string& c) {
+[[maybe_unused]] bool runs_on_ref(const std::string& c) {
   return is_small(c) || c == "resnet18" || c == "mobilenet_v2" || c == "googlenet";
 }
 // float64 runs the reference kernels whatever the backend: it runs once, in the dnnl pass. AlexNet
