@@ -75,6 +75,10 @@ TEST_F(AugmentCli, PreviewWritesAReproducibleGrid) {
       << output;
   EXPECT_EQ(run(base + "--out " + path("e.png")), 1);
   EXPECT_NE(output.find("no augmentation given"), std::string::npos) << output;
+  // An output name OpenCV has no encoder for is refused before any work, saying what to give.
+  EXPECT_NE(run(base + "--hflip --out " + path("grid")), 0);
+  EXPECT_NE(output.find("ending in .png"), std::string::npos) << output;
+  EXPECT_EQ(output.find("OpenCV"), std::string::npos) << output;
 }
 
 TEST_F(AugmentCli, TrainRecordsTheAugmentationInTheCheckpoint) {

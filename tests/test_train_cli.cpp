@@ -228,4 +228,12 @@ TEST_F(TrainCli, ADivergedRunStopsNamingTheStepAndKeepsFiniteBest) {
   // --detect-anomaly names the op and its module.
   EXPECT_EQ(run_cli_output(args + " --overwrite --detect-anomaly", &out), 1) << out;
   EXPECT_NE(out.find("anomaly: op '"), std::string::npos) << out;
+  // A sane run on the same 4 classes: top-5 would always be 100%, so no line shows it.
+  const std::string sane = "train --data " + path("shapes") +
+                           " --image-size 32 --model small-cnn --epochs 1 --lr 0.05 "
+                           "--threads 1 --progress never --overwrite --out " +
+                           path("run");
+  ASSERT_EQ(run_cli_output(sane, &out), 0) << out;
+  EXPECT_NE(out.find("val loss"), std::string::npos) << out;
+  EXPECT_EQ(out.find("top-5"), std::string::npos) << out;
 }

@@ -61,7 +61,14 @@ StepResult ClassificationTask::step(nn::Module& model, const data::Batch& batch)
 
 Logs ClassificationTask::evaluate(nn::Module& model, data::DataLoader& loader) {
   EvalResult r = train::evaluate(model, loader, num_classes_, opt_.label_smoothing);
-  return {{"loss", r.loss}, {"acc", r.top1}, {"top5", r.top5}};
+  Logs logs = {{"loss", r.loss}, {"acc", r.top1}};
+  if (num_classes_ > 5) logs["top5"] = r.top5;
+  return logs;
+}
+
+std::vector<std::string> ClassificationTask::metric_names() const {
+  if (num_classes_ > 5) return {"loss", "acc", "top5"};
+  return {"loss", "acc"};
 }
 
 }  // namespace convkit::train

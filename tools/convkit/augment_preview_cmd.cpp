@@ -2,6 +2,7 @@
 // the first column), to check a recipe by eye before training with it.
 #include <algorithm>
 #include <cstdio>
+#include <filesystem>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -128,7 +129,14 @@ void add_augment_preview(CLI::App& app) {
       ->check(CLI::NonNegativeNumber);
   cmd->add_option("--seed", a->seed, "Seed for the choice of examples and the augmentation")
       ->capture_default_str();
-  cmd->add_option("--out,-o", a->out, "Output PNG")->capture_default_str();
+  cmd->add_option("--out,-o", a->out, "Output PNG")
+      ->capture_default_str()
+      ->check([](const std::string& path) -> std::string {
+        // Checked before any work: OpenCV picks the encoder by extension and throws without one.
+        const std::string ext = std::filesystem::path(path).extension().string();
+        if (ext == ".png" || ext == ".PNG") return "";
+        return "the preview is a PNG: give a file name ending in .png, not '" + path + "'";
+      });
   add_augment_options(*cmd, a->augment);
   add_image_data_options(*cmd, a->images, /*training=*/true);
   cmd->callback([a] { run_preview(*a); });

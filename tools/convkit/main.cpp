@@ -1,10 +1,14 @@
 #include <cstdio>
+#include <opencv2/core/utils/logger.hpp>
 
 #include "commands.h"
 #include "convkit/error.h"
 
 int main(int argc, char** argv) {
   convkit::cli::choose_omp_wait_policy(argv);
+  // OpenCV's decoders log their own warnings ("[ WARN:0@...] ... grfmt_tiff.cpp") for files that
+  // convkit then reports by path; only OpenCV's errors may reach the user's terminal.
+  cv::utils::logging::setLogLevel(cv::utils::logging::LOG_LEVEL_ERROR);
   CLI::App app{"convkit: build, train, evaluate and inspect convolutional neural networks"};
   app.require_subcommand(1);
   convkit::cli::add_train(app);

@@ -69,9 +69,12 @@ void Progress::on_interrupt(train::TrainContext&) {
 void Progress::on_epoch_end(train::TrainContext&, train::EpochRecord& r) {
   if (live_) std::fprintf(stderr, "\r\033[K");
   char val[128] = " | no validation set";
-  if (r.has_val)
-    std::snprintf(val, sizeof val, " | val loss %.4f acc %.2f%% top-5 %.2f%%", get(r.val, "loss"),
-                  100 * get(r.val, "acc"), 100 * get(r.val, "top5"));
+  if (r.has_val) {
+    int n = std::snprintf(val, sizeof val, " | val loss %.4f acc %.2f%%", get(r.val, "loss"),
+                          100 * get(r.val, "acc"));
+    if (r.val.count("top5"))  // absent with 5 or fewer classes, where it is always 100%
+      std::snprintf(val + n, sizeof val - size_t(n), " top-5 %.2f%%", 100 * get(r.val, "top5"));
+  }
   std::printf("epoch %lld: train loss %.4f acc %.2f%%%s | lr %.5f | %.1f s, %.0f img/s%s%s\n",
               (long long)r.epoch, get(r.train, "loss"), 100 * get(r.train, "acc"), val, r.lr,
               r.seconds, r.images_per_second,

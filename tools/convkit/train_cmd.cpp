@@ -193,8 +193,10 @@ void run_train(const TrainArgs& args) {
   if (d.test) {
     data::DataLoader test_loader(d.test, {.batch_size = 256, .shuffle = false});
     train::EvalResult last = train::evaluate(*model, test_loader, d.test->num_classes());
-    std::printf("test (last weights): loss %.4f, top-1 accuracy %.2f%%, top-5 %.2f%%\n", last.loss,
-                100 * last.top1, 100 * last.top5);
+    std::printf("test (last weights): loss %.4f, top-1 accuracy %.2f%%", last.loss,
+                100 * last.top1);
+    if (d.test->num_classes() > 5) std::printf(", top-5 %.2f%%", 100 * last.top5);
+    std::printf("\n");
     if (d.val) {
       train::load_weights(checkpoint->weights_path("best"), *model);
       train::EvalResult best = train::evaluate(*model, test_loader, d.test->num_classes());

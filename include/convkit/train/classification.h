@@ -23,14 +23,14 @@ struct ClassificationOptions {
 };
 
 // step(): logits = model(batch.inputs) (for GoogLeNet also its auxiliary logits), loss as above;
-// logs {"loss": the loss, "acc": top-1 of the main logits}. evaluate(): {"loss", "acc", "top5"}
-// of the main logits. Best: "acc".
+// logs {"loss": the loss, "acc": top-1 of the main logits}. evaluate(): {"loss", "acc"} of the
+// main logits, and "top5" with more than 5 classes (with 5 or fewer it is always 1). Best: "acc".
 class ClassificationTask : public Task {
  public:
   explicit ClassificationTask(int64_t num_classes, ClassificationOptions options = {});
   StepResult step(nn::Module& model, const data::Batch& batch) override;
   Logs evaluate(nn::Module& model, data::DataLoader& loader) override;
-  std::vector<std::string> metric_names() const override { return {"loss", "acc", "top5"}; }
+  std::vector<std::string> metric_names() const override;
   std::string best_metric() const override { return "acc"; }
   const ClassificationOptions& options() const { return opt_; }
 
