@@ -249,5 +249,33 @@ TEST(Examples, TwoInputProgramTrainsThroughTheTrainer) {
   EXPECT_LT(losses.back(), 0.8 * losses.front());
 }
 
+// Marks the first epoch as the only best one, as a checkpoint callback would after a peak.
+struct BestOnlyFirst : train::Callback {
+  void on_epoch_end(train::TrainContext&, train::EpochRecord& r) override { r.best = r.epoch == 1; }
+};
+
+TEST(Trainer, EarlyStoppingStopsAfterPatienceEpochsWithoutABestAndKeepsItsCount) {
+  Rig s;
+  auto t = s.trainer({.epochs = 10});
+  auto stopper = std::make_shared<train::EarlyStopping>(2);
+  t->add_callback(std::make_shared<BestOnlyFirst>()).add_callback(stopper);
+  t->run();
+  // Epoch 1 is the best; epochs 2 and 3 are not: the patience of 2 runs out after epoch 3.
+  EXPECT_EQ(t->history().size(), 3u);
+  ASSERT_FALSE(s.messages.empty());
+  EXPECT_NE(s.messages.back().find("early stopping: no better acc for 2 epochs"), std::string::npos)
+      << s.messages.back();
+  // The count survives a resume through the training state.
+  train::TrainState state;
+  stopper->save_state(state);
+  train::EarlyStopping restored(2);
+  restored.load_state(state);
+  train::TrainState again;
+  restored.save_state(again);
+  EXPECT_EQ(again.extra.at("early_stopping_since_best"), "2");
+  state.extra["early_stopping_since_best"] = "2x";
+  EXPECT_THROW_WITH(restored.load_state(state), "early_stopping_since_best", "'2x'");
+}
+
 }  // namespace
 }  // namespace convkit

@@ -157,7 +157,7 @@ void CheckpointCallback::resume(TrainContext& ctx) {
                            st.step, ")"));
 }
 
-void CheckpointCallback::save_state(TrainContext& ctx) const {
+void CheckpointCallback::write_state(TrainContext& ctx) const {
   if (!ctx.is_writer) return;
   TrainState st = ctx.state;
   st.rng_state = default_generator().state();
@@ -185,11 +185,11 @@ void CheckpointCallback::on_epoch_end(TrainContext& ctx, EpochRecord& r) {
   meta["epoch"] = std::to_string(r.epoch);
   if (r.best) save_weights(weights_path("best"), ctx.model, meta);
   save_weights(weights_path("last"), ctx.model, meta);
-  save_state(ctx);
+  write_state(ctx);
 }
 
 void CheckpointCallback::on_interrupt(TrainContext& ctx) {
-  save_state(ctx);
+  write_state(ctx);
   if (ctx.say && ctx.is_writer)
     ctx.say("interrupted: saved a resumable state to " + state_path() + " (resume with --resume)");
 }
@@ -263,7 +263,16 @@ void EarlyStopping::save_state(TrainState& state) const {
 
 void EarlyStopping::load_state(const TrainState& state) {
   auto it = state.extra.find("early_stopping_since_best");
-  if (it != state.extra.end()) since_best_ = std::stoll(it->second);
+  if (it == state.extra.end()) return;
+  size_t used = 0;
+  try {
+    since_best_ = std::stoll(it->second, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  CONVKIT_CHECK(used > 0 && used == it->second.size() && since_best_ >= 0,
+                "training state entry 'early_stopping_since_best' is not a count of epochs: '",
+                it->second, "' (a damaged or hand-edited file)");
 }
 
 }  // namespace convkit::train

@@ -76,7 +76,7 @@ class CheckpointCallback : public Callback {
 
  private:
   void resume(TrainContext& ctx);
-  void save_state(TrainContext& ctx) const;
+  void write_state(TrainContext& ctx) const;
   CheckpointOptions opt_;
   Metadata metadata_;
 };
