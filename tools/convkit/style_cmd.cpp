@@ -88,7 +88,7 @@ void run_style(StyleArgs& a) {
   bool written = false;
   try {
     written = cv::imwrite(a.output, bgr);
-  } catch (const cv::Exception& e) {
+  } catch (const cv::Exception&) {
     written = false;
   }
   CONVKIT_CHECK(written, "style: could not write ", a.output,
