@@ -1,6 +1,7 @@
 // torch.optim.LBFGS (torch/optim/lbfgs.py, PyTorch 1.13), line for line: the variable names are
 // torch's, so the two read side by side. Vector arithmetic is on flat tensors of the parameters'
-// dtype; scalars (dots, step sizes) are double.
+// dtype; scalars (dots, step sizes) are double. The vector loops run on OpenMP threads for long
+// vectors (an image's pixels: the two-loop recursion reads 2 * history_size of them per iteration).
 #include "convkit/optim/lbfgs.h"
 
 #include <algorithm>
@@ -14,6 +15,8 @@ namespace convkit::optim {
 
 namespace {
 
+constexpr int64_t kParallel = 65536;  // elements below which threads cost more than they save
+
 template <class F>
 decltype(auto) on_floats(const Tensor& t, F&& f) {
   return convkit::detail::dispatch_floating(t.dtype(), "LBFGS", std::forward<F>(f));
@@ -23,8 +26,10 @@ double dot(const Tensor& a, const Tensor& b) {
   return on_floats(a, [&]<class T>() {
     const T* x = a.data<T>();
     const T* y = b.data<T>();
+    const int64_t n = a.numel();
     double s = 0;
-    for (int64_t i = 0; i < a.numel(); ++i) s += double(x[i]) * double(y[i]);
+#pragma omp parallel for simd reduction(+ : s) if (n > kParallel)
+    for (int64_t i = 0; i < n; ++i) s += double(x[i]) * double(y[i]);
     return s;
   });
 }
@@ -35,7 +40,9 @@ void axpy(Tensor& y, double alpha, const Tensor& x) {
     T* py = y.data<T>();
     const T* px = x.data<T>();
     const T a = T(alpha);
-    for (int64_t i = 0; i < y.numel(); ++i) py[i] += a * px[i];
+    const int64_t n = y.numel();
+#pragma omp parallel for simd if (n > kParallel)
+    for (int64_t i = 0; i < n; ++i) py[i] += a * px[i];
   });
 }
 
@@ -48,8 +55,10 @@ Tensor scaled(const Tensor& x, double alpha) {
 double abs_max(const Tensor& x) {
   return on_floats(x, [&]<class T>() {
     const T* p = x.data<T>();
+    const int64_t n = x.numel();
     double m = 0;
-    for (int64_t i = 0; i < x.numel(); ++i) m = std::max(m, double(std::abs(p[i])));
+#pragma omp parallel for reduction(max : m) if (n > kParallel)
+    for (int64_t i = 0; i < n; ++i) m = std::max(m, double(std::abs(p[i])));
     return m;
   });
 }
@@ -57,8 +66,10 @@ double abs_max(const Tensor& x) {
 double abs_sum(const Tensor& x) {
   return on_floats(x, [&]<class T>() {
     const T* p = x.data<T>();
+    const int64_t n = x.numel();
     double s = 0;
-    for (int64_t i = 0; i < x.numel(); ++i) s += double(std::abs(p[i]));
+#pragma omp parallel for simd reduction(+ : s) if (n > kParallel)
+    for (int64_t i = 0; i < n; ++i) s += double(std::abs(p[i]));
     return s;
   });
 }
