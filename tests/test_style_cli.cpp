@@ -77,4 +77,14 @@ TEST(StyleCli, NamesTheBadInput) {
                     &out),
             1);
   EXPECT_NE(out.find("too small for layer"), std::string::npos) << out;
+  // A diverging run stops, writes the last image whose loss was finite and exits 1.
+  EXPECT_EQ(run_cli(dir,
+                    "--content " + dir.path("ok.png") + " --style " + dir.path("ok.png") +
+                        " --output " + dir.path("d.png") +
+                        " --size 16 --iters 3 --optimizer adam --lr 1e30 --progress never",
+                    &out),
+            1);
+  EXPECT_NE(out.find("non-finite at iteration 2"), std::string::npos) << out;
+  EXPECT_NE(out.find("Wrote it to"), std::string::npos) << out;
+  EXPECT_EQ(cv::imread(dir.path("d.png")).rows, 16);
 }
