@@ -2,8 +2,8 @@
 
 #include <chrono>
 #include <cmath>
+#include <memory>
 #include <opencv2/imgproc.hpp>
-#include <set>
 
 #include "convkit/autograd.h"
 #include "convkit/data/augmented.h"
@@ -89,17 +89,9 @@ void check_options(const TransferOptions& o) {
   CONVKIT_CHECK(o.history_size >= 1, "style: --history must be at least 1, got ", o.history_size);
 }
 
-}  // namespace
-
-TransferResult transfer(VggFeatures& net, const cv::Mat& content, const cv::Mat& style,
-                        const TransferOptions& o, const ProgressFn& progress) {
-  check_options(o);
-  CONVKIT_CHECK(
-      content.type() == CV_8UC3 && style.type() == CV_8UC3 && !content.empty() && !style.empty(),
-      "style: content and style must be 8-bit RGB images");
-  // Layer indices: the content layer first, then the style layers.
-  std::vector<int64_t> layers{net.index_of(o.content_layer)};
-  for (const StyleLayer& l : o.style_layers) layers.push_back(net.index_of(l.layer));
+// Each layer's maps must be at least 1x1 at the coarsest scale (and TV needs 2x2).
+void check_layers_fit(const VggFeatures& net, const std::vector<int64_t>& layers,
+                      const TransferOptions& o) {
   const int64_t coarsest = o.size >> (o.scales - 1);
   for (int64_t i : layers) {
     const int64_t need = std::max<int64_t>(2, int64_t(1) << net.poolings_before(i));
@@ -111,13 +103,105 @@ TransferResult transfer(VggFeatures& net, const cv::Mat& content, const cv::Mat&
                   " poolings it needs at least ", need,
                   " pixels); raise --size, lower --scales or choose shallower layers");
   }
+}
+
+// What the image is pulled towards at one scale: the content's features at the content layer and
+// the style's Gram matrices at the style layers.
+struct Targets {
+  Tensor content;
+  std::vector<Tensor> grams;
+};
+Targets make_targets(VggFeatures& net, const std::vector<int64_t>& layers, const Tensor& content,
+                     const Tensor& style) {
+  NoGradGuard no_grad;
+  Targets t;
+  t.content = net.features(content, {layers[0]})[0];
+  for (const Tensor& f : net.features(style, {layers.begin() + 1, layers.end()}))
+    t.grams.push_back(gram_matrix(f));
+  return t;
+}
+
+// One scale: `iterations` solver iterations on x (in place). Returns false when the loss became
+// non-finite; x then holds the last image whose loss was finite.
+bool run_scale(VggFeatures& net, const std::vector<int64_t>& layers, const Targets& targets,
+               const TransferOptions& o, Tensor& x, TransferProgress& p,
+               const ProgressFn& progress) {
+  x.set_requires_grad(true);
+  Tensor last_finite = x.detach().clone();
+  bool finite = true;
+  auto closure = [&] {
+    x.zero_grad();
+    TensorList f = net.features(x, layers);
+    Tensor c = content_loss(f[0], targets.content) * o.content_weight;
+    Tensor st = Tensor::zeros({}, x.dtype());
+    for (size_t l = 0; l < targets.grams.size(); ++l)
+      st =
+          st + style_loss(f[l + 1], targets.grams[l]) * (o.style_weight * o.style_layers[l].weight);
+    Tensor tv = total_variation(x) * o.tv_weight;
+    Tensor total = c + st + tv;
+    p.content = c.item();
+    p.style = st.item();
+    p.tv = tv.item();
+    const double loss = total.item();
+    finite = std::isfinite(loss);
+    if (!finite) return loss;
+    last_finite.copy_(x.detach());
+    total.backward();
+    return loss;
+  };
+  // L-BFGS as the usual PyTorch scripts run it: one closure call per step (max_iter 1), no line
+  // search, tolerances off, the history kept across steps.
+  std::unique_ptr<optim::LBFGS> lbfgs;
+  std::unique_ptr<optim::Adam> adam;
+  if (o.solver == Solver::lbfgs) {
+    lbfgs = std::make_unique<optim::LBFGS>(std::vector<Tensor>{x},
+                                           optim::LBFGSOptions{.lr = o.lr > 0 ? o.lr : 1,
+                                                               .max_iter = 1,
+                                                               .tolerance_grad = 0,
+                                                               .tolerance_change = 0,
+                                                               .history_size = o.history_size});
+  } else {
+    optim::ParamGroup g;
+    g.params = {x};
+    g.lr = o.lr > 0 ? o.lr : 0.02;
+    adam = std::make_unique<optim::Adam>(std::vector<optim::ParamGroup>{g});
+  }
+  const auto start = std::chrono::steady_clock::now();
+  for (p.iteration = 1; p.iteration <= o.iterations; ++p.iteration) {
+    if (lbfgs) {
+      lbfgs->step(closure);
+    } else if (closure(); finite) {
+      adam->step();
+    }
+    p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (!finite) {
+      x = last_finite;
+      return false;
+    }
+    if (progress) progress(p);
+  }
+  return true;
+}
+
+}  // namespace
+
+TransferResult transfer(VggFeatures& net, const cv::Mat& content, const cv::Mat& style,
+                        const TransferOptions& o, const ProgressFn& progress) {
+  check_options(o);
+  CONVKIT_CHECK(
+      content.type() == CV_8UC3 && style.type() == CV_8UC3 && !content.empty() && !style.empty(),
+      "style: content and style must be 8-bit RGB images");
+  // Layer indices: the content layer first, then the style layers.
+  std::vector<int64_t> layers{net.index_of(o.content_layer)};
+  for (const StyleLayer& l : o.style_layers) layers.push_back(net.index_of(l.layer));
+  check_layers_fit(net, layers, o);
 
   const cv::Mat content_full = square(content, o.size);
   const cv::Mat style_full = square(style, o.size);
   const bool lum = o.color == Color::luminance_only;
   TransferResult result;
   Tensor x;  // the image being optimised, [1, 3, s, s] in [0, 1] (values may leave it)
-  for (int64_t k = 0; k < o.scales && !result.diverged; ++k) {
+  for (int64_t k = 0; k < o.scales; ++k) {
     const int64_t s = o.size >> (o.scales - 1 - k);
     cv::Mat c_img = square(content_full, s), s_img = square(style_full, s);
     if (lum) {
@@ -125,14 +209,7 @@ TransferResult transfer(VggFeatures& net, const cv::Mat& content, const cv::Mat&
       c_img = luminance(c_img);
     }
     const Tensor content_t = to_tensor(c_img);
-    Tensor content_target;
-    std::vector<Tensor> grams;
-    {
-      NoGradGuard no_grad;
-      content_target = net.features(content_t, {layers[0]})[0];
-      TensorList sf = net.features(to_tensor(s_img), {layers.begin() + 1, layers.end()});
-      for (const Tensor& f : sf) grams.push_back(gram_matrix(f));
-    }
+    const Targets targets = make_targets(net, layers, content_t, to_tensor(s_img));
     if (k > 0) {
       x = upsample_bilinear2d(x.detach(), {.out_h = s, .out_w = s});
     } else if (o.init == Init::noise) {
@@ -141,68 +218,20 @@ TransferResult transfer(VggFeatures& net, const cv::Mat& content, const cv::Mat&
     } else {
       x = content_t.clone();
     }
-    x.set_requires_grad(true);
-    Tensor last_finite = x.detach().clone();
-
     TransferProgress p{.scale = k, .scales = o.scales, .size = s, .iterations = o.iterations};
-    bool finite = true;
-    std::unique_ptr<optim::Optimizer> adam;
-    std::unique_ptr<optim::LBFGS> lbfgs;
-    if (o.solver == Solver::lbfgs) {
-      lbfgs = std::make_unique<optim::LBFGS>(std::vector<Tensor>{x},
-                                             optim::LBFGSOptions{.lr = o.lr > 0 ? o.lr : 1,
-                                                                 .max_iter = 1,
-                                                                 .tolerance_grad = 0,
-                                                                 .tolerance_change = 0,
-                                                                 .history_size = o.history_size});
-    } else {
-      optim::ParamGroup g;
-      g.params = {x};
-      g.lr = o.lr > 0 ? o.lr : 0.02;
-      adam = std::make_unique<optim::Adam>(std::vector<optim::ParamGroup>{g});
+    const bool finite = run_scale(net, layers, targets, o, x, p, progress);
+    const int64_t done = p.iteration - 1;  // the iteration that diverged does not count
+    result.iterations += done;
+    result.seconds_per_iteration = p.seconds / double(std::max<int64_t>(done, 1));
+    if (!finite) {
+      result.diverged = true;
+      result.message = detail::concat(
+          "style: the loss became non-finite at iteration ", p.iteration, " of scale ", k + 1, "/",
+          o.scales, " (", s, "x", s, "; content ", p.content, ", style ", p.style, ", tv ", p.tv,
+          "); kept the last image with a finite loss. Lower the learning rate (--lr) or the loss ",
+          "weights.");
+      break;
     }
-    auto closure = [&] {
-      x.zero_grad();
-      TensorList f = net.features(x, layers);
-      Tensor c = content_loss(f[0], content_target) * o.content_weight;
-      Tensor st = Tensor::zeros({}, x.dtype());
-      for (size_t l = 0; l < grams.size(); ++l)
-        st = st + style_loss(f[l + 1], grams[l]) * (o.style_weight * o.style_layers[l].weight);
-      Tensor tv = total_variation(x) * o.tv_weight;
-      Tensor total = c + st + tv;
-      p.content = c.item();
-      p.style = st.item();
-      p.tv = tv.item();
-      const double loss = total.item();
-      finite = std::isfinite(loss);
-      if (!finite) return loss;
-      last_finite.copy_(x.detach());
-      total.backward();
-      return loss;
-    };
-    const auto start = std::chrono::steady_clock::now();
-    for (p.iteration = 1; p.iteration <= o.iterations; ++p.iteration) {
-      if (lbfgs) {
-        lbfgs->step(closure);
-      } else {
-        closure();
-        if (finite) adam->step();
-      }
-      p.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-      if (!finite) {
-        result.diverged = true;
-        result.message = detail::concat(
-            "style: the loss became non-finite at iteration ", p.iteration, " of scale ", k + 1,
-            "/", o.scales, " (", s, "x", s, "; content ", p.content, ", style ", p.style, ", tv ",
-            p.tv, "); kept the last image with a finite loss. Lower the learning rate (--lr) or ",
-            "the loss weights.");
-        x = last_finite;
-        break;
-      }
-      ++result.iterations;
-      if (progress) progress(p);
-    }
-    result.seconds_per_iteration = p.seconds / double(std::max<int64_t>(p.iteration - 1, 1));
   }
   cv::Mat out = to_image(x);
   result.image = lum ? with_content_color(out, content_full) : out;
