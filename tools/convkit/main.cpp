@@ -18,6 +18,7 @@ int main(int argc, char** argv) {
   convkit::cli::add_augment_preview(app);
   convkit::cli::add_export(app);
   convkit::cli::add_make_shapes(app);
+  convkit::cli::add_style(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
