@@ -63,8 +63,8 @@ Truncated::Truncated(std::shared_ptr<nn::Module> base, std::string layer,
       Shape(std::vector<int64_t>(probe_out.shape().begin() + 1, probe_out.shape().end()));
 
   for (const std::string& name : order) {
-    register_module(name, base_->child(name));
-    blocks_.push_back(name);
+    std::shared_ptr<nn::Module> child = register_module(name, base_->child(name));
+    if (child->num_parameters() > 0) blocks_.push_back(name);
   }
 }
 

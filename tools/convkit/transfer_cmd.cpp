@@ -219,8 +219,9 @@ void add_transfer(CLI::App& app) {
   cmd->add_option("--weight-decay", a->stage.weight_decay, "L2 on weights")->capture_default_str();
   cmd->add_option("--seed", a->stage.seed, "Seed of the split, the head's init and shuffling")
       ->capture_default_str();
-  cmd->add_option("--cache", a->cache, "Feature cache folder (default: OUT/features)");
-  cmd->add_flag("--no-cache", a->no_cache, "Run the frozen base every step of the head stage");
+  cmd->add_option("--feature-cache", a->cache, "Feature cache folder (default: OUT/features)");
+  cmd->add_flag("--no-feature-cache", a->no_cache,
+                "Run the frozen base every step of the head stage");
   cmd->add_flag("--compare-uncached", a->compare_uncached,
                 "Also train the head through the frozen base and print the speed-up");
   cmd->add_option("--out,-o", a->out, "Output folder (feature cache, fine-tuned weights)")

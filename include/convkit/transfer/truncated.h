@@ -28,8 +28,8 @@ class Truncated : public nn::Module {
   const std::string& layer() const { return layer_; }
   // The cut layer's output shape for one example (from the probe), e.g. [64] or [64, 8, 8].
   const Shape& feature_shape() const { return feature_shape_; }
-  // The registered top-level children in the order the forward calls them (the "blocks" that
-  // fine-tuning unfreezes from the top).
+  // The registered top-level children that hold parameters, in the order the forward calls them
+  // (the "blocks" that fine-tuning unfreezes from the top).
   const std::vector<std::string>& blocks() const { return blocks_; }
 
  private:
