@@ -139,7 +139,7 @@ void run_transfer(const TransferArgs& args) {
   } else {
     for (size_t s = 0; s <= a.unfreeze.size();) {
       const size_t e = std::min(a.unfreeze.find(',', s), a.unfreeze.size());
-      unfrozen.push_back(a.unfreeze.substr(s, e - s));
+      if (e > s) unfrozen.push_back(a.unfreeze.substr(s, e - s));
       s = e + 1;
     }
     transfer::unfreeze_blocks(model, unfrozen);
@@ -194,7 +194,8 @@ void add_transfer(CLI::App& app) {
                   "Module the features come from (dotted path; default: the one before the "
                   "classifier)");
   cmd->add_option("--unfreeze", a->unfreeze,
-                  "Top blocks to unfreeze for the joint stage: a count, or names (layer3,layer2)")
+                  "Top blocks to unfreeze for the joint stage: a count, or comma-separated names "
+                  "(layer3,layer2; a single numeric name takes a comma: 12,)")
       ->capture_default_str();
   cmd->add_option("--head-epochs", a->head_epochs, "Epochs of the head on the frozen base")
       ->capture_default_str()
