@@ -7,6 +7,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <numeric>
 #include <opencv2/imgcodecs.hpp>
 
 #include "convkit/data/metadata.h"
@@ -162,5 +164,29 @@ TEST(MetadataInputs, BadColumnsAndValuesNameTheFileLineAndColumn) {
   e = error_of([&] { data::WithMetadata(images, v, schema); });
   EXPECT_NE(e.find("which training never saw"), std::string::npos) << e;
   EXPECT_NE(e.find(csv + ":"), std::string::npos) << e;
+  fs::remove_all(dir);
+}
+
+// `convkit train --metadata-columns` end to end, and its bad column named with the file and line.
+TEST(MetadataInputs, TrainsFromTheCommandLine) {
+  const fs::path dir = temp_dir();
+  const std::string train = write_set(dir, "train", 60, 1), test = write_set(dir, "test", 30, 2);
+  auto run = [&](const std::string& args, std::string* out) {
+    const std::string log = (dir / "cli.txt").string();
+    const int st = std::system(
+        (std::string(CONVKIT_CLI) + " train --data " + train + " --test-data " + test +
+         " --model small-cnn --image-size 8 " + "--grayscale --epochs 2 --progress never --out " +
+         (dir / "run").string() + " --overwrite " + args + " > " + log + " 2>&1")
+            .c_str());
+    std::ifstream in(log);
+    *out = std::string(std::istreambuf_iterator<char>(in), {});
+    return st;
+  };
+  std::string out;
+  ASSERT_EQ(run("--metadata-columns v,site:cat", &out), 0) << out;
+  EXPECT_NE(out.find("metadata: 1 numeric, 1 categorical columns"), std::string::npos) << out;
+  EXPECT_NE(out.find("test (last weights): top-1 accuracy"), std::string::npos) << out;
+  EXPECT_NE(run("--metadata-columns v,age", &out), 0);
+  EXPECT_NE(out.find(train + ":1: no column 'age'"), std::string::npos) << out;
   fs::remove_all(dir);
 }

@@ -1,5 +1,7 @@
 #include "convkit/train/multi_input.h"
 
+#include <algorithm>
+
 #include "convkit/autograd.h"
 #include "convkit/metrics/classification.h"
 #include "convkit/ops.h"
@@ -38,17 +40,20 @@ Logs MultiInputClassificationTask::evaluate(nn::Module& model, data::DataLoader&
   model.eval();
   NoGradGuard no_grad;
   double loss = 0;
-  int64_t correct = 0, n = 0;
+  int64_t correct = 0, correct5 = 0, n = 0;
   loader.start_epoch(0);
   while (auto b = loader.next()) {
     Tensor logits = model(inputs(*b)).at(0);
     const int64_t k = b->labels.size(0);
     loss += cross_entropy(logits, b->labels).item() * double(k);
     correct += metrics::topk_correct(logits, b->labels, 1);
+    correct5 += metrics::topk_correct(logits, b->labels, std::min<int64_t>(5, num_classes_));
     n += k;
   }
   model.train(was_training);
-  return {{"loss", n ? loss / double(n) : 0.0}, {"acc", n ? double(correct) / double(n) : 0.0}};
+  return {{"loss", n ? loss / double(n) : 0.0},
+          {"acc", n ? double(correct) / double(n) : 0.0},
+          {"top5", n ? double(correct5) / double(n) : 0.0}};
 }
 
 }  // namespace convkit::train
