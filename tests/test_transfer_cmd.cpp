@@ -94,3 +94,19 @@ TEST_F(TransferCmd, BadArgumentsFailNamingWhatIsWrong) {
   EXPECT_TRUE(has(out, path("badcache/train.ckfeat")) && has(out, "not a convkit feature cache"))
       << out;
 }
+
+// An .onnx base: its initializers load into the registry model its metadata names, which is cut.
+TEST_F(TransferCmd, TakesAnOnnxBase) {
+  std::string out;
+  ASSERT_EQ(cli("export " + path("base/best.safetensors") + " " + path("base.onnx"), &out), 0)
+      << out;
+  ASSERT_EQ(cli("transfer --base " + path("base.onnx") + " --data " + path("tgt") +
+                    " --head-epochs 1 --epochs 0 --unfreeze 0 --out " + path("onnx_out"),
+                &out),
+            0)
+      << out;
+  EXPECT_TRUE(
+      has(out, "init from " + path("base.onnx") + ": loaded 25, replaced 0, skipped 0, missing 0"))
+      << out;
+  EXPECT_TRUE(has(out, "cut at 13, 3 classes")) << out;
+}
