@@ -8,7 +8,7 @@
 #include <fstream>
 
 #include "convkit/autograd.h"
-#include "convkit/models/registry.h"
+#include "convkit/models/resnet_cifar.h"
 #include "convkit/random.h"
 #include "convkit/transfer/feature_cache.h"
 #include "convkit/transfer/recipe.h"
@@ -26,9 +26,10 @@ fs::path temp_dir() {
   return d;
 }
 
-std::shared_ptr<nn::Module> resnet20(uint64_t seed) {
+// ResNet-8 (one basic block per stage): the smallest CIFAR ResNet, cheap under the sanitizers.
+std::shared_ptr<nn::Module> resnet8(uint64_t seed) {
   manual_seed(seed);
-  return models::create_model("resnet20", {.in_channels = 1, .num_classes = 10});
+  return std::make_shared<models::CifarResNet>(/*depth=*/8, /*in_channels=*/1, /*num_classes=*/10);
 }
 
 // n examples [1, 8, 8]; class c has mean brightness c - 0.5 (learnable from pooled features).
@@ -49,7 +50,7 @@ std::vector<float> values(const Tensor& t) {
 }  // namespace
 
 TEST(Truncated, ReturnsTheCutLayersOutputAndKeepsOnlyTheLayersBeforeIt) {
-  auto base = resnet20(1);
+  auto base = resnet8(1);
   transfer::Truncated cut(base, "layer2", {1, 8, 8});
   EXPECT_EQ(cut.blocks(), (std::vector<std::string>{"conv1", "bn1", "layer1", "layer2"}));
   EXPECT_EQ(cut.feature_shape(), Shape({32, 4, 4}));
@@ -74,7 +75,7 @@ TEST(Truncated, ReturnsTheCutLayersOutputAndKeepsOnlyTheLayersBeforeIt) {
 
 TEST(Truncated, RefusesUnknownLayersNamingThem) {
   try {
-    transfer::Truncated(resnet20(1), "layer9", {1, 8, 8});
+    transfer::Truncated(resnet8(1), "layer9", {1, 8, 8});
     FAIL() << "no throw";
   } catch (const Error& e) {
     EXPECT_NE(std::string(e.what()).find("layer9"), std::string::npos) << e.what();
@@ -129,7 +130,7 @@ TEST(FeatureCache, RefusesCorruptAndTruncatedFilesWithThePath) {
 TEST(FeatureCache, IsReusedWhenCurrentAndRebuiltWhenTheBaseChanges) {
   const fs::path dir = temp_dir();
   const std::string path = (dir / "train.ckfeat").string();
-  auto base = resnet20(1);
+  auto base = resnet8(1);
   transfer::Truncated cut(base, "avgpool", {1, 8, 8});
   auto ds = tiny_set(10, 3);
   int64_t forwards = 0;
@@ -170,7 +171,7 @@ TEST(FeatureCache, HeadOnCachedFeaturesEqualsHeadThroughTheFrozenBase) {
   o.batch_size = 8;
   o.lr = 0.05;
 
-  auto base_a = resnet20(2);
+  auto base_a = resnet8(2);
   manual_seed(9);
   transfer::TransferModel through(
       std::make_shared<transfer::Truncated>(base_a, "avgpool", Shape{1, 8, 8}), 2);
@@ -181,7 +182,7 @@ TEST(FeatureCache, HeadOnCachedFeaturesEqualsHeadThroughTheFrozenBase) {
   transfer::StageResult r1 = transfer::train_head(through, data, o);
   EXPECT_EQ(forwards, 3 * 24 + 10);  // every epoch, then validation
 
-  auto base_b = resnet20(2);
+  auto base_b = resnet8(2);
   manual_seed(9);
   transfer::TransferModel cached(
       std::make_shared<transfer::Truncated>(base_b, "avgpool", Shape{1, 8, 8}), 2);
