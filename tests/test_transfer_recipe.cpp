@@ -128,6 +128,22 @@ TEST(TransferRecipe, BaseLearningRateMultiplierReachesTheUnfrozenBlocks) {
   EXPECT_THROW(transfer::train_joint(*m, data, o), Error);
 }
 
+// Discriminative rates: with a vanishing block_lr_decay the second unfrozen block from the top
+// trains at ~0 while the top one trains at the base rate.
+TEST(TransferRecipe, BlockLearningRateDecayReachesLowerBlocks) {
+  auto m = make_model(5);
+  const transfer::TransferData data{tiny_set(16, 8), nullptr, nullptr};
+  EXPECT_EQ(transfer::unfreeze_top(*m, 2), (std::vector<std::string>{"layer3", "layer2"}));
+  transfer::StageOptions o = quick();
+  o.base_lr_mult = 1.0;
+  o.block_lr_decay = 1e-30;
+  const auto before = snapshot(*m);
+  transfer::train_joint(*m, data, o);
+  const auto after = snapshot(*m);
+  EXPECT_NE(after.at("base.layer3.0.conv1.weight"), before.at("base.layer3.0.conv1.weight"));
+  EXPECT_EQ(after.at("base.layer2.0.conv1.weight"), before.at("base.layer2.0.conv1.weight"));
+}
+
 TEST(TransferRecipe, ScratchBaselineTrainsEveryParameter) {
   auto m = make_model(4);
   const transfer::TransferData data{tiny_set(16, 6), nullptr, tiny_set(8, 7)};

@@ -123,6 +123,11 @@ void run_train(const TrainArgs& args) {
   if (!a.metadata_columns.empty()) {
     CONVKIT_CHECK(src.images, "train --metadata-columns: the columns come from a .csv list; ",
                   a.data, " is not one");
+    CONVKIT_CHECK(a.opt.teacher.empty() && a.init.init.empty() && a.init.freeze.empty() &&
+                      a.init.lr_mult.empty() && !a.opt.resume &&
+                      nlohmann::json::parse(data::recipe_from_flags(a.augment)).empty(),
+                  "train --metadata-columns does not combine with --teacher, --init, --freeze, "
+                  "--lr-mult, --resume or augmentation yet; drop them");
     auto test = std::dynamic_pointer_cast<const data::ImageDataset>(src.test);
     return train_with_metadata(a.opt, a.metadata_columns, a.data, src.images, a.test_data,
                                test ? std::const_pointer_cast<data::ImageDataset>(test) : nullptr,
