@@ -32,3 +32,6 @@
 #include "convkit/train/distillation.h"
 #include "convkit/train/setup.h"
 #include "convkit/train/trainer.h"
+#include "convkit/transfer/feature_cache.h"
+#include "convkit/transfer/recipe.h"
+#include "convkit/transfer/truncated.h"

@@ -12,6 +12,7 @@
 
 #include "convkit/data/image_file.h"
 #include "convkit/error.h"
+#include "csv_record.h"
 #include "folder_walk.h"
 
 namespace convkit::data {
@@ -31,9 +32,9 @@ std::string trim(const std::string& s) {
   return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
 }
 
-// One CSV record (RFC 4180 quoting; a quoted field may not span lines). Unquoted fields are
-// trimmed.
-std::vector<std::string> split_csv(const std::string& line, const std::string& where) {
+}  // namespace
+
+std::vector<std::string> csv::split_record(const std::string& line, const std::string& where) {
   std::vector<std::string> fields;
   std::string cur;
   bool quoted = false, was_quoted = false;
@@ -61,6 +62,8 @@ std::vector<std::string> split_csv(const std::string& line, const std::string& w
   fields.push_back(was_quoted ? cur : trim(cur));
   return fields;
 }
+
+namespace {
 
 constexpr std::string_view kUtf8Bom = "\xef\xbb\xbf";  // Excel's "CSV UTF-8" starts with it
 
@@ -178,7 +181,7 @@ ImageSource ImageSource::from_csv_stream(std::istream& f, const std::string& csv
     if (n == 1 && line.rfind(kUtf8Bom, 0) == 0) line.erase(0, kUtf8Bom.size());
     std::string t = trim(line);
     if (t.empty() || t[0] == '#') continue;
-    std::vector<std::string> fields = split_csv(line, where);
+    std::vector<std::string> fields = csv::split_record(line, where);
     if (first) {
       first = false;
       static const std::set<std::string> path_names{"path", "file", "filename", "image",

@@ -19,6 +19,7 @@ int main(int argc, char** argv) {
   convkit::cli::add_export(app);
   convkit::cli::add_make_shapes(app);
   convkit::cli::add_style(app);
+  convkit::cli::add_transfer(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

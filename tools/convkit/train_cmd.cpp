@@ -17,6 +17,7 @@
 #include "convkit/train/setup.h"
 #include "image_data.h"
 #include "init_options.h"
+#include "metadata_train.h"
 #include "progress.h"
 
 namespace convkit::cli {
@@ -31,7 +32,8 @@ struct TrainArgs {
   ImageDataArgs images;
   std::string test_data;
   RuntimeOptions runtime;
-  InitArgs init;  // --init, --freeze, --lr-mult
+  InitArgs init;                 // --init, --freeze, --lr-mult
+  std::string metadata_columns;  // an image + metadata model (metadata_train.h)
 };
 
 // Exit status of a run stopped by Ctrl-C after saving its state (128 + SIGINT, as the shell).
@@ -118,6 +120,19 @@ void run_train(const TrainArgs& args) {
   TrainArgs a = args;
   apply_runtime_options(a.runtime);
   Sources src = open_sources(a);
+  if (!a.metadata_columns.empty()) {
+    CONVKIT_CHECK(src.images, "train --metadata-columns: the columns come from a .csv list; ",
+                  a.data, " is not one");
+    CONVKIT_CHECK(a.opt.teacher.empty() && a.init.init.empty() && a.init.freeze.empty() &&
+                      a.init.lr_mult.empty() && !a.opt.resume &&
+                      nlohmann::json::parse(data::recipe_from_flags(a.augment)).empty(),
+                  "train --metadata-columns does not combine with --teacher, --init, --freeze, "
+                  "--lr-mult, --resume or augmentation yet; drop them");
+    auto test = std::dynamic_pointer_cast<const data::ImageDataset>(src.test);
+    return train_with_metadata(a.opt, a.metadata_columns, a.data, src.images, a.test_data,
+                               test ? std::const_pointer_cast<data::ImageDataset>(test) : nullptr,
+                               a.progress);
+  }
   train::ClassificationData d =
       train::prepare_classification_data(src.full, src.test,
                                          {.val_fraction = a.opt.val_fraction,
@@ -295,6 +310,9 @@ void add_train(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   add_augment_options(*cmd, a->augment);
   add_init_options(*cmd, a->init);
+  cmd->add_option("--metadata-columns", a->metadata_columns,
+                  "CSV list columns fed beside the image: age,weight,site:cat (numeric "
+                  "standardized, :cat embedded; docs/transfer.md)");
   add_image_data_options(*cmd, a->images, /*training=*/true);
   add_runtime_options(*cmd, a->runtime);
   cmd->callback([a] { run_train(*a); });
