@@ -241,6 +241,7 @@ std::vector<Explanation> explain(const infer::ModelBundle& bundle, const cv::Mat
   std::vector<Explanation> out;
   for (const CamMap& m : r.maps) {
     Explanation e;
+    e.layer = r.layer;
     e.class_index = m.class_index;
     e.class_name = bundle.class_name(m.class_index);
     e.score = m.score;

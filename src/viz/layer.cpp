@@ -2,6 +2,7 @@
 #include "convkit/viz/layer.h"
 
 #include <functional>
+#include <set>
 #include <sstream>
 
 #include "convkit/autograd.h"
@@ -71,10 +72,19 @@ std::vector<LayerOutput> layer_outputs(nn::Module& model, const Tensor& inputs) 
 
 std::string default_cam_layer(nn::Module& model, const Tensor& inputs,
                               const std::string& model_name) {
+  // Layers that keep the shape and act per element: the map after them is what the next layer sees.
+  static const std::set<std::string> elementwise = {"ReLU",    "ReLU6", "LeakyReLU",  "ELU",
+                                                    "Sigmoid", "Tanh",  "BatchNorm2d"};
   const std::vector<LayerOutput> outs = layer_outputs(model, inputs);
-  for (auto it = outs.rbegin(); it != outs.rend(); ++it)
-    if (it->has_conv && it->shape.ndim() == 4 && it->shape.dim(2) * it->shape.dim(3) > 1)
-      return it->path;
+  for (size_t i = outs.size(); i-- > 0;) {
+    const LayerOutput& o = outs[i];
+    if (!o.has_conv || o.shape.ndim() != 4 || o.shape.dim(2) * o.shape.dim(3) <= 1) continue;
+    size_t chosen = i;
+    while (chosen + 1 < outs.size() && elementwise.count(outs[chosen + 1].type) &&
+           outs[chosen + 1].shape == o.shape)
+      ++chosen;
+    return outs[chosen].path;
+  }
   throw Error("viz: " + model_name + " has no convolutional layer with a spatial output at input " +
               inputs.shape().to_string() +
               "; name one with --layer (layers: " + names_near(model, "") + ")");

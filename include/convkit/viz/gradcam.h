@@ -70,6 +70,7 @@ CamResult class_activation_maps(nn::Module& model, const Tensor& inputs, const C
 // map upsampled to the model input, scaled to [0, 1] (heatmap.h: normalize_map), and an overlay
 // on the image as the model sees it (resized and centre-cropped as the bundle prepares images).
 struct Explanation {
+  std::string layer;  // the layer explained (CamResult::layer)
   int64_t class_index = 0;
   std::string class_name;
   double score = 0;

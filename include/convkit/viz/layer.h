@@ -28,9 +28,11 @@ struct LayerOutput {
 std::vector<LayerOutput> layer_outputs(nn::Module& model, const Tensor& inputs);
 
 // The default layer of Grad-CAM and CAM: the last module to complete whose output is a spatial
-// map ([N, C, H, W] with H * W > 1) and that is or contains a Conv2d. On torchvision's ResNets this
-// is "layer4" (the last block's output, as the Grad-CAM paper and pytorch-grad-cam use), on VGG
-// "features" (the last conv block after its max-pool). Throws when no module qualifies.
+// map ([N, C, H, W] with H * W > 1) and that is or contains a Conv2d, or the last of the
+// elementwise layers (ReLU and friends, batch norm) of the same output shape that directly follow
+// it. On torchvision's ResNets this is "layer4" (the last block's output, as the Grad-CAM paper
+// and pytorch-grad-cam use), on VGG "features" (the last conv block after its max-pool), on a
+// plain Sequential "conv, relu, pool" the ReLU. Throws when no module qualifies.
 std::string default_cam_layer(nn::Module& model, const Tensor& inputs,
                               const std::string& model_name);
 
