@@ -153,3 +153,35 @@ TEST(VizCli, CamNonFiniteMapsWarnAndWriteNoImage) {
   for (const auto& e : fs::directory_iterator(t.path("o"))) pngs += e.path().extension() == ".png";
   EXPECT_EQ(pngs, 0);
 }
+
+TEST(VizCli, FeaturesWritesGridsAndChannelNumbers) {
+  ONCE();
+  TempDir t;
+  const VizRun r = make_run(t);
+  std::string out;
+  ASSERT_EQ(run(t,
+                "features " + r.weights + " --layers 1,3 " + r.img0 + " --max-channels 16 " +
+                    "--out " + t.path("f"),
+                out),
+            0)
+      << out;
+  const nlohmann::json j = read_json(t.path("f/features.json"));
+  const auto& layers = j["images"][0]["layers"];
+  ASSERT_EQ(layers.size(), 2u);
+  EXPECT_EQ(layers[0]["layer"], "1");
+  EXPECT_EQ(layers[0]["shape"], nlohmann::json({32, 16, 16}));
+  EXPECT_EQ(layers[1]["shape"], nlohmann::json({64, 8, 8}));
+  ASSERT_EQ(layers[0]["channels"].size(), 32u);
+  for (const auto& c : layers[0]["channels"]) {  // after a ReLU
+    EXPECT_GE(c["min"].get<double>(), 0.0);
+    EXPECT_LE(c["mean"].get<double>(), c["max"].get<double>());
+  }
+  EXPECT_TRUE(fs::exists(layers[1]["png"].get<std::string>()));
+  EXPECT_NE(
+      run(t, "features " + r.weights + " --layers 1,nope " + r.img0 + " --out " + t.path("f"), out),
+      0);
+  EXPECT_TRUE(has(out, "no layer 'nope'")) << out;
+  EXPECT_NE(
+      run(t, "features " + r.weights + " --layers 7 " + r.img0 + " --out " + t.path("f"), out), 0);
+  EXPECT_TRUE(has(out, "layer '7' produces [1,128], not a spatial map")) << out;
+}

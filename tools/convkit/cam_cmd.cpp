@@ -113,7 +113,11 @@ void add_cam(CLI::App& app) {
   cmd->add_option("--method", a->method, "gradcam | gradcam++ | cam")
       ->capture_default_str()
       ->check(CLI::IsMember({"gradcam", "gradcam++", "cam"}));
-  auto* cls = cmd->add_option("--class,-c", a->classes, "Class indices to explain (repeatable)");
+  auto* cls = cmd->add_option("--class,-c", a->classes,
+                              "Class indices to explain (repeatable, or comma-separated)")
+                  ->delimiter(',')
+                  ->allow_extra_args(false)
+                  ->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
   cmd->add_option("--top-k,-k", a->top_k, "Explain each image's k most probable classes")
       ->capture_default_str()
       ->check(CLI::PositiveNumber)
