@@ -185,3 +185,27 @@ TEST(VizCli, FeaturesWritesGridsAndChannelNumbers) {
       run(t, "features " + r.weights + " --layers 7 " + r.img0 + " --out " + t.path("f"), out), 0);
   EXPECT_TRUE(has(out, "layer '7' produces [1,128], not a spatial map")) << out;
 }
+
+TEST(VizCli, FiltersWritesWeightsAndAscentImages) {
+  ONCE();
+  TempDir t;
+  const VizRun r = make_run(t);
+  std::string out;
+  ASSERT_EQ(run(t,
+                "filters " + r.weights + " --layer 0 --filters 0-3,9 --steps 4 --octaves 2 " +
+                    "--out " + t.path("f"),
+                out),
+            0)
+      << out;
+  const nlohmann::json j = read_json(t.path("f/filters.json"));
+  EXPECT_TRUE(fs::exists(t.path("f/weights.png")));
+  EXPECT_TRUE(fs::exists(t.path("f/filters.png")));
+  ASSERT_EQ(j["filters"].size(), 5u);
+  EXPECT_EQ(j["filters"][4]["filter"], 9);
+  EXPECT_EQ(j["size"], 16);
+  for (const auto& f : j["filters"])
+    EXPECT_GT(f["final"].get<double>(), f["initial"].get<double>()) << f.dump();
+  EXPECT_NE(run(t, "filters " + r.weights + " --layer 3 --filters 64 --out " + t.path("f"), out),
+            0);
+  EXPECT_TRUE(has(out, "filter 64 is out of range: layer '3'")) << out;
+}
