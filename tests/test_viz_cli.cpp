@@ -209,3 +209,13 @@ TEST(VizCli, FiltersWritesWeightsAndAscentImages) {
             0);
   EXPECT_TRUE(has(out, "filter 64 is out of range: layer '3'")) << out;
 }
+
+TEST(VizCli, OnnxGraphsAreRefusedWithTheWayOut) {
+  ONCE();
+  TempDir t;
+  const VizRun r = make_run(t);
+  std::string out;
+  ASSERT_EQ(run(t, "export " + r.weights + " --out " + t.path("m.onnx"), out), 0) << out;
+  EXPECT_NE(run(t, "cam " + t.path("m.onnx") + " " + r.img0 + " --out " + t.path("o"), out), 0);
+  EXPECT_TRUE(has(out, "is an imported ONNX graph, whose layers cannot be hooked yet")) << out;
+}

@@ -13,7 +13,8 @@ namespace convkit::viz {
 // The module at dotted `path` ("" is not a layer). Throws convkit::Error naming the path and the
 // valid module paths nearest to it (the children of the deepest existing prefix; the top-level
 // modules when none matches), e.g. "viz: no layer 'layer9' in resnet18; layers there: conv1, bn1,
-// ...; run `convkit summary MODEL` for all of them".
+// ...; run `convkit summary MODEL` for all of them". Throws for an imported ONNX graph
+// (io::load_onnx), whose layers run inside one module and cannot be hooked.
 nn::Module& find_layer(nn::Module& model, const std::string& path, const std::string& model_name);
 
 // What one module produced in a forward pass, in order of completion (a container completes after
