@@ -64,7 +64,7 @@ Tensor roll(const Tensor& x, int64_t dy, int64_t dx) {
   for (int64_t nc = 0; nc < N * C; ++nc)
     for (int64_t h = 0; h < H; ++h)
       for (int64_t w = 0; w < W; ++w)
-        d[(nc * H + (h + dy + H) % H) * W + (w + dx + W) % W] = s[(nc * H + h) * W + w];
+        d[(nc * H + ((h + dy) % H + H) % H) * W + ((w + dx) % W + W) % W] = s[(nc * H + h) * W + w];
   return out;
 }
 
