@@ -16,6 +16,9 @@ void add_export(CLI::App& app);
 void add_make_shapes(CLI::App& app);
 void add_style(CLI::App& app);
 void add_transfer(CLI::App& app);
+void add_cam(CLI::App& app);
+void add_features(CLI::App& app);
+void add_filters(CLI::App& app);
 
 // Sets OMP_WAIT_POLICY=passive and re-executes the process when the user set no OpenMP wait
 // policy (wait_policy.cpp says why). Returns only when no re-execution happened.

@@ -20,6 +20,9 @@ int main(int argc, char** argv) {
   convkit::cli::add_make_shapes(app);
   convkit::cli::add_style(app);
   convkit::cli::add_transfer(app);
+  convkit::cli::add_cam(app);
+  convkit::cli::add_features(app);
+  convkit::cli::add_filters(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
