@@ -14,6 +14,8 @@ int main(int argc, char** argv) {
   convkit::cli::add_augment_preview(app);
   convkit::cli::add_export(app);
   convkit::cli::add_make_shapes(app);
+  convkit::cli::add_verify(app);
+  convkit::cli::add_gallery_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

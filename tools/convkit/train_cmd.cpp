@@ -15,6 +15,7 @@
 #include "convkit/train/classification_data.h"
 #include "convkit/train/distillation.h"
 #include "convkit/train/setup.h"
+#include "embed_options.h"
 #include "image_data.h"
 #include "init_options.h"
 #include "progress.h"
@@ -31,7 +32,8 @@ struct TrainArgs {
   ImageDataArgs images;
   std::string test_data;
   RuntimeOptions runtime;
-  InitArgs init;  // --init, --freeze, --lr-mult
+  InitArgs init;    // --init, --freeze, --lr-mult
+  EmbedArgs embed;  // --task embed and its options (train_embed.cpp)
 };
 
 // Exit status of a run stopped by Ctrl-C after saving its state (128 + SIGINT, as the shell).
@@ -117,6 +119,8 @@ void report_resume(const train::TrainOptions& o, const std::string& state_path) 
 void run_train(const TrainArgs& args) {
   TrainArgs a = args;
   apply_runtime_options(a.runtime);
+  if (a.embed.task == "embed")
+    return run_train_embed(a.embed, a.opt, a.data, a.normalize, a.augment);
   Sources src = open_sources(a);
   train::ClassificationData d =
       train::prepare_classification_data(src.full, src.test,
@@ -293,6 +297,7 @@ void add_train(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   add_augment_options(*cmd, a->augment);
   add_init_options(*cmd, a->init);
+  add_embed_train_options(*cmd, a->embed);
   add_image_data_options(*cmd, a->images, /*training=*/true);
   add_runtime_options(*cmd, a->runtime);
   cmd->callback([a] { run_train(*a); });
