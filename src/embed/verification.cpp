@@ -113,11 +113,13 @@ double threshold_at_far(const std::vector<double>& d, const std::vector<int>& sa
   std::sort(neg.begin(), neg.end());
   // Accepting the k nearest different pairs gives FAR k / |neg|; the largest k allowed:
   const size_t k = size_t(std::floor(far * double(neg.size()) + 1e-9));
-  if (k >= neg.size()) return neg.back() + 1e-6;
-  // Every different pair at distance >= neg[k] must stay rejected (ties with neg[k] too): midway
-  // between neg[k] and the largest distance below it.
-  const auto lower = std::lower_bound(neg.begin(), neg.end(), neg[k]);
-  return lower == neg.begin() ? neg[k] - 1e-6 : 0.5 * (*(lower - 1) + neg[k]);
+  if (k >= neg.size()) return std::max(neg.back(), *std::max_element(d.begin(), d.end())) + 1e-6;
+  // Every different pair at distance >= neg[k] stays rejected (ties with neg[k] too); everything
+  // below it is accepted: midway between neg[k] and the largest distance of any pair below it.
+  double below = -1;
+  for (double v : d)
+    if (v < neg[k]) below = std::max(below, v);
+  return below < 0 ? neg[k] - 1e-6 : 0.5 * (below + neg[k]);
 }
 
 double tar_at_far(const std::vector<double>& d, const std::vector<int>& same, double far) {

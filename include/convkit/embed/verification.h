@@ -34,9 +34,11 @@ double pair_accuracy(const std::vector<double>& distances, const std::vector<int
 // just past the ends), the lowest such on ties. Throws on empty or mismatched inputs.
 double best_accuracy_threshold(const std::vector<double>& distances, const std::vector<int>& same);
 
-// The largest threshold whose false-accept rate (different pairs with distance <= threshold, over
-// all different pairs) is <= far: midway below the first different pair that would exceed it.
-// Throws when there is no different pair or far is outside [0, 1].
+// A threshold of false-accept rate (different pairs with distance <= threshold, over all different
+// pairs) at most `far` that accepts as many pairs as such a threshold can: with the different-pair
+// distances sorted, n_0 <= n_1 <= ..., and k = floor(far * count), it lies midway between n_k and
+// the largest distance of any pair below n_k (ties with n_k are rejected together). Throws when
+// there is no different pair or far is outside [0, 1].
 double threshold_at_far(const std::vector<double>& distances, const std::vector<int>& same,
                         double far);
 
