@@ -18,6 +18,7 @@ struct EmbedArgs {
   int64_t dim = 64;
   std::string train_classes;  // empty: every class
   int64_t val_pairs = 2000;
+  int64_t subclasses = 0;  // > 1: pseudo-identities per class by k-means (embed/subclasses.h)
 };
 
 // --task, and the embedding options of train (--loss, --mining, --pk, --margin, --embedding-dim,

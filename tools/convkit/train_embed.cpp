@@ -9,6 +9,7 @@
 #include "convkit/embed/class_subset.h"
 #include "convkit/embed/embedding_task.h"
 #include "convkit/embed/pk_sampler.h"
+#include "convkit/embed/subclasses.h"
 #include "convkit/embed/verification.h"
 #include "convkit/models/registry.h"
 #include "convkit/train/callbacks.h"
@@ -36,6 +37,11 @@ void add_embed_train_options(CLI::App& cmd, EmbedArgs& e) {
   cmd.add_option("--embedding-dim", e.dim, "Embedding size d")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  cmd.add_option("--subclasses", e.subclasses,
+                 "Split each training class into N pseudo-identities by k-means on its pixels "
+                 "(0: off; docs/similarity.md)")
+      ->capture_default_str()
+      ->check(CLI::NonNegativeNumber);
   cmd.add_option("--train-classes", e.train_classes,
                  "Train on these classes only, e.g. 0-6 (default: all)");
 }
@@ -117,6 +123,12 @@ void run_train_embed(const EmbedArgs& e, train::TrainOptions o, const std::strin
   std::shared_ptr<nn::Module> model = models::create_model(
       o.model, {.in_channels = ex[0], .num_classes = e.dim, .image_size = ex[1]});
   auto optimizer = train::make_optimizer(train::make_param_groups(*model, o), o);
+  if (e.subclasses > 1) {
+    d.train = std::make_shared<embed::Relabelled>(
+        d.train, embed::subclass_labels(*d.train, e.subclasses, o.seed));
+    std::printf("identities: each class split into %lld by k-means (%lld in all)\n",
+                (long long)e.subclasses, (long long)d.train->num_classes());
+  }
   auto sampler = std::make_shared<embed::PKSampler>(d.train->labels(), p, k, o.seed);
   data::DataLoader loader(
       d.train,
