@@ -113,6 +113,8 @@ TEST(EmbedCli, TrainEvalVerifyEnrolIdentify) {
       run_cli("train --task embed --data " + data + " --pk 7 --out " + (dir / "x").string(), &out),
       1);
   EXPECT_NE(out.find("--pk '7'"), std::string::npos) << out;
+  EXPECT_EQ(run_cli("train --task embed --data " + data + " --teacher " + model, &out), 1);
+  EXPECT_NE(out.find("--teacher is for classification"), std::string::npos) << out;
   EXPECT_EQ(
       run_cli("identify " + model + " " + (dir / "none.safetensors").string() + " " + a7, &out), 1);
   EXPECT_NE(out.find("none.safetensors"), std::string::npos) << out;

@@ -119,8 +119,12 @@ void report_resume(const train::TrainOptions& o, const std::string& state_path) 
 void run_train(const TrainArgs& args) {
   TrainArgs a = args;
   apply_runtime_options(a.runtime);
-  if (a.embed.task == "embed")
+  if (a.embed.task == "embed") {
+    CONVKIT_CHECK(
+        a.init.init.empty() && a.init.freeze.empty() && a.init.lr_mult.empty(),
+        "train --task embed: --init, --freeze and --lr-mult are not wired for embeddings");
     return run_train_embed(a.embed, a.opt, a.data, a.normalize, a.augment);
+  }
   Sources src = open_sources(a);
   train::ClassificationData d =
       train::prepare_classification_data(src.full, src.test,

@@ -88,6 +88,9 @@ void run_train_embed(const EmbedArgs& e, train::TrainOptions o, const std::strin
   CONVKIT_CHECK(!is_image_data(data_dir),
                 "train --task embed: --data must be a folder of "
                 "MNIST-layout IDX files (image folders are not wired for embeddings yet)");
+  CONVKIT_CHECK(o.teacher.empty(),
+                "train --task embed: --teacher is for classification "
+                "(distillation of class probabilities)");
   const auto [p, k] = parse_pk(e.pk);
   data::DatasetPtr full = data::fashion_mnist(data_dir, true);
   std::vector<int64_t> classes;
