@@ -17,8 +17,7 @@ std::vector<int64_t> labels_of(const data::Batch& b) {
 Tensor embed_batch(nn::Module& model, const Tensor& inputs) {
   Tensor out = model(inputs);
   CONVKIT_CHECK(out.ndim() == 2 && out.size(0) == inputs.size(0),
-                "embedding task: the model "
-                "must output embeddings [B, d]; for input ",
+                "embedding task: the model must output embeddings [B, d]; for input ",
                 inputs.shape().to_string(), " it gave ", out.shape().to_string());
   return l2_normalize(out);
 }

@@ -1,6 +1,8 @@
 #include "convkit/embed/gallery.h"
 
 #include <cmath>
+#include <cstdio>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 #include <set>
 
