@@ -10,10 +10,9 @@
 namespace convkit::cli {
 
 struct EmbedArgs {
-  std::string task = "classify";  // classify | embed
-  std::string loss = "triplet";   // triplet | contrastive
+  std::string loss = "triplet";  // triplet | contrastive
   std::string mining = "semihard";
-  std::string pk = "16,4";  // P classes x K examples per batch
+  std::string pk = "7,8";  // P classes x K examples per batch (7: Fashion-MNIST 0-6 fits)
   double margin = 0.2;
   int64_t dim = 64;
   std::string train_classes;  // empty: every class
@@ -21,9 +20,10 @@ struct EmbedArgs {
   int64_t subclasses = 0;  // > 1: pseudo-identities per class by k-means (embed/subclasses.h)
 };
 
-// --task, and the embedding options of train (--loss, --mining, --pk, --margin, --embedding-dim,
+// --task (classify | embed), and the embedding options of train (--loss, --mining, --pk, --margin,
+// --embedding-dim,
 // --train-classes).
-void add_embed_train_options(CLI::App& cmd, EmbedArgs& args);
+void add_embed_train_options(CLI::App& cmd, std::string& task, EmbedArgs& args);
 
 // The embedding run of `convkit train --task embed`: the dataset's classes `train_classes`, a P x K
 // sampler, the registry model with num_classes = dim, EmbeddingTask; then the threshold of best

@@ -32,7 +32,8 @@ struct TrainArgs {
   ImageDataArgs images;
   std::string test_data;
   RuntimeOptions runtime;
-  InitArgs init;    // --init, --freeze, --lr-mult
+  InitArgs init;  // --init, --freeze, --lr-mult
+  std::string task = "classify";
   EmbedArgs embed;  // --task embed and its options (train_embed.cpp)
 };
 
@@ -119,7 +120,7 @@ void report_resume(const train::TrainOptions& o, const std::string& state_path) 
 void run_train(const TrainArgs& args) {
   TrainArgs a = args;
   apply_runtime_options(a.runtime);
-  if (a.embed.task == "embed") {
+  if (a.task == "embed") {
     CONVKIT_CHECK(
         a.init.init.empty() && a.init.freeze.empty() && a.init.lr_mult.empty(),
         "train --task embed: --init, --freeze and --lr-mult are not wired for embeddings");
@@ -301,7 +302,7 @@ void add_train(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   add_augment_options(*cmd, a->augment);
   add_init_options(*cmd, a->init);
-  add_embed_train_options(*cmd, a->embed);
+  add_embed_train_options(*cmd, a->task, a->embed);
   add_image_data_options(*cmd, a->images, /*training=*/true);
   add_runtime_options(*cmd, a->runtime);
   cmd->callback([a] { run_train(*a); });
