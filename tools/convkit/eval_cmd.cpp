@@ -3,6 +3,7 @@
 
 #include "commands.h"
 #include "convkit/infer/evaluate.h"
+#include "embed_eval.h"
 #include "image_data.h"
 
 namespace convkit::cli {
@@ -13,10 +14,12 @@ struct EvalArgs {
   std::string data, split = "test";
   ImageDataArgs images;
   RuntimeOptions runtime;
+  EmbedEvalArgs embed;  // --task embed (eval_embed.cpp)
 };
 
 void run_eval(const EvalArgs& a) {
   apply_runtime_options(a.runtime);
+  if (a.embed.task == "embed") return run_eval_embed(a.embed, a.model, a.data, a.images);
   const infer::Session session(load_model_argument(a.model));
   const infer::ModelBundle& m = session.bundle();
   const ModelData d = data_for_model(m, a.data, a.split, a.images);
@@ -53,6 +56,7 @@ void add_eval(CLI::App& app) {
       ->check(CLI::IsMember({"test", "train"}));
   add_image_data_options(*cmd, a->images, /*training=*/false);
   add_runtime_options(*cmd, a->runtime);
+  add_embed_eval_options(*cmd, a->embed);
   cmd->callback([a] { run_eval(*a); });
 }
 

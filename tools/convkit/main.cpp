@@ -23,6 +23,8 @@ int main(int argc, char** argv) {
   convkit::cli::add_cam(app);
   convkit::cli::add_features(app);
   convkit::cli::add_filters(app);
+  convkit::cli::add_verify(app);
+  convkit::cli::add_gallery_commands(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -15,6 +15,7 @@
 #include "convkit/train/classification_data.h"
 #include "convkit/train/distillation.h"
 #include "convkit/train/setup.h"
+#include "embed_options.h"
 #include "image_data.h"
 #include "init_options.h"
 #include "metadata_train.h"
@@ -34,6 +35,8 @@ struct TrainArgs {
   RuntimeOptions runtime;
   InitArgs init;                 // --init, --freeze, --lr-mult
   std::string metadata_columns;  // an image + metadata model (metadata_train.h)
+  std::string task = "classify";
+  EmbedArgs embed;  // --task embed and its options (train_embed.cpp)
 };
 
 // Exit status of a run stopped by Ctrl-C after saving its state (128 + SIGINT, as the shell).
@@ -119,6 +122,12 @@ void report_resume(const train::TrainOptions& o, const std::string& state_path) 
 void run_train(const TrainArgs& args) {
   TrainArgs a = args;
   apply_runtime_options(a.runtime);
+  if (a.task == "embed") {
+    CONVKIT_CHECK(
+        a.init.init.empty() && a.init.freeze.empty() && a.init.lr_mult.empty(),
+        "train --task embed: --init, --freeze and --lr-mult are not wired for embeddings");
+    return run_train_embed(a.embed, a.opt, a.data, a.normalize, a.augment);
+  }
   Sources src = open_sources(a);
   if (!a.metadata_columns.empty()) {
     CONVKIT_CHECK(src.images, "train --metadata-columns: the columns come from a .csv list; ",
@@ -313,6 +322,7 @@ void add_train(CLI::App& app) {
   cmd->add_option("--metadata-columns", a->metadata_columns,
                   "CSV list columns fed beside the image: age,weight,site:cat (numeric "
                   "standardized, :cat embedded; docs/transfer.md)");
+  add_embed_train_options(*cmd, a->task, a->embed);
   add_image_data_options(*cmd, a->images, /*training=*/true);
   add_runtime_options(*cmd, a->runtime);
   cmd->callback([a] { run_train(*a); });
