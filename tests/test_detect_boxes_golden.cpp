@@ -127,6 +127,10 @@ void expect_rows(const Tensor& ours, const json& theirs, double tol, const std::
 TEST(DetectBoxesGolden, MatchesTorchvisionOps) {
   // Box math never dispatches to a kernel: one pass (dnnl) pays torchvision's start-up.
   if (backend() == Backend::ref) GTEST_SKIP() << "backend-independent; runs in the dnnl pass";
+#ifdef CONVKIT_SANITIZE_BUILD
+  GTEST_SKIP() << "~6 s of torch start-up; test_detect_boxes.cpp covers this code under the "
+                  "sanitizers";
+#endif
   const std::vector<Case> cs = cases();
   json in = json::array();
   for (const Case& c : cs)
