@@ -9,6 +9,22 @@
 
 namespace convkit::data {
 
+Tensor detection_input(const cv::Mat& rgb, int64_t S) {
+  CONVKIT_CHECK(rgb.type() == CV_8UC3, "detection_input: expected an 8-bit RGB image");
+  cv::Mat resized;
+  cv::resize(rgb, resized, cv::Size(int(S), int(S)), 0, 0,
+             S < rgb.cols || S < rgb.rows ? cv::INTER_AREA : cv::INTER_LINEAR);
+  Tensor out = Tensor::empty({3, S, S});
+  float* dst = out.data<float>();
+  // [S, S, 3] uint8 HWC -> [3, S, S] float CHW in [0, 1]
+  for (int64_t y = 0; y < S; ++y) {
+    const uint8_t* row = resized.ptr<uint8_t>(int(y));
+    for (int64_t x = 0; x < S; ++x)
+      for (int64_t c = 0; c < 3; ++c) dst[(c * S + y) * S + x] = row[3 * x + c] / 255.0f;
+  }
+  return out;
+}
+
 DetectionDataset::DetectionDataset(DetectionList list, int64_t image_size, int64_t max_objects)
     : list_(std::make_shared<const DetectionList>(std::move(list))),
       image_size_(image_size),
@@ -66,16 +82,8 @@ Batch DetectionDataset::assemble(const std::vector<int64_t>& indices,
       augment_with_boxes(image, objects, *augment_, gen);
     }
     const double sx = double(S) / image.cols, sy = double(S) / image.rows;
-    cv::Mat resized;
-    cv::resize(image, resized, cv::Size(int(S), int(S)), 0, 0,
-               sx < 1 || sy < 1 ? cv::INTER_AREA : cv::INTER_LINEAR);
-    // [S, S, 3] uint8 HWC -> [3, S, S] float CHW in [0, 1]
-    float* dst = batch.inputs.data<float>() + b * 3 * S * S;
-    for (int64_t y = 0; y < S; ++y) {
-      const uint8_t* row = resized.ptr<uint8_t>(int(y));
-      for (int64_t x = 0; x < S; ++x)
-        for (int64_t c = 0; c < 3; ++c) dst[(c * S + y) * S + x] = row[3 * x + c] / 255.0f;
-    }
+    const Tensor input = detection_input(image, S);
+    std::copy_n(input.data<float>(), 3 * S * S, batch.inputs.data<float>() + b * 3 * S * S);
     batch.labels.data<int64_t>()[b] = objects.empty() ? -1 : objects[0].label;
     for (std::size_t k = 0; k < objects.size(); ++k) {
       const detect::Box& o = objects[k].box;

@@ -14,6 +14,7 @@ void add_summary(CLI::App& app);
 void add_augment_preview(CLI::App& app);
 void add_export(CLI::App& app);
 void add_make_shapes(CLI::App& app);
+void add_detect(CLI::App& app);
 
 // Sets OMP_WAIT_POLICY=passive and re-executes the process when the user set no OpenMP wait
 // policy (wait_policy.cpp says why). Returns only when no re-execution happened.

@@ -14,6 +14,7 @@ int main(int argc, char** argv) {
   convkit::cli::add_augment_preview(app);
   convkit::cli::add_export(app);
   convkit::cli::add_make_shapes(app);
+  convkit::cli::add_detect(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

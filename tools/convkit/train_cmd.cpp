@@ -18,6 +18,7 @@
 #include "image_data.h"
 #include "init_options.h"
 #include "progress.h"
+#include "train_detect.h"
 
 namespace convkit::cli {
 
@@ -32,6 +33,8 @@ struct TrainArgs {
   std::string test_data;
   RuntimeOptions runtime;
   InitArgs init;  // --init, --freeze, --lr-mult
+  std::string task = "classify";
+  DetectTrainArgs detect;
 };
 
 // Exit status of a run stopped by Ctrl-C after saving its state (128 + SIGINT, as the shell).
@@ -117,6 +120,14 @@ void report_resume(const train::TrainOptions& o, const std::string& state_path) 
 void run_train(const TrainArgs& args) {
   TrainArgs a = args;
   apply_runtime_options(a.runtime);
+  if (a.task == "detect") {
+    a.detect.opt = a.opt;
+    a.detect.data = a.data;
+    a.detect.test_data = a.test_data;
+    a.detect.image_size = a.images.image_size;
+    a.detect.progress = a.progress;
+    return run_train_detect(a.detect);
+  }
   Sources src = open_sources(a);
   train::ClassificationData d =
       train::prepare_classification_data(src.full, src.test,
@@ -295,6 +306,7 @@ void add_train(CLI::App& app) {
   add_init_options(*cmd, a->init);
   add_image_data_options(*cmd, a->images, /*training=*/true);
   add_runtime_options(*cmd, a->runtime);
+  add_detect_train_options(*cmd, a->task, a->detect);
   cmd->callback([a] { run_train(*a); });
 }
 

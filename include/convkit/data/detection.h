@@ -91,6 +91,10 @@ void check_box_augment_options(const BoxAugmentOptions& options);
 void augment_with_boxes(cv::Mat& image, std::vector<ObjectBox>& objects,
                         const BoxAugmentOptions& options, Generator& gen);
 
+// An RGB image (CV_8UC3) as the detector's input [3, S, S] in [0, 1]: resized to S x S (area
+// interpolation when shrinking, bilinear when enlarging), as DetectionDataset prepares examples.
+Tensor detection_input(const cv::Mat& rgb, int64_t image_size);
+
 // A Dataset over a DetectionList: each image decoded as RGB, augmented (training, when options are
 // given), resized to image_size x image_size (the aspect ratio is not kept; boxes scale with it),
 // as float32 [3, S, S] in [0, 1]. Targets, padded to max_objects per image:
