@@ -125,7 +125,6 @@ void run_train(const TrainArgs& args) {
     a.detect.data = a.data;
     a.detect.test_data = a.test_data;
     a.detect.image_size = a.images.image_size;
-    a.detect.progress = a.progress;
     return run_train_detect(a.detect);
   }
   Sources src = open_sources(a);

@@ -12,7 +12,6 @@
 #include "convkit/train/callbacks.h"
 #include "convkit/train/detection.h"
 #include "convkit/train/trainer.h"
-#include "progress.h"
 
 namespace convkit::cli {
 
@@ -41,6 +40,19 @@ std::vector<detect::AnchorSize> choose_anchors(const data::DetectionList& l, int
   std::printf("\n");
   return r.anchors;
 }
+
+// One line per epoch with the detection metrics (Progress prints classification's).
+class DetectProgress : public train::Callback {
+ public:
+  void on_epoch_end(train::TrainContext&, train::EpochRecord& r) override {
+    std::printf("epoch %lld: train loss %.4f", (long long)r.epoch, r.train.at("loss"));
+    if (r.has_val)
+      std::printf(" | val loss %.4f mAP@0.5 %.4f mAP@[.5:.95] %.4f", r.val.at("loss"),
+                  r.val.at("map50"), r.val.at("map"));
+    std::printf(" | lr %.5f | %.1f s, %.0f img/s\n", r.lr, r.seconds, r.images_per_second);
+    std::fflush(stdout);
+  }
+};
 
 }  // namespace
 
@@ -110,7 +122,7 @@ void run_train_detect(const DetectTrainArgs& a) {
                          {.epochs = o.epochs, .clip_grad_norm = o.clip_grad_norm});
   if (optim::SchedulePtr s = train::make_schedule(o, loader.num_batches()))
     trainer.add_callback(std::make_shared<train::ScheduleCallback>(s));
-  trainer.add_callback(std::make_shared<Progress>(a.progress));
+  trainer.add_callback(std::make_shared<DetectProgress>());
   trainer.on_message([](const std::string& s) { std::printf("%s\n", s.c_str()); });
   std::printf(
       "convkit train --task detect: yolo (grid %lld, %zu anchors) on %lld train, %lld "

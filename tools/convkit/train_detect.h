@@ -16,7 +16,6 @@ struct DetectTrainArgs {
   int64_t grid = 8;
   int64_t anchors = 3;  // k of the k-means anchors
   int64_t width = 16;   // channels of the first Darknet block
-  std::string progress = "auto";
 };
 
 // --task, --arch, --grid, --anchors, --detector-width.
