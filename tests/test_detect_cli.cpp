@@ -80,6 +80,10 @@ TEST(DetectCli, TrainDetectEval) {
   EXPECT_NE(
       run(t, "train --task detect --arch frcnn --data " + csv + " --out " + t.path("r2"), out), 0);
   EXPECT_TRUE(has(out, "--arch 'frcnn' is not available")) << out;
+  EXPECT_NE(run(t, "train --task detect --strict --data " + csv + " --out " + t.path("r3"), out),
+            0);
+  EXPECT_TRUE(has(out, "x2 < x1")) << out;
+  EXPECT_TRUE(has(out, "--strict")) << out;
   EXPECT_NE(run(t, "detect " + csv + " " + image, out), 0);
   EXPECT_TRUE(has(out, "boxes.csv")) << out;
 }

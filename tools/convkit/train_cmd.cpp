@@ -125,6 +125,7 @@ void run_train(const TrainArgs& args) {
     a.detect.data = a.data;
     a.detect.test_data = a.test_data;
     a.detect.image_size = a.images.image_size;
+    a.detect.strict = a.images.strict;
     return run_train_detect(a.detect);
   }
   Sources src = open_sources(a);

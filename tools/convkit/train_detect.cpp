@@ -17,8 +17,9 @@ namespace convkit::cli {
 
 namespace {
 
-data::DetectionList read_list(const std::string& path) {
+data::DetectionList read_list(const std::string& path, bool strict) {
   data::DetectionListOptions o;
+  o.policy = strict ? data::BadDataPolicy::strict : data::BadDataPolicy::skip;
   o.on_issue = [](const data::BoxIssue& i) {
     std::fprintf(stderr, "convkit: warning: %s (%s)\n", i.message.c_str(), i.action.c_str());
   };
@@ -79,7 +80,7 @@ void run_train_detect(const DetectTrainArgs& a) {
   const train::TrainOptions& o = a.opt;
   CONVKIT_CHECK(o.overwrite || !std::filesystem::exists(o.out_dir + "/detector.safetensors"),
                 o.out_dir, "/detector.safetensors exists; pass --overwrite or another --out");
-  data::DetectionList list = read_list(a.data);
+  data::DetectionList list = read_list(a.data, a.strict);
   std::printf("data: %s, %zu images, %lld objects, %zu classes\n", a.data.c_str(),
               list.images.size(), (long long)list.num_objects(), list.class_names.size());
   detect::Detector det;
@@ -140,6 +141,7 @@ void run_train_detect(const DetectTrainArgs& a) {
   if (!a.test_data.empty()) {
     data::DetectionListOptions lo;
     lo.class_names = names;
+    lo.policy = a.strict ? data::BadDataPolicy::strict : data::BadDataPolicy::skip;
     auto test =
         std::make_shared<data::DetectionDataset>(data::read_box_csv(a.test_data, lo), a.image_size);
     data::DataLoader tl(test, {.batch_size = 64, .shuffle = false});

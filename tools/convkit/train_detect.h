@@ -16,6 +16,7 @@ struct DetectTrainArgs {
   int64_t grid = 8;
   int64_t anchors = 3;  // k of the k-means anchors
   int64_t width = 16;   // channels of the first Darknet block
+  bool strict = false;  // --strict (image data's flag): the first bad row or image is fatal
 };
 
 // --task, --arch, --grid, --anchors, --detector-width.
