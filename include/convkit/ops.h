@@ -10,4 +10,5 @@
 #include "convkit/ops/norm.h"
 #include "convkit/ops/pool.h"
 #include "convkit/ops/reduce.h"
+#include "convkit/ops/roi.h"
 #include "convkit/ops/shape_ops.h"

@@ -146,7 +146,8 @@ Tensor Tensor::from_vector(const std::vector<T>& values, const Shape& shape) {
   CONVKIT_CHECK(int64_t(values.size()) == shape.numel(), "Tensor::from_vector: ", values.size(),
                 " values do not fill shape ", shape.to_string(), " (", shape.numel(), " elements)");
   Tensor t = empty(shape, dtype_of<T>());
-  std::memcpy(t.raw_data(), values.data(), values.size() * sizeof(T));
+  // An empty vector's data() may be null, and memcpy from null is undefined even for 0 bytes.
+  if (!values.empty()) std::memcpy(t.raw_data(), values.data(), values.size() * sizeof(T));
   return t;
 }
 template Tensor Tensor::from_vector(const std::vector<float>&, const Shape&);

@@ -21,6 +21,7 @@ void add_features(CLI::App& app);
 void add_filters(CLI::App& app);
 void add_verify(CLI::App& app);            // verify_cmd.cpp
 void add_gallery_commands(CLI::App& app);  // enrol, identify: gallery_cmd.cpp
+void add_detect(CLI::App& app);
 
 // Sets OMP_WAIT_POLICY=passive and re-executes the process when the user set no OpenMP wait
 // policy (wait_policy.cpp says why). Returns only when no re-execution happened.

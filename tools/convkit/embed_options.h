@@ -23,7 +23,7 @@ struct EmbedArgs {
 // --task (classify | embed), and the embedding options of train (--loss, --mining, --pk, --margin,
 // --embedding-dim,
 // --train-classes).
-void add_embed_train_options(CLI::App& cmd, std::string& task, EmbedArgs& args);
+void add_embed_train_options(CLI::App& cmd, EmbedArgs& args);
 
 // The embedding run of `convkit train --task embed`: the dataset's classes `train_classes`, a P x K
 // sampler, the registry model with num_classes = dim, EmbeddingTask; then the threshold of best

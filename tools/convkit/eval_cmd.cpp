@@ -2,8 +2,10 @@
 #include <cstdio>
 
 #include "commands.h"
+#include "convkit/detect/detector_file.h"
 #include "convkit/infer/evaluate.h"
 #include "embed_eval.h"
+#include "eval_detect.h"
 #include "image_data.h"
 
 namespace convkit::cli {
@@ -20,6 +22,7 @@ struct EvalArgs {
 void run_eval(const EvalArgs& a) {
   apply_runtime_options(a.runtime);
   if (a.embed.task == "embed") return run_eval_embed(a.embed, a.model, a.data, a.images);
+  if (detect::is_detector_file(a.model.path)) return run_eval_detect(a.model.path, a.data);
   const infer::Session session(load_model_argument(a.model));
   const infer::ModelBundle& m = session.bundle();
   const ModelData d = data_for_model(m, a.data, a.split, a.images);

@@ -25,6 +25,7 @@ int main(int argc, char** argv) {
   convkit::cli::add_filters(app);
   convkit::cli::add_verify(app);
   convkit::cli::add_gallery_commands(app);
+  convkit::cli::add_detect(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

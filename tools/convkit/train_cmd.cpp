@@ -20,6 +20,7 @@
 #include "init_options.h"
 #include "metadata_train.h"
 #include "progress.h"
+#include "train_detect.h"
 
 namespace convkit::cli {
 
@@ -33,10 +34,11 @@ struct TrainArgs {
   ImageDataArgs images;
   std::string test_data;
   RuntimeOptions runtime;
-  InitArgs init;                 // --init, --freeze, --lr-mult
-  std::string metadata_columns;  // an image + metadata model (metadata_train.h)
-  std::string task = "classify";
-  EmbedArgs embed;  // --task embed and its options (train_embed.cpp)
+  InitArgs init;                  // --init, --freeze, --lr-mult
+  std::string metadata_columns;   // an image + metadata model (metadata_train.h)
+  std::string task = "classify";  // classify, detect (train_detect.cpp) or embed (train_embed.cpp)
+  DetectTrainArgs detect;
+  EmbedArgs embed;
 };
 
 // Exit status of a run stopped by Ctrl-C after saving its state (128 + SIGINT, as the shell).
@@ -127,6 +129,14 @@ void run_train(const TrainArgs& args) {
         a.init.init.empty() && a.init.freeze.empty() && a.init.lr_mult.empty(),
         "train --task embed: --init, --freeze and --lr-mult are not wired for embeddings");
     return run_train_embed(a.embed, a.opt, a.data, a.normalize, a.augment);
+  }
+  if (a.task == "detect") {
+    a.detect.opt = a.opt;
+    a.detect.data = a.data;
+    a.detect.test_data = a.test_data;
+    a.detect.image_size = a.images.image_size;
+    a.detect.strict = a.images.strict;
+    return run_train_detect(a.detect);
   }
   Sources src = open_sources(a);
   if (!a.metadata_columns.empty()) {
@@ -322,9 +332,15 @@ void add_train(CLI::App& app) {
   cmd->add_option("--metadata-columns", a->metadata_columns,
                   "CSV list columns fed beside the image: age,weight,site:cat (numeric "
                   "standardized, :cat embedded; docs/transfer.md)");
-  add_embed_train_options(*cmd, a->task, a->embed);
+  cmd->add_option("--task", a->task,
+                  "classify | detect (--data: a box CSV or VOC XML folder; docs/detection.md) | "
+                  "embed (metric learning; docs/similarity.md)")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"classify", "detect", "embed"}));
+  add_embed_train_options(*cmd, a->embed);
   add_image_data_options(*cmd, a->images, /*training=*/true);
   add_runtime_options(*cmd, a->runtime);
+  add_detect_train_options(*cmd, a->detect);
   cmd->callback([a] { run_train(*a); });
 }
 

@@ -19,10 +19,7 @@
 
 namespace convkit::cli {
 
-void add_embed_train_options(CLI::App& cmd, std::string& task, EmbedArgs& e) {
-  cmd.add_option("--task", task, "classify | embed (metric learning, docs/similarity.md)")
-      ->capture_default_str()
-      ->check(CLI::IsMember({"classify", "embed"}));
+void add_embed_train_options(CLI::App& cmd, EmbedArgs& e) {
   cmd.add_option("--loss", e.loss, "Embedding loss: triplet | contrastive")
       ->capture_default_str()
       ->check(CLI::IsMember({"triplet", "contrastive"}));

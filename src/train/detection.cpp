@@ -1,0 +1,77 @@
+#include "convkit/train/detection.h"
+
+#include "convkit/autograd.h"
+#include "convkit/error.h"
+
+namespace convkit::train {
+
+namespace {
+
+const Tensor& target(const data::Batch& b, const char* name) {
+  auto it = b.targets.find(name);
+  CONVKIT_CHECK(it != b.targets.end(), "DetectionTask: the batch has no target '", name,
+                "' (detection data comes from data::DetectionDataset)");
+  return it->second;
+}
+
+}  // namespace
+
+DetectionTask::DetectionTask(detect::YoloConfig config, DetectionTaskOptions options)
+    : config_(std::move(config)), opt_(options) {
+  detect::check_yolo_config(config_);
+}
+
+StepResult DetectionTask::step(nn::Module& model, const data::Batch& batch) {
+  const detect::YoloTargets t =
+      detect::build_yolo_targets(config_, target(batch, "boxes"), target(batch, "box_labels"));
+  Tensor loss = detect::yolo_loss(model(batch.inputs), config_, t, opt_.loss);
+  const double value = loss.item();
+  return {loss, {{"loss", value}}, batch.inputs.size(0)};
+}
+
+std::vector<metrics::GroundTruth> batch_ground_truth(const data::Batch& batch,
+                                                     int64_t first_image) {
+  const Tensor& boxes = target(batch, "boxes");
+  const Tensor& labels = target(batch, "box_labels");
+  const int64_t N = labels.size(0), M = labels.size(1);
+  std::vector<metrics::GroundTruth> out;
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t m = 0; m < M; ++m) {
+      const int64_t lab = labels.data<int64_t>()[n * M + m];
+      if (lab < 0) continue;
+      const float* p = boxes.data<float>() + (n * M + m) * 4;
+      out.push_back({first_image + n, lab, {p[0], p[1], p[2], p[3]}});
+    }
+  return out;
+}
+
+Logs DetectionTask::evaluate(nn::Module& model, data::DataLoader& loader) {
+  const bool was_training = model.is_training();
+  model.eval();
+  NoGradGuard no_grad;
+  std::vector<metrics::Detection> dets;
+  std::vector<metrics::GroundTruth> gts;
+  double loss_sum = 0;
+  int64_t images = 0;
+  loader.start_epoch(0);
+  while (auto b = loader.next()) {
+    const Tensor out = model(b->inputs);
+    const detect::YoloTargets t =
+        detect::build_yolo_targets(config_, target(*b, "boxes"), target(*b, "box_labels"));
+    const int64_t n = b->inputs.size(0);
+    loss_sum += detect::yolo_loss(out, config_, t, opt_.loss).item() * double(n);
+    for (metrics::Detection d :
+         detect::yolo_decode(out, config_, opt_.conf_threshold, opt_.nms_iou)) {
+      d.image += images;
+      dets.push_back(d);
+    }
+    for (const auto& g : batch_ground_truth(*b, images)) gts.push_back(g);
+    images += n;
+  }
+  model.train(was_training);
+  return {{"loss", images ? loss_sum / double(images) : 0.0},
+          {"map50", metrics::voc_map(dets, gts, config_.num_classes).map},
+          {"map", metrics::coco_map(dets, gts, config_.num_classes).map}};
+}
+
+}  // namespace convkit::train

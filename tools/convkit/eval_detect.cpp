@@ -1,0 +1,49 @@
+// convkit eval on a detector file: VOC mAP@0.5 with per-class AP, and COCO mAP@[.5:.95].
+#include "eval_detect.h"
+
+#include <cstdio>
+
+#include "convkit/autograd.h"
+#include "convkit/data/detection.h"
+#include "convkit/detect/detector_file.h"
+#include "convkit/train/detection.h"
+
+namespace convkit::cli {
+
+void run_eval_detect(const std::string& model_path, const std::string& data_path) {
+  CONVKIT_CHECK(!data_path.empty(), "eval: a detector needs --data (a box CSV or VOC XML folder)");
+  const detect::Detector det = detect::load_detector(model_path);
+  data::DetectionListOptions lo;
+  lo.class_names = det.class_names;
+  lo.on_issue = [](const data::BoxIssue& i) {
+    std::fprintf(stderr, "convkit: warning: %s (%s)\n", i.message.c_str(), i.action.c_str());
+  };
+  data::DetectionList list = data_path.ends_with(".csv") ? data::read_box_csv(data_path, lo)
+                                                         : data::read_voc_xml({data_path}, lo);
+  auto ds = std::make_shared<data::DetectionDataset>(std::move(list), det.config.image_size);
+  data::DataLoader loader(ds, {.batch_size = 64, .shuffle = false});
+  NoGradGuard no_grad;
+  std::vector<metrics::Detection> dets;
+  std::vector<metrics::GroundTruth> gts;
+  int64_t images = 0;
+  loader.start_epoch(0);
+  while (auto b = loader.next()) {
+    for (metrics::Detection d :
+         detect::yolo_decode((*det.model)(b->inputs), det.config, 0.01, 0.45)) {
+      d.image += images;
+      dets.push_back(d);
+    }
+    for (const auto& g : train::batch_ground_truth(*b, images)) gts.push_back(g);
+    images += b->inputs.size(0);
+  }
+  const int64_t C = det.config.num_classes;
+  const metrics::DetectionReport voc = metrics::voc_map(dets, gts, C);
+  const metrics::DetectionReport coco = metrics::coco_map(dets, gts, C);
+  std::printf("%s on %s, %lld images, %zu objects\n\n", model_path.c_str(), data_path.c_str(),
+              (long long)images, gts.size());
+  std::printf("VOC AP@0.5 per class:\n%s\n", voc.to_string(det.class_names).c_str());
+  std::printf("mAP@0.5 %.4f  mAP@0.75 %.4f  mAP@[.5:.95] %.4f (COCO definition)\n", coco.map50,
+              coco.map75, coco.map);
+}
+
+}  // namespace convkit::cli
