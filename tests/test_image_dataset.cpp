@@ -211,6 +211,28 @@ TEST(ImageFile, EachProblemHasItsName) {
   EXPECT_EQ(problem_of(t.path("png_named.jpg")), "none");
 }
 
+// OpenCV's imdecode sniffs the bytes on its own: a RIFF/WEBP file its WebP check turned down
+// went on to GDCM when "DICM" stood at offset 128, and GDCM allocated 3 GB from a length field
+// (found by fuzz/fuzz_image_probe; the file is fuzz/corpus/image_probe/webp_dicm_at_128.webp).
+// The probe's format decides the decoder: libwebp refuses it, and so does the error.
+TEST(ImageFile, AWebPIsDecodedAsWebPOnly) {
+  TempDir t;
+  std::string bytes = test::read_bytes(std::string(CONVKIT_TESTS_DIR) +
+                                       "/../fuzz/corpus/image_probe/webp_dicm_at_128.webp");
+  ASSERT_EQ(bytes.substr(128, 4), "DICM");
+  test::write_bytes(t.path("x.webp"), bytes);
+  EXPECT_THROW_WITH(read_image(t.path("x.webp"), ColorMode::rgb), "corrupt WebP (libwebp");
+  // A WebP with alpha decodes to three RGB channels, alpha dropped.
+  cv::Mat bgra(5, 6, CV_8UC4, cv::Scalar(10, 20, 200, 128));
+  std::vector<uint8_t> enc;
+  ASSERT_TRUE(cv::imencode(".webp", bgra, enc, {cv::IMWRITE_WEBP_QUALITY, 101}));
+  test::write_bytes(t.path("a.webp"), std::string(enc.begin(), enc.end()));
+  DecodedImage d = read_image(t.path("a.webp"), ColorMode::rgb);
+  ASSERT_EQ(d.image.type(), CV_8UC3);
+  EXPECT_EQ(d.image.at<cv::Vec3b>(4, 5), cv::Vec3b(200, 20, 10));
+  EXPECT_THROW_WITH(read_image(t.path("a.webp"), ColorMode::rgb, 29), "6 x 5 = 30 pixels");
+}
+
 TEST(ImageFile, GrayscaleFilesAreMarked) {
   TempDir t;
   test::write_gray_image(t.path("g.png"));

@@ -1,7 +1,7 @@
 #pragma once
-// JPEG and PNG decoding through libjpeg and libpng with error handlers of our own, so that their
-// warnings and errors become an ImageFileError naming the file instead of lines on stderr
-// (OpenCV's decoders let libjpeg's warnings and libpng's "libpng error:" reach stderr, and
+// JPEG, PNG and WebP decoding through libjpeg, libpng and libwebp with error handlers of our own,
+// so that their warnings and errors become an ImageFileError naming the file instead of lines on
+// stderr (OpenCV's decoders let libjpeg's warnings and libpng's "libpng error:" reach stderr, and
 // decode a JPEG whose data stops early into grey rows without telling). Each call owns its
 // decoder state, so loader workers may decode concurrently.
 #include <cstdint>
@@ -27,5 +27,10 @@ cv::Mat decode_jpeg(std::string_view bytes, const std::string& path, int64_t max
 // when the data ends before IEND, `corrupt` otherwise); libpng's warnings (ancillary chunks) are
 // dropped. Bytes after IEND are ignored.
 cv::Mat decode_png(std::string_view bytes, const std::string& path, int64_t max_pixels);
+
+// Decodes a still WebP (lossy, lossless, extended) to CV_8UC3 in RGB order, alpha dropped, through
+// libwebp (webp_codec.cpp). Headers that end early throw `truncated`; anything libwebp refuses,
+// and animations, throw `corrupt`.
+cv::Mat decode_webp(std::string_view bytes, const std::string& path, int64_t max_pixels);
 
 }  // namespace convkit::data::codec

@@ -335,13 +335,17 @@ DecodedImage decode_image(std::string_view bytes, const std::string& path, Color
   ImageProbe p = probe_image(bytes, bytes.size());
   check_probe(p, bytes, bytes.size(), path, max_pixels);
 
-  // JPEG and PNG through our own libjpeg/libpng handlers (their messages carry the path and
-  // never reach stderr); the other formats through OpenCV, whose BGR(A) becomes RGB here.
+  // JPEG, PNG and WebP through libjpeg/libpng/libwebp (their messages carry the path and never
+  // reach stderr); BMP and TIFF through OpenCV, whose BGR(A) becomes RGB here. OpenCV sniffs the
+  // bytes itself, and its BMP and TIFF signatures are exactly the probe's (checked before any
+  // decoder that looks further into a file), so it cannot route these to another decoder.
   cv::Mat raw;
   if (p.format == ImageFormat::jpeg) {
     raw = codec::decode_jpeg(bytes, path, max_pixels);
   } else if (p.format == ImageFormat::png) {
     raw = codec::decode_png(bytes, path, max_pixels);
+  } else if (p.format == ImageFormat::webp) {
+    raw = codec::decode_webp(bytes, path, max_pixels);
   } else {
     try {
       // ANYCOLOR keeps one-channel files one-channel (to tell grayscale from colour); without
