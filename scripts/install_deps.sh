@@ -5,9 +5,11 @@
 set -euo pipefail
 packages=(build-essential cmake ninja-build pkg-config
           libdnnl-dev ocl-icd-opencl-dev opencl-headers zlib1g-dev libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev libcli11-dev dataset-fashion-mnist
-          libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev libjpeg-dev libpng-dev libwebp-dev libonnx-dev libprotobuf-dev
+          libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev libjpeg-dev libpng-dev libwebp-dev libcairo2-dev libonnx-dev libprotobuf-dev
           python3 python3-numpy python3-torch python3-torchvision python3-onnx python3-opencv
           python3-skimage  # sample photos for docs/style.md (scripts/style_samples.py)
+          python3-scipy  # the pHash oracle (tests/test_duplicates.cpp)
+          chromium  # the report page's check (scripts/check_report_chromium.sh)
           clang-format-14 clang libclang-rt-14-dev)  # CI checks: clang-format; fuzz targets (scripts/fuzz.sh): clang and its libFuzzer
 missing=()
 for p in "${packages[@]}"; do

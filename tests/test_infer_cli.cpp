@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <limits>
@@ -120,6 +121,59 @@ TEST(InferCli, NonFiniteModelIsReportedNotScored) {
       << out;
   EXPECT_TRUE(has(out, "no prediction (the output is NaN or infinite)")) << out;
   EXPECT_FALSE(has(out, "nan%")) << out;
+}
+
+TEST(InferCli, EvalExtrasTtaCurvesCalibrationAndFiles) {
+  ONCE();
+  TempDir t;
+  const ImageRun r = image_run(t);
+  std::string out;
+  const std::string dir = t.path("eval_out");
+  ASSERT_EQ(run(t,
+                "eval " + r.weights + " --data " + r.data +
+                    " --tta flip,5crop --most-wrong 3 --out " + dir,
+                out),
+            0)
+      << out;
+  EXPECT_TRUE(has(out, "TTA (flip + 5 crops (0.875): 12 views): loss")) << out;
+  EXPECT_TRUE(has(out, "points over plain")) << out;
+  EXPECT_TRUE(has(out, "One-vs-rest (TTA probabilities): macro ROC AUC")) << out;
+  EXPECT_TRUE(has(out, "expected calibration error")) << out;
+  const nlohmann::json j = nlohmann::json::parse(convkit::test::read_bytes(dir + "/eval.json"));
+  EXPECT_EQ(j["plain"]["examples"], 12);
+  EXPECT_EQ(j["tta"]["views"], "flip + 5 crops (0.875): 12 views");
+  ASSERT_EQ(j["per_class"].size(), 3u);
+  EXPECT_EQ(j["per_class"][0]["class"], "circle");
+  EXPECT_EQ(j["calibration"]["bins"].size(), 15u);
+  int64_t confusion_total = 0;
+  for (const auto& row : j["confusion"])
+    for (const auto& v : row) confusion_total += v.get<int64_t>();
+  EXPECT_EQ(confusion_total, 12);
+  const std::string csv = convkit::test::read_bytes(dir + "/predictions.csv");
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 13) << csv;
+  EXPECT_EQ(csv.rfind("index,example,true,predicted,confidence,p_circle,p_cross,p_square\n", 0), 0u)
+      << csv;
+  EXPECT_TRUE(has(csv, "circle/circle_00000.png")) << csv;
+
+  // What a user gets wrong: an unknown view, --out naming a file.
+  EXPECT_EQ(run(t, "eval " + r.weights + " --data " + r.data + " --tta flip,rotate", out), 1);
+  EXPECT_TRUE(has(out, "unknown view 'rotate'")) << out;
+  EXPECT_EQ(run(t, "eval " + r.weights + " --data " + r.data + " --out " + r.weights, out), 1);
+  EXPECT_TRUE(has(out, "exists and is not a folder")) << out;
+
+  // A diverged model: no curves or calibration from NaN scores, and the files still say so.
+  TempDir t2;
+  const ImageRun bad = image_run(t2, /*nan_weights=*/true);
+  ASSERT_EQ(run(t2, "eval " + bad.weights + " --data " + bad.data + " --out " + t2.path("o"), out),
+            0)
+      << out;
+  EXPECT_TRUE(has(out, "curves and calibration skipped")) << out;
+  EXPECT_FALSE(has(out, "Most confidently wrong")) << out;
+  const nlohmann::json jb =
+      nlohmann::json::parse(convkit::test::read_bytes(t2.path("o") + "/eval.json"));
+  EXPECT_EQ(jb["plain"]["non_finite_rows"], 12);
+  EXPECT_TRUE(jb["plain"]["loss"].is_null());
+  EXPECT_FALSE(jb.contains("calibration"));
 }
 
 TEST(InferCli, OnnxClassCountMismatchNamesFileAndCounts) {

@@ -5,7 +5,10 @@
 
 #include "convkit/autograd.h"
 #include "convkit/data/loader.h"
+#include "convkit/ops/activation.h"
+#include "convkit/ops/elementwise.h"
 #include "convkit/ops/loss.h"
+#include "convkit/ops/shape_ops.h"
 
 namespace convkit::infer {
 
@@ -29,35 +32,87 @@ data::DatasetPtr standardized(const ModelBundle& b, data::DatasetPtr ds,
   return std::make_shared<data::Normalized>(std::move(ds), b.standardization);
 }
 
+namespace {
+// Sums over the batches of one evaluation: from logits (plain) or from probabilities (TTA).
+struct Tally {
+  explicit Tally(int64_t classes, bool keep) : confusion(classes), keep(keep) {}
+  metrics::ConfusionMatrix confusion;
+  bool keep;
+  double loss_sum = 0;
+  int64_t top1 = 0, top5 = 0, non_finite = 0, examples = 0;
+  std::vector<Tensor> probabilities, labels;
+
+  void add(const Tensor& scores, const Tensor& probs, const Tensor& labels_, double batch_loss) {
+    const int64_t n = scores.size(0);
+    loss_sum += batch_loss * double(n);
+    top1 += metrics::topk_correct(scores, labels_, 1);
+    top5 += metrics::topk_correct(scores, labels_, 5);
+    non_finite += count_non_finite_rows(scores);
+    confusion.add(scores, labels_);
+    examples += n;
+    if (keep) {
+      probabilities.push_back(probs);
+      labels.push_back(labels_);
+    }
+  }
+
+  Evaluation result() && {
+    Evaluation r;
+    r.examples = examples;
+    r.loss = loss_sum / double(examples);
+    r.top1 = double(top1) / double(examples);
+    r.top5 = double(top5) / double(examples);
+    r.non_finite_rows = non_finite;
+    r.confusion = std::move(confusion);
+    if (keep) {
+      r.probabilities = concat(probabilities, 0);
+      r.labels = concat(labels, 0);
+    }
+    return r;
+  }
+};
+
+// Mean negative log of each row's true-class probability.
+double nll(const Tensor& probs, const Tensor& labels) {
+  const int64_t n = probs.size(0), c = probs.size(1);
+  const float* p = probs.data<float>();
+  const int64_t* y = labels.data<int64_t>();
+  double sum = 0;
+  for (int64_t i = 0; i < n; ++i) sum -= std::log(double(p[i * c + y[i]]));
+  return sum / double(n);
+}
+}  // namespace
+
 Evaluation evaluate(const Session& session, const data::DatasetPtr& inputs,
-                    const std::string& data_name, int64_t batch_size) {
+                    const std::string& data_name, const EvalOptions& options) {
   const ModelBundle& b = session.bundle();
   CONVKIT_CHECK(inputs->size() > 0, data_name, ": no examples to evaluate ", b.describe(), " on");
-  CONVKIT_CHECK(batch_size > 0, "evaluate: batch size must be positive, got ", batch_size);
-  Evaluation r;
-  r.confusion = metrics::ConfusionMatrix(inputs->num_classes());
-  double loss_sum = 0;
-  int64_t top1 = 0, top5 = 0;
+  CONVKIT_CHECK(options.batch_size > 0, "evaluate: batch size must be positive, got ",
+                options.batch_size);
+  const std::vector<TtaView> views =
+      options.tta ? tta_views(*options.tta) : std::vector<TtaView>{TtaView{}};
+  const int64_t classes = inputs->num_classes();
+  Tally plain(classes, options.keep_probabilities), tta(classes, options.keep_probabilities);
   // The loader decodes the next batches on its workers while the model runs.
-  data::DataLoader loader(inputs, {.batch_size = batch_size, .shuffle = false});
+  data::DataLoader loader(inputs, {.batch_size = options.batch_size, .shuffle = false});
   loader.start_epoch(0);
   while (auto batch = loader.next()) {
     Tensor logits = session.logits(batch->inputs);
-    CONVKIT_CHECK(logits.size(1) == inputs->num_classes(), b.source, ": the model predicts ",
-                  logits.size(1), " classes, but ", data_name, " has ", inputs->num_classes(),
+    CONVKIT_CHECK(logits.size(1) == classes, b.source, ": the model predicts ", logits.size(1),
+                  " classes, but ", data_name, " has ", classes,
                   "; evaluate it on data with the classes it was trained on");
-    const int64_t n = logits.size(0);
     NoGradGuard no_grad;
-    loss_sum += cross_entropy(logits, batch->labels).item() * double(n);
-    top1 += metrics::topk_correct(logits, batch->labels, 1);
-    top5 += metrics::topk_correct(logits, batch->labels, 5);
-    r.non_finite_rows += count_non_finite_rows(logits);
-    r.confusion.add(logits, batch->labels);
-    r.examples += n;
+    const Tensor probs = softmax(logits, 1);
+    plain.add(logits, probs, batch->labels, cross_entropy(logits, batch->labels).item());
+    if (!options.tta) continue;
+    Tensor sum = probs.clone();
+    for (size_t v = 1; v < views.size(); ++v)
+      sum = add(sum, softmax(session.logits(tta_view(batch->inputs, views[v])), 1));
+    const Tensor mean = mul(sum, 1.0 / double(views.size()));
+    tta.add(mean, mean, batch->labels, nll(mean, batch->labels));
   }
-  r.loss = loss_sum / double(r.examples);
-  r.top1 = double(top1) / double(r.examples);
-  r.top5 = double(top5) / double(r.examples);
+  Evaluation r = std::move(plain).result();
+  if (options.tta) r.tta = std::make_shared<const Evaluation>(std::move(tta).result());
   return r;
 }
 

@@ -5,6 +5,7 @@
 #include "convkit/detect/detector_file.h"
 #include "convkit/infer/evaluate.h"
 #include "embed_eval.h"
+#include "eval_classify.h"
 #include "eval_detect.h"
 #include "image_data.h"
 
@@ -16,7 +17,8 @@ struct EvalArgs {
   std::string data, split = "test";
   ImageDataArgs images;
   RuntimeOptions runtime;
-  EmbedEvalArgs embed;  // --task embed (eval_embed.cpp)
+  EmbedEvalArgs embed;    // --task embed (eval_embed.cpp)
+  EvalExtrasArgs extras;  // --tta, --out, ... (eval_classify.cpp)
 };
 
 void run_eval(const EvalArgs& a) {
@@ -26,7 +28,7 @@ void run_eval(const EvalArgs& a) {
   const infer::Session session(load_model_argument(a.model));
   const infer::ModelBundle& m = session.bundle();
   const ModelData d = data_for_model(m, a.data, a.split, a.images);
-  const infer::Evaluation r = infer::evaluate(session, d.inputs, d.name);
+  const infer::Evaluation r = infer::evaluate(session, d.inputs, d.name, eval_options(a.extras));
   std::printf("%s (%s) on %s, %lld images: loss %.4f, top-1 %.2f%%", a.model.path.c_str(),
               m.name.c_str(), d.name.c_str(), (long long)r.examples, r.loss, 100 * r.top1);
   // With 5 classes or fewer every label is in the top 5.
@@ -40,9 +42,10 @@ void run_eval(const EvalArgs& a) {
   if (d.inputs->skipped_files() > 0)
     std::printf("%lld unusable files skipped (see the warnings)\n\n",
                 (long long)d.inputs->skipped_files());
-  std::printf("%s",
-              r.confusion.to_string(m.class_names.empty() ? d.inputs->class_names() : m.class_names)
-                  .c_str());
+  const std::vector<std::string> names =
+      m.class_names.empty() ? d.inputs->class_names() : m.class_names;
+  std::printf("%s", r.confusion.to_string(names).c_str());
+  report_eval_extras(a.extras, r, d, names, a.model.path);
 }
 }  // namespace
 
@@ -60,6 +63,7 @@ void add_eval(CLI::App& app) {
   add_image_data_options(*cmd, a->images, /*training=*/false);
   add_runtime_options(*cmd, a->runtime);
   add_embed_eval_options(*cmd, a->embed);
+  add_eval_extras_options(*cmd, a->extras);
   cmd->callback([a] { run_eval(*a); });
 }
 

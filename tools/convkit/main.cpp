@@ -26,6 +26,8 @@ int main(int argc, char** argv) {
   convkit::cli::add_verify(app);
   convkit::cli::add_gallery_commands(app);
   convkit::cli::add_detect(app);
+  convkit::cli::add_check_data(app);
+  convkit::cli::add_report(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
