@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <nlohmann/json.hpp>
 
 #include "convkit/io/safetensors.h"
@@ -237,3 +238,53 @@ TEST_F(TrainCli, ADivergedRunStopsNamingTheStepAndKeepsFiniteBest) {
   EXPECT_NE(out.find("val loss"), std::string::npos) << out;
   EXPECT_EQ(out.find("top-5"), std::string::npos) << out;
 }
+
+namespace convkit {
+namespace {
+// convkit cv: a model per fold through `train --fold`, out-of-fold predictions for every training
+// image, the ensemble on the test split; a second run resumes instead of retraining.
+TEST_F(TrainCli, CrossValidationTrainsAFoldEachAndReportsTheEnsemble) {
+  if (backend() != Backend::ref) GTEST_SKIP() << "runs once, on the reference backend";
+#ifdef CONVKIT_SANITIZE_BUILD
+  // Six short trainings: minutes under the sanitizers. Test.Folds covers the folds there, and the
+  // other TrainCli tests the training and resume paths cv calls.
+  GTEST_SKIP() << "too slow under the sanitizers";
+#endif
+  std::string out;
+  const std::string cv = "cv --folds 3 --data " + path("data") + " --out " + path("cv") +
+                         " --seed 5 --model lenet5-modern --epochs 1 --batch-size 32 --lr 0.05 "
+                         "--backend ref --threads 1 --progress never";
+  ASSERT_EQ(run_cli_output(cv, &out), 0) << out;
+  for (const char* part :
+       {"cross-validation fold 2 of 3", "fold 1: out-of-fold top-1", "fold 3: out-of-fold top-1",
+        "out-of-fold: top-1", "over the 256 training images", "single models: test top-1",
+        "ensemble of 3, mean probabilities: test top-1", "ensemble of 3, majority vote"})
+    EXPECT_NE(out.find(part), std::string::npos) << part << "\n" << out;
+  std::ifstream jf(path("cv/cv.json"));
+  const nlohmann::json j = nlohmann::json::parse(jf);
+  ASSERT_EQ(j["per_fold"].size(), 3u);
+  EXPECT_GE(j["ensemble_mean_probabilities_top1"].get<double>(), 0.0);
+  std::ifstream csv(path("cv/oof_predictions.csv"));
+  std::string line;
+  std::map<std::string, int> per_fold;
+  int rows = -1;
+  while (std::getline(csv, line)) {
+    if (++rows == 0) continue;
+    per_fold[line.substr(line.find(',') + 1, 1)]++;
+  }
+  EXPECT_EQ(rows, 256);
+  EXPECT_EQ(per_fold["1"] + per_fold["2"] + per_fold["3"], 256);
+  for (const auto& [fold, n] : per_fold) EXPECT_NEAR(n, 85.3, 1) << "fold " << fold;
+  for (int k = 1; k <= 3; ++k)
+    EXPECT_TRUE(fs::exists(path("cv/fold_" + std::to_string(k) + "/best.safetensors")));
+  // Again: every fold resumes its finished run instead of training anew.
+  ASSERT_EQ(run_cli_output(cv, &out), 0) << out;
+  EXPECT_NE(out.find("fold 3: out-of-fold top-1"), std::string::npos) << out;
+  // What cv sets itself, and a malformed --fold.
+  EXPECT_EQ(run_cli_output(cv + " --val-fraction 0.2", &out), 1);
+  EXPECT_NE(out.find("--val-fraction is set by cv itself"), std::string::npos) << out;
+  EXPECT_EQ(run_cli_output("train --data " + path("data") + " --fold 3/3 --epochs 1", &out), 1);
+  EXPECT_NE(out.find("expected K/N with 0 <= K < N"), std::string::npos) << out;
+}
+}  // namespace
+}  // namespace convkit

@@ -149,6 +149,23 @@ std::pair<DatasetPtr, DatasetPtr> train_val_split(const DatasetPtr& ds, double v
   return {std::make_shared<Subset>(ds, train), std::make_shared<Subset>(ds, val)};
 }
 
+std::vector<std::vector<int64_t>> stratified_folds(const std::vector<int64_t>& labels, int64_t k,
+                                                   uint64_t seed) {
+  CONVKIT_CHECK(k >= 2 && k <= int64_t(labels.size()), "stratified_folds: ", k, " folds of ",
+                labels.size(), " examples (need 2 <= folds <= examples)");
+  std::map<int64_t, std::vector<int64_t>> by_class;
+  for (int64_t i = 0; i < int64_t(labels.size()); ++i) by_class[labels[size_t(i)]].push_back(i);
+  Generator gen(seed);
+  std::vector<std::vector<int64_t>> folds(static_cast<size_t>(k));
+  int64_t next = 0;
+  for (auto& [label, idx] : by_class) {
+    shuffle(idx, gen);
+    for (int64_t i : idx) folds[size_t(next++ % k)].push_back(i);
+  }
+  for (auto& f : folds) std::sort(f.begin(), f.end());
+  return folds;
+}
+
 ChannelStats channel_stats(const Dataset& ds) {
   const Shape ex = ds.example_shape();
   CONVKIT_CHECK(ex.ndim() >= 1 && ds.size() > 0, "channel_stats: empty dataset or scalar examples");

@@ -12,8 +12,22 @@ ClassificationData prepare_classification_data(const data::DatasetPtr& full,
   ClassificationData d;
   d.train = full;
   d.test = test;
-  if (o.val_fraction > 0)
+  if (!o.val_indices.empty()) {
+    std::vector<char> in_val(size_t(full->size()), 0);
+    for (int64_t i : o.val_indices) {
+      CONVKIT_CHECK(i >= 0 && i < full->size(), "prepare_classification_data: validation index ", i,
+                    " is outside the ", full->size(), " examples");
+      in_val[size_t(i)] = 1;
+    }
+    std::vector<int64_t> rest;
+    for (int64_t i = 0; i < full->size(); ++i)
+      if (!in_val[size_t(i)]) rest.push_back(i);
+    CONVKIT_CHECK(!rest.empty(), "prepare_classification_data: nothing left to train on");
+    d.train = std::make_shared<data::Subset>(full, rest);
+    d.val = std::make_shared<data::Subset>(full, o.val_indices);
+  } else if (o.val_fraction > 0) {
     std::tie(d.train, d.val) = data::train_val_split(full, o.val_fraction, o.seed);
+  }
   // Statistics (standardization, colour PCA) come from the unaugmented training part.
   const data::DatasetPtr plain_train = d.train;
   if (data::TransformPtr t = o.augmentation ? o.augmentation(plain_train) : nullptr) {

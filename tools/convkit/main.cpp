@@ -28,6 +28,7 @@ int main(int argc, char** argv) {
   convkit::cli::add_detect(app);
   convkit::cli::add_check_data(app);
   convkit::cli::add_report(app);
+  convkit::cli::add_cv(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

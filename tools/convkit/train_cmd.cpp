@@ -39,7 +39,22 @@ struct TrainArgs {
   std::string task = "classify";  // classify, detect (train_detect.cpp) or embed (train_embed.cpp)
   DetectTrainArgs detect;
   EmbedArgs embed;
+  std::string fold;  // "K/N": fold K of N stratified folds is the validation set (convkit cv)
 };
+
+// --fold K/N as (K, N), 0 <= K < N.
+std::pair<int64_t, int64_t> parse_fold(const std::string& s) {
+  const size_t slash = s.find('/');
+  try {
+    size_t used = 0;
+    const int64_t k = std::stoll(s.substr(0, slash), &used);
+    const int64_t n = std::stoll(s.substr(slash + 1));
+    if (slash != std::string::npos && used == slash && k >= 0 && n >= 2 && k < n) return {k, n};
+  } catch (const std::exception&) {
+  }
+  throw Error("train --fold: expected K/N with 0 <= K < N and N >= 2 (fold K of N), got '" + s +
+              "'");
+}
 
 // Exit status of a run stopped by Ctrl-C after saving its state (128 + SIGINT, as the shell).
 constexpr int kInterruptedStatus = 130;
@@ -152,9 +167,17 @@ void run_train(const TrainArgs& args) {
                                test ? std::const_pointer_cast<data::ImageDataset>(test) : nullptr,
                                a.progress);
   }
+  std::vector<int64_t> fold_indices;
+  if (!a.fold.empty()) {
+    const auto [k, n] = parse_fold(a.fold);
+    fold_indices = data::stratified_folds(src.full->labels(), n, a.opt.seed)[size_t(k)];
+    std::printf("cross-validation fold %lld of %lld: %lld validation images\n", (long long)k + 1,
+                (long long)n, (long long)fold_indices.size());
+  }
   train::ClassificationData d =
       train::prepare_classification_data(src.full, src.test,
                                          {.val_fraction = a.opt.val_fraction,
+                                          .val_indices = fold_indices,
                                           .seed = a.opt.seed,
                                           .normalize = a.normalize,
                                           .augmentation = [&](const data::DatasetPtr& plain) {
@@ -303,6 +326,9 @@ void add_train(CLI::App& app) {
                   "Fraction of the training set held out for validation")
       ->capture_default_str();
   cmd->add_option("--seed", o.seed, "Random seed")->capture_default_str();
+  cmd->add_option("--fold", a->fold,
+                  "K/N: validate on fold K (0-based) of N stratified folds instead of "
+                  "--val-fraction (convkit cv runs one per fold)");
   cmd->add_option("--out,-o", o.out_dir, "Output directory (checkpoints, metrics log)")
       ->capture_default_str();
   cmd->add_flag("--resume", o.resume, "Continue the run saved in --out");

@@ -102,6 +102,13 @@ class Subset : public Dataset {
 std::pair<DatasetPtr, DatasetPtr> train_val_split(const DatasetPtr& ds, double val_fraction,
                                                   uint64_t seed);
 
+// K stratified folds of `labels`' indices for cross-validation: each class is shuffled by `seed`
+// and dealt round-robin, starting where the previous class stopped, so every class's count and
+// every fold's size differ by at most one between folds. Each fold is sorted; together they are a
+// partition of [0, N). Throws when k < 2 or k > N.
+std::vector<std::vector<int64_t>> stratified_folds(const std::vector<int64_t>& labels, int64_t k,
+                                                   uint64_t seed);
+
 // Per-channel mean and standard deviation of every example's input [C, ...] over the dataset.
 struct ChannelStats {
   std::vector<double> mean, std;

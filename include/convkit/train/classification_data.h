@@ -6,6 +6,7 @@
 // every split alike.
 #include <functional>
 #include <string>
+#include <vector>
 
 #include "convkit/data/dataset.h"
 #include "convkit/data/transform.h"
@@ -14,11 +15,14 @@ namespace convkit::train {
 
 struct ClassificationDataOptions {
   double val_fraction = 0.1;  // 0: no validation split
-  uint64_t seed = 1;          // of the split
-  bool normalize = true;      // standardize with the training part's statistics
+  // When not empty: exactly these examples of `full` are the validation set (a cross-validation
+  // fold, data::stratified_folds) and val_fraction is not used.
+  std::vector<int64_t> val_indices = {};
+  uint64_t seed = 1;      // of the split
+  bool normalize = true;  // standardize with the training part's statistics
   // The training augmentation, built from the unaugmented training part (statistics such as the
   // colour PCA come from it); unset or returning null: none.
-  std::function<data::TransformPtr(const data::DatasetPtr& plain_train)> augmentation;
+  std::function<data::TransformPtr(const data::DatasetPtr& plain_train)> augmentation = {};
 };
 
 struct ClassificationData {
