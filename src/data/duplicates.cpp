@@ -82,6 +82,28 @@ uint64_t pixel_hash(const cv::Mat& image) {
 
 int hamming_distance(uint64_t a, uint64_t b) { return std::popcount(a ^ b); }
 
+ImageFingerprint fingerprint(const cv::Mat& image) {
+  ImageFingerprint f{pixel_hash(image), perceptual_hash(image), {}};
+  cv::Mat gray = image, small;
+  if (image.channels() == 3) cv::cvtColor(image, gray, cv::COLOR_RGB2GRAY);
+  cv::resize(gray, small, cv::Size(16, 16), 0, 0, cv::INTER_AREA);
+  for (int r = 0; r < 16; ++r) std::copy_n(small.ptr<uint8_t>(r), 16, f.thumbnail.data() + r * 16);
+  return f;
+}
+
+double thumbnail_difference(const ImageFingerprint& a, const ImageFingerprint& b) {
+  double ma = 0, mb = 0;
+  for (int i = 0; i < 256; ++i) {
+    ma += a.thumbnail[size_t(i)];
+    mb += b.thumbnail[size_t(i)];
+  }
+  const double shift = (ma - mb) / 256;
+  double sum = 0;
+  for (int i = 0; i < 256; ++i)
+    sum += std::abs(double(a.thumbnail[size_t(i)]) - double(b.thumbnail[size_t(i)]) - shift);
+  return sum / 256;
+}
+
 std::vector<ImageFingerprint> fingerprints(const Dataset& ds,
                                            const std::function<void(int64_t, int64_t)>& progress) {
   const Shape s = ds.example_shape();
@@ -108,7 +130,7 @@ std::vector<ImageFingerprint> fingerprints(const Dataset& ds,
             const float clamped = std::isfinite(v) ? std::clamp(v, 0.0f, 1.0f) : 0.0f;
             im.ptr<uint8_t>(int(y))[xx * c + ch] = uint8_t(std::lround(clamped * 255));
           }
-      out[size_t(begin + k)] = {pixel_hash(im), perceptual_hash(im)};
+      out[size_t(begin + k)] = fingerprint(im);
     }
     if (progress) progress(end, n);
   }
@@ -117,17 +139,22 @@ std::vector<ImageFingerprint> fingerprints(const Dataset& ds,
 
 std::vector<DuplicatePair> find_duplicates(const std::vector<ImageFingerprint>& first,
                                            const std::vector<ImageFingerprint>& second,
-                                           int max_distance, bool same_set) {
+                                           int max_distance, bool same_set, double max_difference) {
   CONVKIT_CHECK(max_distance >= 0 && max_distance <= 64,
                 "find_duplicates: the Hamming distance must be in [0, 64], got ", max_distance);
+  CONVKIT_CHECK(max_difference >= 0, "find_duplicates: the thumbnail difference must be >= 0, got ",
+                max_difference);
   std::vector<std::vector<DuplicatePair>> per_row(first.size());
   // All pairs: 60,000 x 10,000 popcounts take about a second, and need no index.
 #pragma omp parallel for schedule(dynamic, 64)
   for (int64_t a = 0; a < int64_t(first.size()); ++a)
     for (int64_t b = same_set ? a + 1 : 0; b < int64_t(second.size()); ++b) {
-      const int d = hamming_distance(first[size_t(a)].perceptual, second[size_t(b)].perceptual);
-      const bool exact = first[size_t(a)].exact == second[size_t(b)].exact;
-      if (exact || d <= max_distance) per_row[size_t(a)].push_back({a, b, d, exact});
+      const ImageFingerprint &x = first[size_t(a)], &y = second[size_t(b)];
+      const int d = hamming_distance(x.perceptual, y.perceptual);
+      const bool exact = x.exact == y.exact;
+      if (!exact && d > max_distance) continue;
+      const double diff = thumbnail_difference(x, y);
+      if (exact || diff <= max_difference) per_row[size_t(a)].push_back({a, b, d, diff, exact});
     }
   std::vector<DuplicatePair> out;
   for (auto& row : per_row) out.insert(out.end(), row.begin(), row.end());

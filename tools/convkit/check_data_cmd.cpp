@@ -20,7 +20,8 @@ struct CheckDataArgs {
   std::string data, val, test;
   ImageDataArgs images;
   int64_t image_size = 64;
-  int max_distance = 4;
+  int max_distance = 6;
+  double max_difference = 3;
   int64_t show = 10;
   std::string out, progress = "auto";
   bool strict = false;
@@ -69,6 +70,13 @@ void fingerprint(NamedSet& s, bool live) {
   if (live) std::fprintf(stderr, "\n");
 }
 
+std::string near_text(const data::DuplicatePair& p) {
+  char b[96];
+  std::snprintf(b, sizeof b, "hash distance %d, thumbnail difference %.1f", p.distance,
+                p.difference);
+  return b;
+}
+
 // CSV lists may put files in class folders and label them too: a row whose folder is another
 // class's name is a likely labelling mistake.
 int64_t folder_label_mismatches(const NamedSet& s, int64_t show, std::ostringstream& csv) {
@@ -86,7 +94,7 @@ int64_t folder_label_mismatches(const NamedSet& s, int64_t show, std::ostringstr
       std::printf("  %s: labelled %s, but sits in the folder of class %s\n", e.path.c_str(),
                   s.label(i).c_str(), folder.c_str());
     csv << "folder_label," << s.role << "," << e.path << "," << s.label(i) << ",,," << folder
-        << "\n";
+        << ",,,\n";
   }
   return found;
 }
@@ -104,33 +112,38 @@ void run_check_data(const CheckDataArgs& a) {
   for (NamedSet& s : sets) fingerprint(s, live);
 
   std::ostringstream csv;
-  csv << "kind,set,example,label,other_set,other_example,other_label_or_folder,distance\n";
+  csv << "kind,set,example,label,other_set,other_example,other_label_or_folder,distance,"
+         "difference,identical\n";
   int64_t leaks = 0, conflicts = 0, mismatches = 0;
   auto list = [&](const char* kind, const NamedSet& x, const NamedSet& y,
                   const std::vector<data::DuplicatePair>& pairs, int64_t* count) {
     for (const auto& p : pairs) {
       if (std::string(kind) == "label_conflict" && x.label(p.a) == y.label(p.b)) continue;
       if ((*count)++ < a.show)
-        std::printf(
-            "  %s (%s) ~ %s (%s): %s\n", x.example(p.a).c_str(), x.label(p.a).c_str(),
-            y.example(p.b).c_str(), y.label(p.b).c_str(),
-            p.exact ? "identical pixels" : ("hash distance " + std::to_string(p.distance)).c_str());
+        std::printf("  %s (%s) ~ %s (%s): %s\n", x.example(p.a).c_str(), x.label(p.a).c_str(),
+                    y.example(p.b).c_str(), y.label(p.b).c_str(),
+                    p.exact ? "identical pixels" : near_text(p).c_str());
       csv << kind << "," << x.role << "," << x.example(p.a) << "," << x.label(p.a) << "," << y.role
-          << "," << y.example(p.b) << "," << y.label(p.b) << "," << (p.exact ? 0 : p.distance)
-          << "\n";
+          << "," << y.example(p.b) << "," << y.label(p.b) << "," << p.distance << ","
+          << p.difference << "," << (p.exact ? "yes" : "no") << "\n";
     }
   };
   for (size_t i = 0; i < sets.size(); ++i)
     for (size_t k = i + 1; k < sets.size(); ++k) {
-      const auto pairs = data::find_duplicates(sets[i].prints, sets[k].prints, a.max_distance);
-      std::printf("\n%s vs %s: %zu duplicate pairs (identical or hash distance <= %d)\n",
-                  sets[i].role.c_str(), sets[k].role.c_str(), pairs.size(), a.max_distance);
+      const auto pairs = data::find_duplicates(sets[i].prints, sets[k].prints, a.max_distance,
+                                               false, a.max_difference);
+      std::printf(
+          "\n%s vs %s: %zu duplicate pairs (identical, or hash distance <= %d and "
+          "thumbnail difference <= %g)\n",
+          sets[i].role.c_str(), sets[k].role.c_str(), pairs.size(), a.max_distance,
+          a.max_difference);
       int64_t shown = 0;
       list("leak", sets[i], sets[k], pairs, &shown);
       leaks += int64_t(pairs.size());
     }
   for (const NamedSet& s : sets) {
-    const auto pairs = data::find_duplicates(s.prints, s.prints, a.max_distance, true);
+    const auto pairs =
+        data::find_duplicates(s.prints, s.prints, a.max_distance, true, a.max_difference);
     std::printf("\nwithin %s: %zu duplicate pairs", s.role.c_str(), pairs.size());
     int64_t n = 0;
     for (const auto& p : pairs) n += s.label(p.a) != s.label(p.b);
@@ -186,6 +199,11 @@ void add_check_data(CLI::App& app) {
                   "duplicate (0: only equal hashes)")
       ->capture_default_str()
       ->check(CLI::Range(0, 64));
+  cmd->add_option("--max-difference", a->max_difference,
+                  "Largest mean absolute difference (0-255 levels) of the 16 x 16 grayscale "
+                  "thumbnails, brightness removed, that confirms a near duplicate")
+      ->capture_default_str()
+      ->check(CLI::Range(0.0, 255.0));
   cmd->add_option("--show", a->show, "Pairs listed per check")->capture_default_str();
   cmd->add_option("--out", a->out, "Also write every finding to check_data.csv here");
   cmd->add_flag("--fail-on-problems", a->strict, "Exit 1 when anything is found (for scripts)");
