@@ -10,6 +10,7 @@
 #include "commands.h"
 #include "convkit/viz/gradcam.h"
 #include "convkit/viz/overlay.h"
+#include "output_files.h"
 #include "viz_images.h"
 
 namespace convkit::cli {
@@ -93,7 +94,7 @@ void run_cam(const CamArgs& a) {
       std::printf("  %s %.2f%%", e.class_name.c_str(), 100 * e.probability);
     std::printf("\n");
   }
-  std::ofstream(a.out + "/cam.json") << report.dump(2) << "\n";
+  write_text_file(a.out + "/cam.json", report.dump(2) + "\n");
   std::printf("wrote %s/cam.json%s\n", a.out.c_str(),
               not_finite ? " (some maps were not finite: see the warnings)" : "");
   check_all_images_used("cam", images.size(), a.files.size());

@@ -12,6 +12,7 @@
 #include "convkit/data/detection.h"
 #include "convkit/data/image_file.h"
 #include "convkit/detect/detector_file.h"
+#include "output_files.h"
 
 namespace convkit::cli {
 
@@ -66,7 +67,7 @@ void run_detect(const DetectArgs& a) {
     all.push_back({{"image", path}, {"output", png}, {"detections", list}});
   }
   const std::string json_path = (std::filesystem::path(a.out) / "detections.json").string();
-  std::ofstream(json_path) << all.dump(2) << "\n";
+  write_text_file(json_path, all.dump(2) + "\n");
   std::printf("detections: %s\n", json_path.c_str());
 }
 }  // namespace

@@ -10,6 +10,7 @@
 #include "convkit/viz/feature_maps.h"
 #include "convkit/viz/layer.h"
 #include "convkit/viz/overlay.h"
+#include "output_files.h"
 #include "viz_images.h"
 
 namespace convkit::cli {
@@ -71,7 +72,7 @@ void run_features(const FeaturesArgs& a) {
     }
     report["images"].push_back(entry);
   }
-  std::ofstream(a.out + "/features.json") << report.dump(2) << "\n";
+  write_text_file(a.out + "/features.json", report.dump(2) + "\n");
   check_all_images_used("features", images.size(), a.files.size());
 }
 }  // namespace

@@ -10,6 +10,7 @@
 #include "convkit/viz/filters.h"
 #include "convkit/viz/layer.h"
 #include "convkit/viz/overlay.h"
+#include "output_files.h"
 
 namespace convkit::cli {
 
@@ -50,7 +51,7 @@ void run_filters(FiltersArgs a) {
   report["filters_png"] = a.out + "/filters.png";
   report["filters"] = per;
   report["size"] = a.opt.size;
-  std::ofstream(a.out + "/filters.json") << report.dump(2) << "\n";
+  write_text_file(a.out + "/filters.json", report.dump(2) + "\n");
   std::printf("wrote %s/filters.png (%zu filters of %s at %lldx%lld)%s\n", a.out.c_str(),
               filters.size(), a.layer.c_str(), (long long)a.opt.size, (long long)a.opt.size,
               report.contains("weights_png") ? " and weights.png" : "");
