@@ -72,9 +72,14 @@ TEST(DetectCli, TrainDetectEval) {
   EXPECT_TRUE(d["class"] == "circle" || d["class"] == "square");
   EXPECT_EQ(d["box"].size(), 4u);
 
-  ASSERT_EQ(run(t, "eval " + model + " --data " + csv, out), 0) << out;
+  ASSERT_EQ(run(t, "eval " + model + " --data " + csv + " --out " + t.path("ev"), out), 0) << out;
   EXPECT_TRUE(has(out, "mAP@0.5")) << out;
   EXPECT_TRUE(has(out, "circle")) << out;
+  const auto ev =
+      nlohmann::json::parse(convkit::test::read_bytes(t.path("ev/detection_eval.json")));
+  EXPECT_EQ(ev["per_class"].size(), 2u);
+  EXPECT_TRUE(ev["map50_voc"].is_number());
+  EXPECT_GT(convkit::test::read_bytes(t.path("ev/pr.png")).size(), 1000u);  // a PNG was drawn
 
   // Bad input: an architecture that does not exist yet, a file that is no detector.
   EXPECT_NE(

@@ -24,7 +24,8 @@ struct EvalArgs {
 void run_eval(const EvalArgs& a) {
   apply_runtime_options(a.runtime);
   if (a.embed.task == "embed") return run_eval_embed(a.embed, a.model, a.data, a.images);
-  if (detect::is_detector_file(a.model.path)) return run_eval_detect(a.model.path, a.data);
+  if (detect::is_detector_file(a.model.path))
+    return run_eval_detect(a.model.path, a.data, a.extras.out);
   const infer::Session session(load_model_argument(a.model));
   const infer::ModelBundle& m = session.bundle();
   const ModelData d = data_for_model(m, a.data, a.split, a.images);

@@ -2,15 +2,63 @@
 #include "eval_detect.h"
 
 #include <cstdio>
+#include <nlohmann/json.hpp>
 
 #include "convkit/autograd.h"
 #include "convkit/data/detection.h"
 #include "convkit/detect/detector_file.h"
 #include "convkit/train/detection.h"
+#include "output_files.h"
+#include "plot.h"
 
 namespace convkit::cli {
 
-void run_eval_detect(const std::string& model_path, const std::string& data_path) {
+namespace {
+void write_detection_files(const std::string& dir, const metrics::DetectionReport& voc,
+                           const metrics::DetectionReport& coco,
+                           const std::vector<std::string>& names) {
+  make_output_dir(dir, "eval");
+  auto name = [&](int64_t c) {
+    return c < int64_t(names.size()) ? names[size_t(c)] : std::to_string(c);
+  };
+  plot::LineChart pr;
+  pr.title = "precision-recall at IoU 0.5 (VOC)";
+  pr.x_label = "recall";
+  pr.y_label = "precision";
+  pr.x_min = pr.y_min = 0;
+  pr.x_max = pr.y_max = 1.02;
+  pr.legend = plot::Corner::bottom_left;
+  nlohmann::json classes = nlohmann::json::array();
+  for (const metrics::ClassAP& c : voc.per_class) {
+    classes.push_back({{"class", name(c.label)},
+                       {"ground_truth", c.num_ground_truth},
+                       {"detections", c.num_detections},
+                       {"ap50", c.ap},
+                       {"ap_coco", coco.per_class[size_t(c.label)].ap}});
+    if (c.curve.empty()) continue;
+    plot::Series s;
+    char label[96];
+    std::snprintf(label, sizeof label, "%s %.3f", name(c.label).c_str(), c.ap);
+    s.name = label;
+    for (const metrics::PrPoint& p : c.curve) {
+      s.x.push_back(p.recall);
+      s.y.push_back(p.precision);
+    }
+    pr.series.push_back(std::move(s));
+  }
+  write_text_file(dir + "/pr.png", plot::render(pr, 560, 480));
+  const nlohmann::json j = {{"map50_voc", voc.map},
+                            {"map50_coco", coco.map50},
+                            {"map75_coco", coco.map75},
+                            {"map_coco", coco.map},
+                            {"per_class", classes}};
+  write_text_file(dir + "/detection_eval.json", j.dump(1) + "\n");
+  std::printf("wrote %s/detection_eval.json and %s/pr.png\n", dir.c_str(), dir.c_str());
+}
+}  // namespace
+
+void run_eval_detect(const std::string& model_path, const std::string& data_path,
+                     const std::string& out_dir) {
   CONVKIT_CHECK(!data_path.empty(), "eval: a detector needs --data (a box CSV or VOC XML folder)");
   const detect::Detector det = detect::load_detector(model_path);
   data::DetectionListOptions lo;
@@ -44,6 +92,7 @@ void run_eval_detect(const std::string& model_path, const std::string& data_path
   std::printf("VOC AP@0.5 per class:\n%s\n", voc.to_string(det.class_names).c_str());
   std::printf("mAP@0.5 %.4f  mAP@0.75 %.4f  mAP@[.5:.95] %.4f (COCO definition)\n", coco.map50,
               coco.map75, coco.map);
+  if (!out_dir.empty()) write_detection_files(out_dir, voc, coco, det.class_names);
 }
 
 }  // namespace convkit::cli
