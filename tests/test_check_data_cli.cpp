@@ -69,6 +69,16 @@ TEST(CheckDataCli, FindsAPlantedDuplicateAndAFolderMismatch) {
                 out),
             1);
   EXPECT_TRUE(has(out, "problems found (--strict): 1 duplicate pairs across sets")) << out;
+  // train warns about the same leak before it starts, and --no-leak-check silences it.
+  const std::string train_cmd = "train --data " + train + " --test-data " + test +
+                                " --image-size 32 --model small-cnn --epochs 1 --val-fraction 0 "
+                                "--threads 1 --progress never --overwrite --out " +
+                                t.path("run");
+  ASSERT_EQ(run(t, train_cmd, out), 0) << out;
+  EXPECT_TRUE(has(out, "0 of 0 validation images and 1 of 5 test images repeat a training image"))
+      << out;
+  ASSERT_EQ(run(t, train_cmd + " --no-leak-check", out), 0) << out;
+  EXPECT_FALSE(has(out, "repeat a training image")) << out;
 
   // A CSV list that labels a file from the square folder as a circle.
   std::string square;

@@ -18,6 +18,7 @@
 #include "embed_options.h"
 #include "image_data.h"
 #include "init_options.h"
+#include "leak_check.h"
 #include "metadata_train.h"
 #include "progress.h"
 #include "train_detect.h"
@@ -40,6 +41,7 @@ struct TrainArgs {
   DetectTrainArgs detect;
   EmbedArgs embed;
   std::string fold;  // "K/N": fold K of N stratified folds is the validation set (convkit cv)
+  bool leak_check = true;
 };
 
 // --fold K/N as (K, N), 0 <= K < N.
@@ -173,6 +175,14 @@ void run_train(const TrainArgs& args) {
     fold_indices = data::stratified_folds(src.full->labels(), n, a.opt.seed)[size_t(k)];
     std::printf("cross-validation fold %lld of %lld: %lld validation images\n", (long long)k + 1,
                 (long long)n, (long long)fold_indices.size());
+  }
+  if (a.leak_check && !a.opt.resume) {
+    std::vector<int64_t> val = fold_indices;
+    if (val.empty() && a.opt.val_fraction > 0)
+      val = std::dynamic_pointer_cast<const data::Subset>(
+                data::train_val_split(src.full, a.opt.val_fraction, a.opt.seed).second)
+                ->indices();
+    warn_about_leaks(*src.full, val, src.test.get());
   }
   train::ClassificationData d =
       train::prepare_classification_data(src.full, src.test,
@@ -326,6 +336,8 @@ void add_train(CLI::App& app) {
                   "Fraction of the training set held out for validation")
       ->capture_default_str();
   cmd->add_option("--seed", o.seed, "Random seed")->capture_default_str();
+  cmd->add_flag("!--no-leak-check", a->leak_check,
+                "Skip the check for training images repeated in the validation and test sets");
   cmd->add_option("--fold", a->fold,
                   "K/N: validate on fold K (0-based) of N stratified folds instead of "
                   "--val-fraction (convkit cv runs one per fold)");
