@@ -15,7 +15,10 @@ import torchvision
 
 def gradcam(model, layer, x, frozen):
     kept = {}
-    h = layer.register_forward_hook(lambda m, i, o: kept.__setitem__("a", o))
+    # Frozen: nothing before the layer requires grad, so its output starts the graph (as convkit's
+    # hook does); without this, autograd.grad has no path from the score to it.
+    h = layer.register_forward_hook(
+        lambda m, i, o: kept.__setitem__("a", o.requires_grad_() if frozen else o))
     y = model(x)
     h.remove()
     a = kept["a"]
