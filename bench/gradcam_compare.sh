@@ -26,7 +26,7 @@ printf "%-12s %-8s %11s %15s %17s %7s\n" model layer "convkit ms" "PyTorch full 
 for model in "${models[@]}"; do
   ck=$("$build"/bench/bench_gradcam "$model" "$reps" 224)
   layer=$(/usr/bin/python3 -c 'import json,sys; print(json.loads(sys.argv[1])["layer"])' "$ck")
-  pt=$(/usr/bin/python3 bench/gradcam_torch.py "$model" --layer "$layer" --reps "$reps" --threads "$threads")
+  pt=$(GLIBC_TUNABLES=glibc.malloc.hugetlb=1 /usr/bin/python3 bench/gradcam_torch.py "$model" --layer "$layer" --reps "$reps" --threads "$threads")
   /usr/bin/python3 - "$ck" "$pt" <<'PY'
 import json, sys
 c, p = json.loads(sys.argv[1]), json.loads(sys.argv[2])
