@@ -9,7 +9,11 @@ threads=${1:-2}
 reps=${2:-5}
 launcher=()
 command -v ccache > /dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DCONVKIT_BUILD_BENCH=ON \
-  -DCONVKIT_BUILD_TESTS=OFF "${launcher[@]}" > /dev/null
-cmake --build build-bench --target bench_sliding_windows -j"$threads" > /dev/null
-OMP_NUM_THREADS=$threads OMP_WAIT_POLICY=passive build-bench/bench/bench_sliding_windows "$reps" 256
+# BUILD_DIR (default build-bench) is configured Release with the benchmarks and built here.
+build=${BUILD_DIR:-build-bench}
+tests=()
+[[ -z ${BUILD_DIR:-} ]] && tests=(-DCONVKIT_BUILD_TESTS=OFF)
+cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DCONVKIT_BUILD_BENCH=ON \
+  "${tests[@]}" "${launcher[@]}" > /dev/null
+cmake --build "$build" --target bench_sliding_windows -j"$threads" > /dev/null
+OMP_NUM_THREADS=$threads OMP_WAIT_POLICY=passive "$build"/bench/bench_sliding_windows "$reps" 256
