@@ -12,22 +12,15 @@
 
 #include "convkit/backend.h"
 #include "convkit/train/checkpoint.h"
+#include "support/cli_run.h"
 #include "support/image_files.h"
 
 namespace fs = std::filesystem;
 using convkit::test::TempDir;
 
 namespace {
-// Runs the CLI; returns its exit status and leaves stdout + stderr in `output`.
-int run(const TempDir& t, const std::string& args, std::string& output) {
-  const std::string log = t.path("log.txt");
-  int status = std::system((std::string(CONVKIT_CLI) + " " + args + " > " + log + " 2>&1").c_str());
-  output = convkit::test::read_bytes(log);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-bool has(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using convkit::test::has;
+using convkit::test::run;
 }  // namespace
 
 TEST(ImageCli, ShapesTrainPredictEvalWithBadFiles) {

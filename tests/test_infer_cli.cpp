@@ -15,6 +15,7 @@
 #include "convkit/models/registry.h"
 #include "convkit/random.h"
 #include "convkit/train/checkpoint.h"
+#include "support/cli_run.h"
 #include "support/image_files.h"
 #include "support/tiny_mnist.h"
 
@@ -22,15 +23,8 @@ namespace fs = std::filesystem;
 using convkit::test::TempDir;
 
 namespace {
-int run(const TempDir& t, const std::string& args, std::string& output) {
-  const std::string log = t.path("log.txt");
-  int status = std::system((std::string(CONVKIT_CLI) + " " + args + " > " + log + " 2>&1").c_str());
-  output = convkit::test::read_bytes(log);
-  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-}
-bool has(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
-}
+using convkit::test::has;
+using convkit::test::run;
 
 // The CLI tests run once, on the default backend (the library tests cover both); summary alexnet
 // runs a 224x224 forward, seconds on the reference kernels.

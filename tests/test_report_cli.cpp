@@ -16,23 +16,23 @@
 #include "convkit/models/registry.h"
 #include "convkit/random.h"
 #include "convkit/train/checkpoint.h"
+#include "support/cli_run.h"
 #include "support/image_files.h"
 
 namespace {
 using convkit::test::TempDir;
 namespace fs = std::filesystem;
 
-int run(const TempDir& t, const std::string& cmd, std::string& output) {
+// A shell command (chromium's check), with the output of `run`.
+int shell(const TempDir& t, const std::string& cmd, std::string& output) {
   const std::string log = t.path("log.txt");
   int status = std::system((cmd + " > " + log + " 2>&1").c_str());
   output = convkit::test::read_bytes(log);
   return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
+using convkit::test::has;
 int cli(const TempDir& t, const std::string& args, std::string& output) {
-  return run(t, std::string(CONVKIT_CLI) + " " + args, output);
-}
-bool has(const std::string& text, const std::string& part) {
-  return text.find(part) != std::string::npos;
+  return convkit::test::run(t, args, output);
 }
 
 // A run folder as `convkit train --data shapes --out RUN` leaves it (random weights).
@@ -98,11 +98,11 @@ TEST(ReportCli, WritesAPageWhoseImagesAllExist) {
   EXPECT_EQ(roc.rows, 480);
 
   std::string browser;
-  if (run(t, "command -v chromium", browser) == 0) {
-    ASSERT_EQ(run(t,
-                  "bash " + std::string(CONVKIT_TESTS_DIR) +
-                      "/../scripts/check_report_chromium.sh " + dir + "/report/index.html",
-                  out),
+  if (shell(t, "command -v chromium", browser) == 0) {
+    ASSERT_EQ(shell(t,
+                    "bash " + std::string(CONVKIT_TESTS_DIR) +
+                        "/../scripts/check_report_chromium.sh " + dir + "/report/index.html",
+                    out),
               0)
         << out;
     EXPECT_TRUE(has(out, "images load, no console messages")) << out;

@@ -102,7 +102,8 @@ Evaluation evaluate(const Session& session, const data::DatasetPtr& inputs,
                   " classes, but ", data_name, " has ", classes,
                   "; evaluate it on data with the classes it was trained on");
     NoGradGuard no_grad;
-    const Tensor probs = softmax(logits, 1);
+    // Probabilities only when kept or averaged: plain evaluation ranks the logits.
+    const Tensor probs = options.keep_probabilities || options.tta ? softmax(logits, 1) : Tensor();
     plain.add(logits, probs, batch->labels, cross_entropy(logits, batch->labels).item());
     if (!options.tta) continue;
     Tensor sum = probs.clone();
