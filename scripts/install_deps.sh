@@ -5,7 +5,7 @@
 set -euo pipefail
 packages=(build-essential cmake ninja-build pkg-config
           libdnnl-dev ocl-icd-opencl-dev opencl-headers zlib1g-dev libgtest-dev libgmock-dev libbenchmark-dev nlohmann-json3-dev libcli11-dev dataset-fashion-mnist
-          libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev libjpeg-dev libpng-dev libwebp-dev libcairo2-dev libonnx-dev libprotobuf-dev
+          libopencv-core-dev libopencv-imgproc-dev libopencv-imgcodecs-dev libjpeg-dev libpng-dev libwebp-dev libtiff-dev libcairo2-dev libcpp-httplib-dev libonnx-dev libprotobuf-dev
           python3 python3-numpy python3-torch python3-torchvision python3-onnx python3-opencv
           python3-skimage  # sample photos for docs/style.md (scripts/style_samples.py)
           python3-scipy  # the pHash oracle (tests/test_duplicates.cpp)

@@ -7,8 +7,10 @@
 #include <cstdio>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
+#include <vector>
 
 #include "convkit/data/image_file.h"
+#include "data/image_codecs.h"
 #include "support/gradcheck.h"
 #include "support/image_files.h"
 
@@ -218,4 +220,117 @@ TEST(ImageDecode, NonImagesAreDescribedNeverQuoted) {
     for (const char* secret : {"hunter2", "password", "secret", "pass"})
       EXPECT_EQ(message.find(secret, p.size()), std::string::npos) << message;
   }
+}
+
+namespace {
+// A little-endian TIFF: header, one IFD at offset 8 with `entries` (tag, type, count, the 4-byte
+// value field), then `tail` (out-of-line values and pixel data, at offset tail_at()).
+struct TiffEntry {
+  uint16_t tag, type;
+  uint32_t count, value;
+};
+size_t tiff_tail_at(size_t n_entries) { return 8 + 2 + 12 * n_entries + 4; }
+std::string tiff_bytes(const std::vector<TiffEntry>& entries, const std::string& tail) {
+  std::string b("II*\0\x08\0\0\0", 8);
+  auto put = [&](uint64_t v, int n) {
+    for (int i = 0; i < n; ++i) b += char((v >> (8 * i)) & 0xff);
+  };
+  put(entries.size(), 2);
+  for (const TiffEntry& e : entries) {
+    put(e.tag, 2);
+    put(e.type, 2);
+    put(e.count, 4);
+    put(e.value, 4);
+  }
+  put(0, 4);
+  return b + tail;
+}
+}  // namespace
+
+TEST(ImageDecode, TiffMatchesOpenCv) {
+  TempDir t;
+  const std::string color = t.path("c.tiff"), gray = t.path("g.tif"), deep = t.path("d.tiff");
+  test::write_class_image(color, 2, 5, 23, 17);
+  test::write_gray_image(gray, 19, 7);
+  cv::Mat d(9, 11, CV_16UC3);
+  cv::randu(d, 0, 65535);
+  cv::imwrite(deep, d);
+  for (const std::string& p : {color, deep}) {
+    SCOPED_TRACE(p);
+    DecodedImage got = read_image(p, ColorMode::rgb);
+    EXPECT_FALSE(got.was_gray);
+    cv::Mat want = cv::imread(p, cv::IMREAD_ANYCOLOR | cv::IMREAD_ANYDEPTH);
+    if (want.depth() == CV_16U) want.convertTo(want, CV_8U, 1.0 / 257);
+    cv::cvtColor(want, want, cv::COLOR_BGR2RGB);
+    EXPECT_LE(max_diff(got.image, want), 1.0);
+  }
+  DecodedImage g = read_image(gray, ColorMode::gray);
+  EXPECT_TRUE(g.was_gray);
+  EXPECT_LE(max_diff(g.image, opencv_rgb(gray, /*gray=*/true)), 1.0);
+}
+
+// CI's fuzz finding: a TIFF whose size the header probe reads one way and libtiff another (here
+// the width is a LONG8, which a classic TIFF stores elsewhere: a probe reading the entry sees the
+// offset, 110)
+// made OpenCV allocate 3 GB. The limit now holds for the size libtiff decodes.
+TEST(ImageDecode, TiffSizeIsCheckedAsLibtiffReadsIt) {
+  const size_t n = 8;
+  const uint32_t tail = uint32_t(tiff_tail_at(n));
+  std::string values(8, '\0');  // the LONG8 width: 25763
+  values[0] = char(25763 & 0xff);
+  values[1] = char(25763 >> 8);
+  const std::string bytes = tiff_bytes({{256, 16, 1, tail},
+                                        {257, 3, 1, 38327},
+                                        {258, 3, 1, 8},
+                                        {259, 3, 1, 1},
+                                        {262, 3, 1, 1},
+                                        {273, 4, 1, tail + 8},
+                                        {278, 3, 1, 38327},
+                                        {279, 4, 1, 16}},
+                                       values + std::string(16, '\x7f'));
+  try {
+    decode_image(bytes, "long8.tiff", ColorMode::rgb, int64_t(1) << 16);
+    ADD_FAILURE() << "decoded";
+  } catch (const ImageFileError& e) {
+    EXPECT_NE(std::string(e.what()).find("long8.tiff"), std::string::npos) << e.what();
+  }
+  // The probe refuses the LONG8 already; the codec behind it must hold on its own.
+  try {
+    codec::decode_tiff(bytes, "long8.tiff", int64_t(1) << 16);
+    ADD_FAILURE() << "decoded";
+  } catch (const ImageFileError& e) {
+    EXPECT_EQ(e.problem(), ImageProblem::too_large) << e.what();
+    EXPECT_NE(std::string(e.what()).find("25763 x 38327"), std::string::npos) << e.what();
+  }
+}
+
+TEST(ImageDecode, TruncatedTiffIsRefusedWithThePathAndNothingOnStderr) {
+  // An 8 x 8 gray image whose one strip should hold 64 bytes; the file ends after 10.
+  const size_t n = 8;
+  const uint32_t tail = uint32_t(tiff_tail_at(n));
+  const std::string bytes = tiff_bytes({{256, 3, 1, 8},
+                                        {257, 3, 1, 8},
+                                        {258, 3, 1, 8},
+                                        {259, 3, 1, 1},
+                                        {262, 3, 1, 1},
+                                        {273, 4, 1, tail},
+                                        {278, 3, 1, 8},
+                                        {279, 4, 1, 64}},
+                                       std::string(10, '\x40'));
+  TempDir t;
+  const std::string p = t.path("cut.tiff");
+  test::write_bytes(p, bytes);
+  std::string message;
+  ImageProblem problem = ImageProblem::empty_class;
+  const std::string err = stderr_of([&] { problem = problem_of(p, &message); });
+  EXPECT_EQ(problem, ImageProblem::truncated) << message;
+  EXPECT_NE(message.find(p), std::string::npos) << message;
+  EXPECT_EQ(err, "");
+  // The same file whole decodes: the builder makes valid TIFFs.
+  const std::string whole = t.path("whole.tiff");
+  test::write_bytes(whole, bytes.substr(0, tail) + std::string(64, '\x40'));
+  DecodedImage d = read_image(whole, ColorMode::gray);
+  EXPECT_TRUE(d.was_gray);
+  EXPECT_EQ(d.image.cols, 8);
+  EXPECT_EQ(d.image.at<uint8_t>(7, 7), 0x40);
 }

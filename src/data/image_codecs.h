@@ -1,9 +1,9 @@
 #pragma once
-// JPEG, PNG and WebP decoding through libjpeg, libpng and libwebp with error handlers of our own,
-// so that their warnings and errors become an ImageFileError naming the file instead of lines on
-// stderr (OpenCV's decoders let libjpeg's warnings and libpng's "libpng error:" reach stderr, and
-// decode a JPEG whose data stops early into grey rows without telling). Each call owns its
-// decoder state, so loader workers may decode concurrently.
+// JPEG, PNG, WebP and TIFF decoding through libjpeg, libpng, libwebp and libtiff with error
+// handlers of our own, so that their warnings and errors become an ImageFileError naming the file
+// instead of lines on stderr (OpenCV's decoders let libjpeg's warnings and libpng's "libpng error:"
+// reach stderr, and decode a JPEG whose data stops early into grey rows without telling). Each call
+// owns its decoder state, so loader workers may decode concurrently.
 #include <cstdint>
 #include <opencv2/core.hpp>
 #include <string>
@@ -32,5 +32,11 @@ cv::Mat decode_png(std::string_view bytes, const std::string& path, int64_t max_
 // libwebp (webp_codec.cpp). Headers that end early throw `truncated`; anything libwebp refuses,
 // and animations, throw `corrupt`.
 cv::Mat decode_webp(std::string_view bytes, const std::string& path, int64_t max_pixels);
+
+// Decodes the first image of a TIFF to CV_8UC1 (min-is-black/white files) or CV_8UC3 in RGB order,
+// alpha dropped and every bit depth libtiff's RGBA interface reads scaled to 8 bits, through
+// libtiff (tiff_codec.cpp), whose allocations are capped. Data that ends early throws `truncated`;
+// anything else libtiff refuses throws `corrupt`.
+cv::Mat decode_tiff(std::string_view bytes, const std::string& path, int64_t max_pixels);
 
 }  // namespace convkit::data::codec

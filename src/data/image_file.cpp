@@ -204,7 +204,13 @@ void probe_tiff(const Bytes& h, uint64_t size, ImageProbe& p) {
   for (uint32_t k = 0; k < n && h.has(ifd + 2 + size_t(12) * (k + 1), 0); ++k) {
     const size_t e = ifd + 2 + size_t(12) * k;
     const uint32_t tag = u16(e), type = u16(e + 2);
-    const int64_t value = type == 3 ? u16(e + 8) : u32(e + 8);  // SHORT or LONG
+    // BYTE, SHORT or LONG (and their signed kinds) fit in the entry; any other type is refused
+    // (size 0): a LONG8 there is an offset in a classic TIFF, so reading it here would not be the
+    // size libtiff decodes (tiff_codec.cpp checks that one again).
+    const int64_t value = type == 1 || type == 6   ? h.u8(e + 8)
+                          : type == 3 || type == 8 ? u16(e + 8)
+                          : type == 4 || type == 9 ? u32(e + 8)
+                                                   : 0;
     if (tag == 256) p.width = value;
     if (tag == 257) p.height = value;
   }
@@ -335,10 +341,10 @@ DecodedImage decode_image(std::string_view bytes, const std::string& path, Color
   ImageProbe p = probe_image(bytes, bytes.size());
   check_probe(p, bytes, bytes.size(), path, max_pixels);
 
-  // JPEG, PNG and WebP through libjpeg/libpng/libwebp (their messages carry the path and never
-  // reach stderr); BMP and TIFF through OpenCV, whose BGR(A) becomes RGB here. OpenCV sniffs the
-  // bytes itself, and its BMP and TIFF signatures are exactly the probe's (checked before any
-  // decoder that looks further into a file), so it cannot route these to another decoder.
+  // JPEG, PNG, WebP and TIFF through their own libraries (their messages carry the path and never
+  // reach stderr); BMP through OpenCV, whose BGR(A) becomes RGB here. OpenCV sniffs the bytes
+  // itself, and its BMP signature is exactly the probe's (checked before any decoder that looks
+  // further into a file), and it reads the BMP size from the same fields as probe_bmp.
   cv::Mat raw;
   if (p.format == ImageFormat::jpeg) {
     raw = codec::decode_jpeg(bytes, path, max_pixels);
@@ -346,10 +352,11 @@ DecodedImage decode_image(std::string_view bytes, const std::string& path, Color
     raw = codec::decode_png(bytes, path, max_pixels);
   } else if (p.format == ImageFormat::webp) {
     raw = codec::decode_webp(bytes, path, max_pixels);
+  } else if (p.format == ImageFormat::tiff) {
+    raw = codec::decode_tiff(bytes, path, max_pixels);
   } else {
     try {
-      // ANYCOLOR keeps one-channel files one-channel (to tell grayscale from colour); without
-      // ANYDEPTH, samples become 8-bit.
+      // ANYCOLOR keeps one-channel files one-channel (to tell grayscale from colour).
       cv::Mat buf(1, int(bytes.size()), CV_8UC1, const_cast<char*>(bytes.data()));
       raw = cv::imdecode(buf, cv::IMREAD_ANYCOLOR);
     } catch (const cv::Exception& e) {
@@ -360,7 +367,6 @@ DecodedImage decode_image(std::string_view bytes, const std::string& path, Color
       throw ImageFileError(
           ImageProblem::corrupt, path,
           std::string("corrupt ") + format_name(p.format) + ": OpenCV could not decode it");
-    if (raw.depth() != CV_8U) raw.convertTo(raw, CV_8U, raw.depth() == CV_16U ? 1.0 / 257 : 1.0);
     if (raw.channels() > 1)
       cv::cvtColor(raw, raw, raw.channels() == 4 ? cv::COLOR_BGRA2RGB : cv::COLOR_BGR2RGB);
   }
