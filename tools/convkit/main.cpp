@@ -29,6 +29,8 @@ int main(int argc, char** argv) {
   convkit::cli::add_check_data(app);
   convkit::cli::add_report(app);
   convkit::cli::add_cv(app);
+  convkit::cli::add_serve(app);
+  convkit::cli::add_demo(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

@@ -1,0 +1,85 @@
+// Load generator for `convkit serve` (bench/serve_load.sh): N clients, each on its own keep-alive
+// connection, POST one image to /v1/predict back to back for T seconds. Prints one JSON line per
+// client count: requests/s, latency p50/p99 (ms), non-200 answers, and the server's mean batch
+// size over the run (from /metrics).
+// Usage: serve_load PORT IMAGE SECONDS CLIENTS... (to 127.0.0.1 only)
+#include <httplib.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <thread>
+#include <vector>
+
+using Clock = std::chrono::steady_clock;
+
+namespace {
+// The value of a Prometheus line "name value" (0 when absent).
+double metric(const std::string& text, const std::string& name) {
+  const auto at = text.find("\n" + name + " ");
+  return at == std::string::npos ? 0 : std::stod(text.substr(at + name.size() + 2));
+}
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 5) {
+    std::fprintf(stderr, "usage: serve_load PORT IMAGE SECONDS CLIENTS...\n");
+    return 2;
+  }
+  const int port = std::stoi(argv[1]);
+  std::ifstream f(argv[2], std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  const std::string image = ss.str();
+  const double seconds = std::stod(argv[3]);
+  for (int a = 4; a < argc; ++a) {
+    const int clients = std::stoi(argv[a]);
+    httplib::Client probe("127.0.0.1", port);
+    const auto before = probe.Get("/metrics");
+    std::vector<std::vector<double>> lat(static_cast<size_t>(clients));
+    std::atomic<int64_t> failed{0};
+    const auto end = Clock::now() + std::chrono::duration<double>(seconds);
+    std::vector<std::thread> threads;
+    for (int c = 0; c < clients; ++c)
+      threads.emplace_back([&, c] {
+        httplib::Client cli("127.0.0.1", port);
+        cli.set_keep_alive(true);
+        cli.set_read_timeout(60, 0);
+        while (Clock::now() < end) {
+          const auto t0 = Clock::now();
+          const auto r = cli.Post("/v1/predict", image, "image/png");
+          const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
+          if (!r || r->status != 200)
+            ++failed;
+          else
+            lat[size_t(c)].push_back(ms);
+        }
+      });
+    for (auto& t : threads) t.join();
+    const auto after = probe.Get("/metrics");
+    std::vector<double> all;
+    for (const auto& l : lat) all.insert(all.end(), l.begin(), l.end());
+    std::sort(all.begin(), all.end());
+    auto pct = [&](double p) {
+      return all.empty() ? 0.0 : all[std::min(all.size() - 1, size_t(p * double(all.size())))];
+    };
+    double mean_batch = 0;
+    if (before && after) {
+      const double n = metric(after->body, "convkit_batch_size_count") -
+                       metric(before->body, "convkit_batch_size_count");
+      const double sum = metric(after->body, "convkit_batch_size_sum") -
+                         metric(before->body, "convkit_batch_size_sum");
+      mean_batch = n > 0 ? sum / n : 0;
+    }
+    std::printf(
+        "{\"clients\": %d, \"seconds\": %.1f, \"requests\": %zu, \"failed\": %lld, "
+        "\"requests_per_s\": %.1f, \"p50_ms\": %.3f, \"p99_ms\": %.3f, \"mean_batch\": %.2f}\n",
+        clients, seconds, all.size(), (long long)failed.load(), double(all.size()) / seconds,
+        pct(0.5), pct(0.99), mean_batch);
+    std::fflush(stdout);
+  }
+}

@@ -1,0 +1,100 @@
+#pragma once
+// Micro-batching over a Session (docs/serving.md): callers on many threads submit one input each;
+// one worker thread runs them through the model in batches. A batch starts when `max_batch`
+// inputs wait, or `max_wait` after the oldest arrived, whichever is first, so a lone caller pays at
+// most max_wait of extra latency while concurrent callers share one forward pass (a batch of B
+// costs far less than B passes of 1: docs/benchmarks.md).
+//
+// Other model work (Grad-CAM for the server's page) runs through `run_exclusive` on the same
+// worker, between batches: the model, its cached per-shape state and the oneDNN stream are used by
+// one thread only.
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <future>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include "convkit/error.h"
+#include "convkit/infer/session.h"
+
+namespace convkit::infer {
+
+struct BatcherOptions {
+  int64_t max_batch = 32;                    // inputs per forward pass, >= 1
+  std::chrono::microseconds max_wait{2000};  // longest an input waits for others, >= 0
+  size_t max_queue = 256;                    // waiting inputs and tasks; more throws QueueFull
+  // Run batches of 1, 2, 4, 8, ... inputs only (the largest that the waiting inputs fill; the rest
+  // run next, at once): every batch size costs its own oneDNN primitives, and a server seeing
+  // every size from 1 to 64 would cycle them through the bounded kernel cache (kernel_cache.h).
+  bool power_of_two_batches = true;
+  // Called on the worker after each forward pass (for metrics); must not throw.
+  std::function<void(int64_t batch_size, double model_ms)> on_batch;
+};
+
+// submit / run_exclusive when max_queue items already wait, or after stop(): the caller should
+// answer "busy, retry" (HTTP 503), not wait.
+class QueueFull : public Error {
+ public:
+  using Error::Error;
+};
+
+struct BatchedResult {
+  Tensor probabilities;    // [num_classes], softmax of the input's logits
+  int64_t batch_size = 0;  // how many inputs shared the forward pass
+  double model_ms = 0;     // the forward pass's wall time (shared by the batch)
+  double queue_ms = 0;     // time from submit to the start of the forward pass
+};
+
+class Batcher {
+ public:
+  // Throws convkit::Error for max_batch < 1 or max_queue < 1. `session` must outlive the batcher.
+  Batcher(const Session& session, BatcherOptions options);
+  // stop(): every item already queued is still run.
+  ~Batcher();
+  Batcher(const Batcher&) = delete;
+  Batcher& operator=(const Batcher&) = delete;
+
+  // One standardized input [C, H, W] (preprocess.h). The future holds the result, or the
+  // exception the forward pass threw (naming the model and shapes). Inputs of another shape than
+  // the ones they would be batched with run in their own batch.
+  std::future<BatchedResult> submit(Tensor input);
+  // Runs `task` on the worker thread between batches; the future holds its exception, if any.
+  std::future<void> run_exclusive(std::function<void()> task);
+
+  // Inputs and tasks waiting (not yet started).
+  size_t queue_depth() const;
+  // Forward passes started, and the inputs in them, since construction.
+  int64_t batches_run() const;
+  int64_t inputs_run() const;
+
+  // Refuses new work (QueueFull), finishes what is queued, joins the worker. Idempotent.
+  void stop();
+
+ private:
+  struct Item {
+    Tensor input;  // undefined for a task
+    std::function<void()> task;
+    std::promise<BatchedResult> result;
+    std::promise<void> done;
+    std::chrono::steady_clock::time_point enqueued;
+  };
+  void work();
+  void run_batch(std::vector<Item>& batch);
+  // Leading queued inputs of the front input's shape, up to max_batch (call under mu_).
+  int64_t ready_inputs() const;
+
+  const Session& session_;
+  const BatcherOptions options_;
+  mutable std::mutex mu_;
+  std::condition_variable wake_;
+  std::deque<Item> queue_;
+  bool stopping_ = false;
+  int64_t batches_ = 0, inputs_ = 0;
+  std::thread worker_;
+};
+
+}  // namespace convkit::infer

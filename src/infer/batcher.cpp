@@ -1,0 +1,157 @@
+#include "convkit/infer/batcher.h"
+
+#include <exception>
+
+#include "convkit/infer/preprocess.h"
+
+namespace convkit::infer {
+
+namespace {
+double ms_between(std::chrono::steady_clock::time_point a,
+                  std::chrono::steady_clock::time_point b) {
+  return std::chrono::duration<double, std::milli>(b - a).count();
+}
+}  // namespace
+
+Batcher::Batcher(const Session& session, BatcherOptions options)
+    : session_(session), options_(options) {
+  CONVKIT_CHECK(options_.max_batch >= 1, "Batcher: max_batch must be at least 1, got ",
+                options_.max_batch);
+  CONVKIT_CHECK(options_.max_queue >= 1, "Batcher: max_queue must be at least 1");
+  CONVKIT_CHECK(options_.max_wait.count() >= 0, "Batcher: max_wait must not be negative");
+  worker_ = std::thread([this] { work(); });
+}
+
+Batcher::~Batcher() { stop(); }
+
+void Batcher::stop() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (worker_.joinable()) worker_.join();
+}
+
+std::future<BatchedResult> Batcher::submit(Tensor input) {
+  CONVKIT_CHECK(input.defined() && input.ndim() == 3,
+                "Batcher::submit: expected one input [C, H, W]",
+                input.defined() ? ", got " + input.shape().to_string() : std::string());
+  Item item;
+  item.input = std::move(input);
+  item.enqueued = std::chrono::steady_clock::now();
+  std::future<BatchedResult> f = item.result.get_future();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) throw QueueFull("the model server is shutting down");
+    if (queue_.size() >= options_.max_queue)
+      throw QueueFull(detail::concat("the request queue is full (", options_.max_queue,
+                                     " waiting); retry shortly"));
+    queue_.push_back(std::move(item));
+  }
+  wake_.notify_all();
+  return f;
+}
+
+std::future<void> Batcher::run_exclusive(std::function<void()> task) {
+  Item item;
+  item.task = std::move(task);
+  item.enqueued = std::chrono::steady_clock::now();
+  std::future<void> f = item.done.get_future();
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (stopping_) throw QueueFull("the model server is shutting down");
+    if (queue_.size() >= options_.max_queue)
+      throw QueueFull(detail::concat("the request queue is full (", options_.max_queue,
+                                     " waiting); retry shortly"));
+    queue_.push_back(std::move(item));
+  }
+  wake_.notify_all();
+  return f;
+}
+
+size_t Batcher::queue_depth() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return queue_.size();
+}
+int64_t Batcher::batches_run() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return batches_;
+}
+int64_t Batcher::inputs_run() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  return inputs_;
+}
+
+int64_t Batcher::ready_inputs() const {
+  int64_t n = 0;
+  for (const Item& it : queue_) {
+    if (!it.input.defined() || !(it.input.shape() == queue_.front().input.shape())) break;
+    if (++n == options_.max_batch) break;
+  }
+  return n;
+}
+
+void Batcher::work() {
+  std::unique_lock<std::mutex> lock(mu_);
+  for (;;) {
+    wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+    if (queue_.empty()) return;  // stopping, and nothing left to run
+    if (!queue_.front().input.defined()) {
+      Item task = std::move(queue_.front());
+      queue_.pop_front();
+      lock.unlock();
+      try {
+        task.task();
+        task.done.set_value();
+      } catch (...) {
+        task.done.set_exception(std::current_exception());
+      }
+      lock.lock();
+      continue;
+    }
+    // Wait for a full batch until the oldest input has waited max_wait; when stopping, run now.
+    const auto deadline = queue_.front().enqueued + options_.max_wait;
+    wake_.wait_until(lock, deadline,
+                     [&] { return stopping_ || ready_inputs() >= options_.max_batch; });
+    int64_t n = ready_inputs();
+    if (options_.power_of_two_batches)
+      while ((n & (n - 1)) != 0) n &= n - 1;  // clear low bits down to the highest one
+    std::vector<Item> batch;
+    batch.reserve(size_t(n));
+    for (int64_t i = 0; i < n; ++i) {
+      batch.push_back(std::move(queue_.front()));
+      queue_.pop_front();
+    }
+    ++batches_;
+    inputs_ += n;
+    lock.unlock();
+    run_batch(batch);
+    lock.lock();
+  }
+}
+
+void Batcher::run_batch(std::vector<Item>& batch) {
+  const auto start = std::chrono::steady_clock::now();
+  std::vector<BatchedResult> results(batch.size());
+  try {
+    std::vector<Tensor> inputs;
+    inputs.reserve(batch.size());
+    for (const Item& it : batch) inputs.push_back(it.input);
+    const Tensor probs = session_.probabilities(stack_inputs(inputs));
+    const double model_ms = ms_between(start, std::chrono::steady_clock::now());
+    for (size_t i = 0; i < batch.size(); ++i) {
+      results[i].probabilities = probs.select(int64_t(i)).clone();
+      results[i].batch_size = int64_t(batch.size());
+      results[i].model_ms = model_ms;
+      results[i].queue_ms = ms_between(batch[i].enqueued, start);
+    }
+    if (options_.on_batch) options_.on_batch(int64_t(batch.size()), model_ms);
+  } catch (...) {
+    for (Item& it : batch) it.result.set_exception(std::current_exception());
+    return;
+  }
+  for (size_t i = 0; i < batch.size(); ++i) batch[i].result.set_value(std::move(results[i]));
+}
+
+}  // namespace convkit::infer

@@ -1,0 +1,152 @@
+// infer::Batcher: inputs from many threads come back with exactly the answers of one forward pass
+// each, while sharing passes; the queue bound, stop() draining, errors per batch, exclusive tasks.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <thread>
+
+#include "convkit/infer/batcher.h"
+#include "convkit/models/registry.h"
+#include "convkit/random.h"
+
+namespace convkit {
+namespace {
+
+infer::ModelBundle small_bundle() {
+  manual_seed(3);
+  infer::ModelBundle b;
+  b.module = models::create_model("small-cnn", {1, 5, 16});
+  b.name = "small-cnn";
+  b.in_channels = 1;
+  b.image_size = 16;
+  b.num_classes = 5;
+  return b;
+}
+
+std::vector<Tensor> random_inputs(int n) {
+  std::vector<Tensor> xs;
+  for (int i = 0; i < n; ++i) xs.push_back(Tensor::randn({1, 16, 16}));
+  return xs;
+}
+
+double max_abs_diff(const Tensor& a, const Tensor& b) {
+  EXPECT_EQ(a.shape(), b.shape());
+  double m = 0;
+  for (int64_t i = 0; i < a.numel(); ++i)
+    m = std::max(m, double(std::abs(a.data<float>()[i] - b.data<float>()[i])));
+  return m;
+}
+
+TEST(Batcher, ConcurrentInputsShareBatchesAndGetTheirOwnAnswers) {
+  const infer::Session session(small_bundle());
+  const std::vector<Tensor> xs = random_inputs(24);
+  std::vector<Tensor> alone;
+  for (const Tensor& x : xs) alone.push_back(session.probabilities(x.reshape({1, 1, 16, 16})));
+
+  infer::BatcherOptions o;
+  o.max_batch = 8;
+  o.max_wait = std::chrono::milliseconds(50);
+  std::atomic<int64_t> reported{0};
+  o.on_batch = [&](int64_t n, double ms) {
+    EXPECT_GE(ms, 0);
+    reported += n;
+  };
+  infer::Batcher batcher(session, o);
+  std::vector<infer::BatchedResult> got(xs.size());
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 6; ++t)
+    threads.emplace_back([&, t] {
+      for (size_t i = size_t(t); i < xs.size(); i += 6) got[i] = batcher.submit(xs[i]).get();
+    });
+  for (auto& th : threads) th.join();
+  for (size_t i = 0; i < xs.size(); ++i) {
+    SCOPED_TRACE(i);
+    EXPECT_LE(max_abs_diff(got[i].probabilities, alone[i].reshape({5})), 1e-5);
+    EXPECT_GE(got[i].batch_size, 1);
+    EXPECT_LE(got[i].batch_size, 8);
+  }
+  EXPECT_EQ(batcher.inputs_run(), 24);
+  EXPECT_EQ(reported.load(), 24);
+  // Six callers at once with 50 ms to gather: passes are shared (24 alone would be 24 passes).
+  EXPECT_LT(batcher.batches_run(), 24);
+}
+
+TEST(Batcher, ABatchOfOneRunsAtOnce) {
+  const infer::Session session(small_bundle());
+  infer::BatcherOptions o;
+  o.max_batch = 1;
+  o.max_wait = std::chrono::seconds(30);  // never waited for: the batch is full with one input
+  infer::Batcher batcher(session, o);
+  const auto start = std::chrono::steady_clock::now();
+  for (const Tensor& x : random_inputs(3)) EXPECT_EQ(batcher.submit(x).get().batch_size, 1);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(10));
+  EXPECT_EQ(batcher.batches_run(), 3);
+}
+
+TEST(Batcher, AFullQueueRefusesAndStopFinishesWhatIsQueued) {
+  const infer::Session session(small_bundle());
+  infer::BatcherOptions o;
+  o.max_batch = 4;
+  o.max_wait = std::chrono::milliseconds(1);
+  o.max_queue = 2;
+  infer::Batcher batcher(session, o);
+  // Hold the worker in a task so that the queue fills.
+  std::promise<void> release;
+  std::shared_future<void> gate = release.get_future().share();
+  std::promise<void> started;
+  std::future<void> task = batcher.run_exclusive([&] {
+    started.set_value();
+    gate.wait();
+  });
+  started.get_future().wait();
+  const std::vector<Tensor> xs = random_inputs(3);
+  std::future<infer::BatchedResult> a = batcher.submit(xs[0]);
+  std::future<infer::BatchedResult> b = batcher.submit(xs[1]);
+  EXPECT_EQ(batcher.queue_depth(), 2u);
+  try {
+    batcher.submit(xs[2]);
+    ADD_FAILURE() << "a third input was queued";
+  } catch (const infer::QueueFull& e) {
+    EXPECT_NE(std::string(e.what()).find("queue is full (2 waiting)"), std::string::npos)
+        << e.what();
+  }
+  release.set_value();
+  batcher.stop();  // both queued inputs still run
+  task.get();
+  EXPECT_EQ(a.get().probabilities.numel(), 5);
+  EXPECT_EQ(b.get().probabilities.numel(), 5);
+  EXPECT_THROW(batcher.submit(xs[2]), infer::QueueFull);
+  EXPECT_THROW(batcher.run_exclusive([] {}), infer::QueueFull);
+}
+
+TEST(Batcher, AnInputThatDoesNotFitFailsAloneWithTheModelsMessage) {
+  const infer::Session session(small_bundle());
+  infer::BatcherOptions o;
+  o.max_wait = std::chrono::milliseconds(20);
+  infer::Batcher batcher(session, o);
+  std::future<infer::BatchedResult> bad = batcher.submit(Tensor::randn({3, 16, 16}));
+  std::future<infer::BatchedResult> good = batcher.submit(Tensor::randn({1, 16, 16}));
+  try {
+    bad.get();
+    ADD_FAILURE() << "a 3-channel input ran through a 1-channel model";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("small-cnn"), std::string::npos) << e.what();
+  }
+  EXPECT_EQ(good.get().probabilities.numel(), 5);  // another shape: its own batch
+  std::future<void> failing = batcher.run_exclusive([] { throw Error("task failed"); });
+  EXPECT_THROW(failing.get(), Error);
+  EXPECT_THROW(batcher.submit(Tensor::randn({16, 16})), Error);  // not [C, H, W]
+}
+
+TEST(Batcher, OptionsAreChecked) {
+  const infer::Session session(small_bundle());
+  infer::BatcherOptions o;
+  o.max_batch = 0;
+  EXPECT_THROW(infer::Batcher(session, o), Error);
+  o.max_batch = 1;
+  o.max_queue = 0;
+  EXPECT_THROW(infer::Batcher(session, o), Error);
+}
+
+}  // namespace
+}  // namespace convkit
