@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
       threads.emplace_back([&, c] {
         httplib::Client cli("127.0.0.1", port);
         cli.set_keep_alive(true);
+        cli.set_tcp_nodelay(true);
         cli.set_read_timeout(60, 0);
         while (Clock::now() < end) {
           const auto t0 = Clock::now();

@@ -7,7 +7,7 @@
 #      (serve_load): requests/s, p50/p99 latency, mean batch size;
 #   3. 1,000 malformed requests (scripts/serve_fuzz.py): only 4xx answers, RSS growth < 10%.
 # Prints the ratios the issue asks for. The clients share the 2 cores with the server.
-#   bench/serve_load.sh [seconds=10] [threads=2]
+#   bench/serve_load.sh [seconds=10] [threads=2]     (SERVE_ARGS: more `convkit serve` options)
 # BUILD_DIR (default build-bench) is configured Release with the benchmarks and built here.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -34,7 +34,7 @@ rng = np.random.default_rng(0)
 cv2.imwrite(sys.argv[1], (rng.random((28, 28)) * 255).astype(np.uint8))
 PY
 
-"$build"/convkit serve "$tmp/resnet20.safetensors" --port 0 --threads "$threads" > "$tmp/serve.out" 2>&1 &
+"$build"/convkit serve "$tmp/resnet20.safetensors" --port 0 --threads "$threads" --timeout 5 ${SERVE_ARGS:-} > "$tmp/serve.out" 2>&1 &
 server=$!
 for _ in $(seq 100); do grep -q "listening on" "$tmp/serve.out" && break; sleep 0.1; done
 port=$(grep -o "127.0.0.1:[0-9]*" "$tmp/serve.out" | head -1 | cut -d: -f2)
@@ -42,7 +42,7 @@ rss() { awk '/VmRSS/ {print $2}' /proc/$server/status; }
 echo "server pid $server port $port, RSS $(rss) kB"
 "$build"/bench/serve_load "$port" "$tmp/digit.png" "$seconds" 1 8 64 | tee "$tmp/load.jsonl"
 echo "server RSS after the load: $(rss) kB"
-/usr/bin/python3 scripts/serve_fuzz.py "$port" "$tmp/digit.png" --pid "$server" || fuzz_failed=1
+[[ -n ${NO_FUZZ:-} ]] || /usr/bin/python3 scripts/serve_fuzz.py "$port" "$tmp/digit.png" --pid "$server" || fuzz_failed=1
 /usr/bin/python3 - "$base" "$tmp/load.jsonl" <<'PY'
 import json, sys
 base = json.loads(sys.argv[1])

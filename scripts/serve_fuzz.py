@@ -16,19 +16,16 @@ import socket
 import sys
 import time
 
-BAD_TYPES = ["image/png", "image/jpeg", "application/octet-stream", "text/plain", "", None,
-             "multipart/form-data", "image/png; charset=\x01"]
+# Content types that are no image upload (a missing one, or any image/*, is accepted).
+BAD_TYPES = ["text/plain", "application/json", "multipart/form-data", "text/html; charset=utf-8"]
 
 
 def request(port, raw, timeout=15.0):
     """Sends raw bytes; returns the status code, or None when the connection closed unanswered."""
     s = socket.create_connection(("127.0.0.1", port), timeout=timeout)
     try:
+        # No half-close after sending: httplib drops the answer to a client that shut its side.
         s.sendall(raw)
-        try:
-            s.shutdown(socket.SHUT_WR)
-        except OSError:
-            pass
         data = b""
         while b"\r\n" not in data:
             chunk = s.recv(4096)
@@ -63,7 +60,9 @@ def multipart(parts, boundary="xyzzy", close=True):
 
 def case(rng, image):
     """One malformed request (raw bytes) and what it is."""
-    k = rng.randrange(14)
+    # A body over the limit holds a server thread until its --timeout (httplib reads and drops
+    # the declared bytes before answering 413): 1 request in 100.
+    k = 9 if rng.random() < 0.01 else rng.choice([i for i in range(14) if i != 9])
     if k == 0:
         n = rng.choice([0, 1, 7, 64, 1000, 5000])
         return http("POST", "/v1/predict", bytes(rng.getrandbits(8) for _ in range(n)),
@@ -76,7 +75,7 @@ def case(rng, image):
             b[rng.randrange(len(b))] ^= 1 << rng.randrange(8)
         return http("POST", rng.choice(["/v1/predict", "/v1/explain"]), bytes(b)), "bit flips"
     if k == 3:
-        t = rng.choice(BAD_TYPES[3:])
+        t = rng.choice(BAD_TYPES)
         return http("POST", "/v1/predict", image, t), f"content type {t!r}"
     if k == 4:
         body = multipart([("image", "a.png", image[:rng.randrange(len(image))])], close=rng.random() < 0.5)

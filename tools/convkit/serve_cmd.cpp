@@ -19,7 +19,7 @@ struct ServeArgs {
   ModelArgs model;
   ServeConfig config;
   double max_body_mb = 16;
-  double batch_wait_ms = 2;
+  double batch_wait_ms = 0;
   RuntimeOptions runtime;
 };
 
