@@ -281,14 +281,23 @@ TEST(ServeCli, AFullQueueAnswers503AndSigtermFinishesTheRequestInFlight) {
   const std::string img = t.path("a.png");
   convkit::test::write_class_image(img, 2, 0, 16, 16);
   const std::string bytes = convkit::test::read_bytes(img);
-  // One image may wait, for 3 s: the first request holds the queue while the next arrive.
-  Server s(t, model + " --port 0 --max-queue 1 --batch-wait-ms 3000 --max-batch 8");
+  // One image may wait, for 5 s: the first request holds the queue while the next arrive.
+  Server s(t, model + " --port 0 --max-queue 1 --batch-wait-ms 5000 --max-batch 8");
   ASSERT_GT(s.port(), 0) << s.banner() << s.stderr_text();
   auto first = std::async(std::launch::async, [&] {
     httplib::Client c = s.client();
     return c.Post("/v1/predict", bytes, "image/png");
   });
-  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  // Until the first image waits in the queue (/metrics says so), not a fixed sleep: the test
+  // machine may be busy.
+  {
+    httplib::Client c = s.client();
+    for (int i = 0; i < 200; ++i) {
+      const auto m = c.Get("/metrics");
+      if (m && m->body.find("\nconvkit_queue_depth 1\n") != std::string::npos) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+  }
   {
     httplib::Client c = s.client();
     const auto busy = c.Post("/v1/predict", bytes, "image/png");
@@ -303,7 +312,8 @@ TEST(ServeCli, AFullQueueAnswers503AndSigtermFinishesTheRequestInFlight) {
   ASSERT_TRUE(r) << "the request in flight was dropped";
   EXPECT_EQ(r->status, 200) << r->body;
   EXPECT_EQ(status, 0) << s.stderr_text();
-  EXPECT_LT(std::chrono::steady_clock::now() - sent, std::chrono::seconds(30));
+  // The queued image runs at once, without waiting out its 5 s.
+  EXPECT_LT(std::chrono::steady_clock::now() - sent, std::chrono::seconds(4));
   EXPECT_NE(s.stderr_text().find("SIGTERM: finishing the requests in flight"), std::string::npos)
       << s.stderr_text();
 }

@@ -133,7 +133,12 @@ void ModelServer::listen() {
   batcher_->stop();  // everything the finished requests queued has run
 }
 
-void ModelServer::stop() { http_->stop(); }
+void ModelServer::stop() {
+  // The queued images run now, without waiting out --batch-wait-ms; requests that arrive from
+  // here on are answered 503 ("shutting down"). Then httplib waits for the handlers in flight.
+  batcher_->stop();
+  http_->stop();
+}
 
 void ModelServer::install_routes() {
   httplib::Server& s = *http_;
