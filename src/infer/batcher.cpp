@@ -41,6 +41,11 @@ std::future<BatchedResult> Batcher::submit(Tensor input) {
   item.input = std::move(input);
   item.enqueued = std::chrono::steady_clock::now();
   std::future<BatchedResult> f = item.result.get_future();
+  enqueue(std::move(item));
+  return f;
+}
+
+void Batcher::enqueue(Item item) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) throw QueueFull("the model server is shutting down");
@@ -50,7 +55,6 @@ std::future<BatchedResult> Batcher::submit(Tensor input) {
     queue_.push_back(std::move(item));
   }
   wake_.notify_all();
-  return f;
 }
 
 std::future<void> Batcher::run_exclusive(std::function<void()> task) {
@@ -58,15 +62,7 @@ std::future<void> Batcher::run_exclusive(std::function<void()> task) {
   item.task = std::move(task);
   item.enqueued = std::chrono::steady_clock::now();
   std::future<void> f = item.done.get_future();
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (stopping_) throw QueueFull("the model server is shutting down");
-    if (queue_.size() >= options_.max_queue)
-      throw QueueFull(detail::concat("the request queue is full (", options_.max_queue,
-                                     " waiting); retry shortly"));
-    queue_.push_back(std::move(item));
-  }
-  wake_.notify_all();
+  enqueue(std::move(item));
   return f;
 }
 

@@ -83,6 +83,8 @@ class Batcher {
     std::promise<void> done;
     std::chrono::steady_clock::time_point enqueued;
   };
+  // Queues an input or a task; throws QueueFull when stopping or full.
+  void enqueue(Item item);
   void work();
   void run_batch(std::vector<Item>& batch);
   // Leading queued inputs of the front input's shape, up to max_batch (call under mu_).
