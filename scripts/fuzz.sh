@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets of fuzz/ (clang, everything under ASan + UBSan) into build-fuzz/ and
 # runs each for a bounded time, one after the other (docs/robustness.md).
-#   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]
+#   [FUZZ_BUILD_DIR=DIR] scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]
+#     FUZZ_BUILD_DIR      an existing clang build configured with -DCONVKIT_FUZZ=ON (scripts/test.sh
+#                         passes its sanitizer build, so the library is compiled once for both)
 #     SECONDS_PER_TARGET  default 50: the five targets take under 5 minutes together
 #     TARGET              safetensors idx image_probe csv_list onnx (default: all)
 # Each target starts from its seeds (fuzz/corpus/<target>, read only) and the corpus earlier runs
@@ -13,12 +15,17 @@ seconds=${1:-50}
 shift || true
 targets=("$@")
 ((${#targets[@]})) || targets=(safetensors idx image_probe csv_list onnx)
-build=build-fuzz
+build=${FUZZ_BUILD_DIR:-build-fuzz}
 
-launcher=()
-command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DCONVKIT_FUZZ=ON -DCONVKIT_BUILD_TESTS=OFF -DCONVKIT_BUILD_BENCH=OFF "${launcher[@]}" >/dev/null
+if [[ -n ${FUZZ_BUILD_DIR:-} ]]; then
+  grep -q "^CONVKIT_FUZZ:BOOL=ON" "$build/CMakeCache.txt" 2>/dev/null ||
+    { echo "fuzz.sh: $build is not a build configured with -DCONVKIT_FUZZ=ON" >&2; exit 2; }
+else
+  launcher=()
+  command -v ccache >/dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  CC=clang CXX=clang++ cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCONVKIT_FUZZ=ON -DCONVKIT_BUILD_TESTS=OFF -DCONVKIT_BUILD_BENCH=OFF "${launcher[@]}" >/dev/null
+fi
 cmake --build "$build" --target "${targets[@]/#/fuzz_}"
 
 export OMP_NUM_THREADS=1 OMP_WAIT_POLICY=passive

@@ -9,6 +9,7 @@ packages=(build-essential cmake ninja-build pkg-config
           python3 python3-numpy python3-torch python3-torchvision python3-onnx python3-opencv
           python3-skimage  # sample photos for docs/style.md (scripts/style_samples.py)
           python3-scipy  # the pHash oracle (tests/test_duplicates.cpp)
+          libopenmpi-dev openmpi-bin  # data-parallel training (docs/distributed.md)
           chromium  # the report page's check (scripts/check_report_chromium.sh)
           clang-format-14 clang libclang-rt-14-dev)  # CI checks: clang-format; fuzz targets (scripts/fuzz.sh): clang and its libFuzzer
 missing=()

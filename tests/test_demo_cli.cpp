@@ -21,7 +21,7 @@ namespace {
   if (convkit::backend() != convkit::Backend::dnnl) \
   GTEST_SKIP() << "runs once, on the default backend"
 
-double percent_after(const std::string& text, const std::string& label) {
+[[maybe_unused]] double percent_after(const std::string& text, const std::string& label) {
   std::smatch m;
   if (!std::regex_search(text, m, std::regex(label + "[^%]*?([0-9.]+)%"))) return -1;
   return std::stod(m[1]);

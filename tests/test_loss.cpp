@@ -229,6 +229,6 @@ TEST(Loss, GoldenRegression) {
           [r](const Tensor& x, const Tensor& t) { return mse_loss(x, t, r); });
     for (auto [tag, beta] : {std::pair{"b1", 1.0}, std::pair{"b05", 0.5}, std::pair{"b0", 0.0}})
       check(std::string("sl1_") + tag + "_" + name(r),
-            [r, beta](const Tensor& x, const Tensor& t) { return smooth_l1_loss(x, t, beta, r); });
+            [r, b = beta](const Tensor& x, const Tensor& t) { return smooth_l1_loss(x, t, b, r); });
   }
 }

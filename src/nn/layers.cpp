@@ -72,6 +72,7 @@ BatchNorm2d::BatchNorm2d(int64_t c, double eps, double momentum, bool affine, bo
 
 Tensor BatchNorm2d::forward(const Tensor& x) {
   if (is_training()) num_batches_tracked.data<int64_t>()[0] += 1;
+  if (is_training() && training_norm) return training_norm(*this, x);
   return batch_norm(x, weight, bias, running_mean, running_var, is_training(), momentum, eps);
 }
 int64_t BatchNorm2d::macs(const Shape&, const Shape& out) const { return out.numel() / out[0]; }

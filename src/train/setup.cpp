@@ -13,7 +13,7 @@ namespace convkit::train {
 
 double effective_lr(const TrainOptions& o) {
   return o.scale_lr_base_batch > 0
-             ? optim::linear_scaled_lr(o.lr, o.batch_size, o.scale_lr_base_batch)
+             ? optim::linear_scaled_lr(o.lr, o.batch_size * o.world_size, o.scale_lr_base_batch)
              : o.lr;
 }
 
@@ -77,6 +77,7 @@ Metadata run_metadata(const TrainOptions& o, const data::Dataset& train) {
   if (!o.preprocessing.empty()) config["preprocessing"] = nlohmann::json::parse(o.preprocessing);
   nlohmann::json run = {{"epochs", o.epochs},
                         {"batch_size", o.batch_size},
+                        {"processes", o.world_size},
                         {"optimizer", o.optimizer},
                         {"lr", effective_lr(o)},
                         {"schedule", o.schedule},

@@ -80,6 +80,7 @@ void Trainer::train_step(const data::Batch& batch) {
   ctx_.batch = &batch;
   ctx_.result = &result;
   ctx_.skip_step = false;
+  ctx_.interrupt = stop_flag.load();
   for (Callback* c : ctx_.callbacks) c->on_after_backward(ctx_);
   if (!ctx_.skip_step) {
     if (opt_.clip_grad_norm > 0)
@@ -102,7 +103,7 @@ bool Trainer::run_epoch(int64_t epoch) {
   const auto t0 = Clock::now();
   while (auto b = ctx_.train_loader.next()) {
     train_step(*b);
-    if (stop_flag.load()) {
+    if (ctx_.interrupt || (!ctx_.interrupt_is_collective && stop_flag.load())) {
       ctx_.train_loader.stop();
       ctx_.epoch_seconds_before += seconds_since(t0);
       for (Callback* c : ctx_.callbacks) c->on_interrupt(ctx_);

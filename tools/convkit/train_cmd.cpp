@@ -22,6 +22,7 @@
 #include "metadata_train.h"
 #include "progress.h"
 #include "train_detect.h"
+#include "train_dist.h"
 
 namespace convkit::cli {
 
@@ -42,6 +43,7 @@ struct TrainArgs {
   EmbedArgs embed;
   std::string fold;  // "K/N": fold K of N stratified folds is the validation set (convkit cv)
   bool leak_check = true;
+  DistArgs dist;  // under mpirun (train_dist.h)
 };
 
 // --fold K/N as (K, N), 0 <= K < N.
@@ -98,14 +100,17 @@ Sources open_sources(TrainArgs& a) {
   return s;
 }
 
-// Test hook (tests/test_train_cli.cpp): CONVKIT_TEST_SIGNAL_AT="INT:17" or "KILL:17" makes the
-// process signal itself after global step 17, so interruption is tested at a known point.
+// Test hook (tests/test_train_cli.cpp, test_dist_cli.cpp): CONVKIT_TEST_SIGNAL_AT="INT:17",
+// "KILL:17" or "STOP:17" makes the process signal itself after global step 17, so interruption is
+// tested at a known point; with CONVKIT_TEST_SIGNAL_RANK=R only rank R of an mpirun job does.
 class TestSignal : public train::Callback {
  public:
-  TestSignal() {
+  explicit TestSignal(int rank) {
+    const char* only = std::getenv("CONVKIT_TEST_SIGNAL_RANK");
+    if (only && std::atoi(only) != rank) return;
     if (const char* hook = std::getenv("CONVKIT_TEST_SIGNAL_AT")) {
       std::string h = hook;
-      signal_ = h.rfind("KILL:", 0) == 0 ? SIGKILL : SIGINT;
+      signal_ = h.rfind("KILL:", 0) == 0 ? SIGKILL : h.rfind("STOP:", 0) == 0 ? SIGSTOP : SIGINT;
       at_ = std::stoll(h.substr(h.find(':') + 1));
     }
   }
@@ -138,9 +143,21 @@ void report_resume(const train::TrainOptions& o, const std::string& state_path) 
   std::printf("\n");
 }
 
+void train_in_world(TrainArgs& a, dist::CommunicatorPtr comm);
+
 void run_train(const TrainArgs& args) {
   TrainArgs a = args;
   apply_runtime_options(a.runtime);
+  dist::CommunicatorPtr comm = join_world(a.dist, a.runtime.threads);
+  on_every_rank(*comm, [&] { train_in_world(a, comm); });
+}
+
+void train_in_world(TrainArgs& a, dist::CommunicatorPtr comm) {
+  const bool parallel = comm->size() > 1;
+  CONVKIT_CHECK(!parallel || (a.task == "classify" && a.metadata_columns.empty()),
+                "train under mpirun: data-parallel training covers classification of images "
+                "(--task classify without --metadata-columns); run this one as a single process");
+  a.opt.world_size = comm->size();
   if (a.task == "embed") {
     CONVKIT_CHECK(
         a.init.init.empty() && a.init.freeze.empty() && a.init.lr_mult.empty(),
@@ -176,7 +193,7 @@ void run_train(const TrainArgs& args) {
     std::printf("cross-validation fold %lld of %lld: %lld validation images\n", (long long)k + 1,
                 (long long)n, (long long)fold_indices.size());
   }
-  if (a.leak_check && !a.opt.resume) {
+  if (a.leak_check && !a.opt.resume && comm->rank() == 0) {
     std::vector<int64_t> val = fold_indices;
     if (val.empty() && a.opt.val_fraction > 0)
       val = std::dynamic_pointer_cast<const data::Subset>(
@@ -205,6 +222,7 @@ void run_train(const TrainArgs& args) {
   // The model and the optimizer's parameter groups.
   // --init and --freeze act on the fresh model, before --resume loads a saved state over it.
   std::shared_ptr<nn::Module> model = train::make_model(o, *d.train);
+  apply_sync_bn(a.dist, comm, *model);
   const bool from_weights = !a.init.init.empty() || !a.init.freeze.empty();
   if (from_weights) apply_init(a.init, *model);
   std::unique_ptr<optim::Optimizer> optimizer =
@@ -214,15 +232,18 @@ void run_train(const TrainArgs& args) {
                                 : train::make_param_groups(*model, o),
                             o);
 
-  data::DataLoader loader(d.train, {.batch_size = o.batch_size,
-                                    .shuffle = true,
-                                    .seed = o.seed,
-                                    .prefetch = 2,
-                                    .workers = o.loader_workers});
+  // Under mpirun each rank loads its own shard of every epoch (train_dist.h).
+  data::DataLoader loader(d.train, shard_loader({.batch_size = o.batch_size,
+                                                 .shuffle = true,
+                                                 .seed = o.seed,
+                                                 .prefetch = 2,
+                                                 .workers = o.loader_workers},
+                                                d.train->size(), *comm, /*training=*/true));
   std::unique_ptr<data::DataLoader> val_loader;
   if (d.val && d.val->size() > 0)
     val_loader = std::make_unique<data::DataLoader>(
-        d.val, data::LoaderOptions{.batch_size = 256, .shuffle = false, .prefetch = 2});
+        d.val, shard_loader({.batch_size = 256, .shuffle = false, .prefetch = 2}, d.val->size(),
+                            *comm, /*training=*/false));
   const train::ClassificationOptions task_options{.label_smoothing = o.label_smoothing};
   std::unique_ptr<train::ClassificationTask> task;
   if (o.teacher.empty()) {
@@ -235,19 +256,44 @@ void run_train(const TrainArgs& args) {
                 o.teacher.c_str(), o.distill_temperature, o.distill_alpha);
   }
 
+  dist::ReducedTask reduced(*task, comm);  // validation metrics over every rank's part
   train::Trainer trainer(
-      *model, *optimizer, *task, loader, val_loader.get(),
+      *model, *optimizer, parallel ? static_cast<train::Task&>(reduced) : *task, loader,
+      val_loader.get(),
       {.epochs = o.epochs, .clip_grad_norm = o.clip_grad_norm, .detect_anomaly = o.detect_anomaly});
+  std::shared_ptr<dist::DataParallel> data_parallel;
+  if (parallel) {
+    // First: the gradients are averaged before the non-finite guard and the optimizer see them.
+    data_parallel = std::make_shared<dist::DataParallel>(
+        comm, dist::DataParallelOptions{
+                  .bucket_mb = a.dist.bucket_mb, .overlap = a.dist.overlap, .seed = o.seed});
+    trainer.add_callback(data_parallel);
+    std::printf("global batch: %d x %lld = %lld images per step\n", comm->size(),
+                (long long)o.batch_size, (long long)(comm->size() * o.batch_size));
+  }
   auto checkpoint = train::add_standard_callbacks(trainer, o, loader.num_batches(),
                                                   train::run_metadata(o, *d.train));
-  trainer.add_callback(std::make_shared<Progress>(a.progress));
-  trainer.add_callback(std::make_shared<TestSignal>());
+  if (comm->rank() == 0) trainer.add_callback(std::make_shared<Progress>(a.progress));
+  trainer.add_callback(std::make_shared<TestSignal>(comm->rank()));
   trainer.on_message([](const std::string& s) { std::printf("%s\n", s.c_str()); });
   report_resume(o, checkpoint->state_path());
   train::Trainer::clear_stop();
   std::signal(SIGINT, on_sigint);
+  // mpirun passes a Ctrl-C on to the ranks as SIGTERM: pause the same way.
+  if (parallel) std::signal(SIGTERM, on_sigint);
   bool finished = trainer.run();
   std::signal(SIGINT, SIG_DFL);
+  if (parallel) {
+    std::signal(SIGTERM, SIG_DFL);
+    const dist::DataParallelStats& st = data_parallel->stats();
+    if (st.steps > 0)
+      std::printf(
+          "all-reduce: %lld buckets, %.2f MB of gradients per step; waiting after backward "
+          "%.2f ms per step (backward %.2f ms per step)\n",
+          (long long)st.buckets, double(st.gradient_bytes) / 1e6,
+          1e3 * st.exposed_seconds / double(st.steps),
+          1e3 * st.backward_seconds / double(st.steps));
+  }
   if (!finished) {
     // Ctrl-C is the documented way to pause a run: a normal message, and the shell's status for
     // SIGINT (docs/training.md).
@@ -257,7 +303,7 @@ void run_train(const TrainArgs& args) {
   }
 
   if (d.val) std::printf("validation: best top-1 accuracy %.2f%%\n", 100 * trainer.best_metric());
-  if (d.test) {
+  if (d.test && comm->rank() == 0) {
     data::DataLoader test_loader(d.test, {.batch_size = 256, .shuffle = false});
     train::EvalResult last = train::evaluate(*model, test_loader, d.test->num_classes());
     std::printf("test (last weights): loss %.4f, top-1 accuracy %.2f%%", last.loss,
@@ -379,6 +425,7 @@ void add_train(CLI::App& app) {
   add_image_data_options(*cmd, a->images, /*training=*/true);
   add_runtime_options(*cmd, a->runtime);
   add_detect_train_options(*cmd, a->detect);
+  add_dist_options(*cmd, a->dist);
   cmd->callback([a] { run_train(*a); });
 }
 

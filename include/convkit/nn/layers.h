@@ -1,6 +1,7 @@
 #pragma once
 // The standard layers, each a thin Module over one op (include/convkit/ops/*.h). Parameter names
 // and default initializations equal torch.nn's, so torchvision state dicts load unchanged.
+#include <functional>
 #include <memory>
 #include <vector>
 
@@ -94,6 +95,9 @@ class BatchNorm2d : public Module {
   int64_t channels;
   double eps, momentum;
   Tensor weight, bias, running_mean, running_var, num_batches_tracked;
+  // Replaces the training-mode normalization when set: dist::convert_sync_batch_norm sets one
+  // whose statistics cover every rank's batch (synchronized batch norm). Null: this batch's.
+  std::function<Tensor(BatchNorm2d& self, const Tensor& x)> training_norm;
 
  protected:
   // Frozen batch norm normalizes with its running statistics and leaves them alone.

@@ -18,7 +18,8 @@ namespace convkit::train {
 struct TrainOptions {
   std::string model = "lenet5-modern";
   int64_t epochs = 3;
-  int64_t batch_size = 128;
+  int64_t batch_size = 128;       // per process: a data-parallel step takes world_size of them
+  int world_size = 1;             // processes of a data-parallel run (dist/data_parallel.h)
   std::string optimizer = "sgd";  // sgd | adam | adamw
   double lr = 0.1;
   double momentum = 0.9;
@@ -62,7 +63,8 @@ struct TrainOptions {
   std::string preprocessing;
 };
 
-// The learning rate after the linear scaling rule (scale_lr_base_batch), as the run uses it.
+// The learning rate after the linear scaling rule (scale_lr_base_batch) for the global batch
+// (batch_size x world_size), as the run uses it.
 double effective_lr(const TrainOptions& o);
 
 // The registry model `o.model` for the training set's examples [C, H, W] and classes, initialized

@@ -2,7 +2,7 @@
 // The training loop: Trainer(model, optimizer, task, loaders) runs epochs of steps and hands every
 // decision that is not "forward, backward, step" to its Task (train/task.h) and its callbacks
 // (train/callbacks.h): LR schedules, checkpoints, logs, early stopping, the non-finite guard,
-// progress, and later a gradient all-reduce (docs/training.md).
+// progress, and the data-parallel gradient all-reduce (dist/data_parallel.h; docs/training.md).
 //
 // One step, in order:
 //   callbacks.on_step_begin            (LR schedule)
@@ -83,9 +83,17 @@ struct TrainContext {
   RunningLogs running{};               // this epoch's step logs so far
   double epoch_seconds_before = 0;     // time spent in this epoch before a resume
   const data::Batch* batch = nullptr;  // the step in progress (on_after_backward, on_step_end)
-  const StepResult* result = nullptr;
+  // The step's result; on_after_backward may replace its loss, logs and examples (a data-parallel
+  // run puts the means over every rank there, so the guard and the logs see the global step).
+  StepResult* result = nullptr;
   bool skip_step = false;  // on_after_backward: drop this batch's update (set back each step)
-  bool stop = false;       // any callback: end the run after this step / epoch (early stopping)
+  // Whether the run stops after this step: request_stop() as seen before on_after_backward. A
+  // data-parallel callback sets `interrupt_is_collective` and makes every rank agree on it there
+  // (one rank's Ctrl-C stops them all after the same step); otherwise a request that arrives later
+  // in the step stops the run too.
+  bool interrupt = false;
+  bool interrupt_is_collective = false;
+  bool stop = false;  // any callback: end the run after this step / epoch (early stopping)
   // Whether this process writes files (checkpoints, logs). A data-parallel run sets it on rank 0
   // only; the checkpoint and log callbacks write nothing when it is false.
   bool is_writer = true;
