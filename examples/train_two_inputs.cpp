@@ -13,6 +13,7 @@ struct TwoInputNet : nn::Module {
     cnn->add(std::make_shared<nn::ReLU>());
     cnn->add(std::make_shared<nn::GlobalAvgPool2d>());  // [B, 8]
   }
+  using nn::Module::forward;  // the one-input forward stays visible (it throws for this model)
   Tensor forward(const Tensor& image, const Tensor& features) {  // [B,1,8,8], [B,4] -> [B,2]
     return (*head)(concat({(*cnn)(image), features}, /*dim=*/1));
   }

@@ -247,9 +247,7 @@ TEST(DetectData, EpochBatchesAreReproducible) {
   EXPECT_EQ(test::max_abs_diff(a.targets.at("boxes"), b.targets.at("boxes")), 0);
   EXPECT_GT(test::max_abs_diff(a.inputs, c.inputs), 0);
   // Without augmentation the epoch batch is the plain one.
-  EXPECT_EQ(test::max_abs_diff(plain.get_epoch_batch(std::vector<int64_t>{1}, 7).inputs,
-                               plain.get({1}).inputs),
-            0);
+  EXPECT_EQ(test::max_abs_diff(plain.get_epoch_batch({1}, 7).inputs, plain.get(1).inputs), 0);
 }
 
 }  // namespace

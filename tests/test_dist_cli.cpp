@@ -149,6 +149,9 @@ TEST_F(DistCli, WhatDataParallelTrainingDoesNotCoverIsRefusedOnEveryRank) {
       mpirun() + train_args(t.path("data"), t.path("embed"), 16, 1) + " --task embed", t, out);
   EXPECT_NE(st, 0) << out;
   EXPECT_TRUE(test::has(out, "data-parallel training covers classification")) << out;
+  // Other commands would run twice, side by side, writing the same files.
+  EXPECT_NE(run_shell(mpirun() + "summary lenet5", t, out), 0) << out;
+  EXPECT_TRUE(test::has(out, "only `convkit train` runs data-parallel")) << out;
 }
 
 TEST_F(DistCli, SyncBatchNormEqualsOneProcessWherePerRankStatisticsDoNot) {

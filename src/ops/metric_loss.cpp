@@ -1,10 +1,12 @@
 // Metric-learning losses, composed from differentiable ops (their gradients are those ops' rules):
-//   pairwise_distances:  d2 = sq_i + sq_j - 2 X X^T, relu, then sqrt(d2 + 1e-12) unless squared
+//   pairwise_distances:  d2 = sq_i + sq_j - 2 X X^T, relu, 0 on the diagonal, then sqrt(d2 + 1e-12)
+//                        unless squared
 //   contrastive_loss:    0.5 * (same ? d^2 : relu(margin - d)^2), mean
 //   triplet_margin_loss: relu(d[a,p] - d[a,n] + margin) read from d flattened with index_select
 #include "convkit/ops/metric_loss.h"
 
 #include <algorithm>
+#include <vector>
 
 #include "convkit/ops/activation.h"
 #include "convkit/ops/elementwise.h"
@@ -28,7 +30,13 @@ Tensor pairwise_distances(const Tensor& x, bool squared) {
                 dtype_name(x.dtype()));
   Tensor sq = sum(x * x, {1}, /*keepdim=*/true);  // [N, 1]
   Tensor gram = matmul(x, transpose(x, 0, 1));    // [N, N]
-  Tensor d2 = relu(sq + transpose(sq, 0, 1) - gram * 2.0);
+  // A row's distance to itself is 0 by definition; computed, it is |x|^2 rounded two ways (the
+  // sum and the matmul), which sqrt's steep gradient at 0 would amplify. The mask makes it exact.
+  const int64_t n = x.size(0);
+  std::vector<double> off(size_t(n * n), 1.0);
+  for (int64_t i = 0; i < n; ++i) off[size_t(i * n + i)] = 0.0;
+  Tensor d2 =
+      relu(sq + transpose(sq, 0, 1) - gram * 2.0) * Tensor::from_vector(off, {n, n}).to(x.dtype());
   return squared ? d2 : sqrt(d2 + kSqrtEps);
 }
 

@@ -12,7 +12,8 @@
 namespace convkit {
 
 // Euclidean distances between the rows of x [N, D] (float32 or float64):
-//   d2_ij = |x_i|^2 + |x_j|^2 - 2 x_i . x_j, clamped at 0 (rounding can make it slightly negative);
+//   d2_ij = |x_i|^2 + |x_j|^2 - 2 x_i . x_j, clamped at 0 (rounding can make it slightly negative),
+//   and exactly 0 for i == j;
 //   squared: d_ij = d2_ij;  otherwise d_ij = sqrt(d2_ij + 1e-12)
 // (the 1e-12 keeps the gradient of sqrt finite on the diagonal and for duplicate rows; it shifts a
 // distance by at most 1e-6). Returns [N, N]. Gradient to x. Throws when x is not 2-D.
