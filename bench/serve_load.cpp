@@ -1,7 +1,9 @@
 // Load generator for `convkit serve` (bench/serve_load.sh): N clients, each on its own keep-alive
 // connection, POST one image to /v1/predict back to back for T seconds. Prints one JSON line per
-// client count: requests/s, latency p50/p99 (ms), non-200 answers, and the server's mean batch
-// size over the run (from /metrics).
+// client count: requests/s, latency p50/p99 (ms), non-200 answers, the server's mean batch size
+// over the run (from /metrics), and the medians of the server's own latency_ms of each answer
+// (total: from the request's arrival to the answer; model: the batch's forward), which split the
+// client's latency into HTTP/client time and server time.
 // Usage: serve_load PORT IMAGE SECONDS CLIENTS... (to 127.0.0.1 only)
 #include <httplib.h>
 
@@ -23,6 +25,18 @@ double metric(const std::string& text, const std::string& name) {
   const auto at = text.find("\n" + name + " ");
   return at == std::string::npos ? 0 : std::stod(text.substr(at + name.size() + 2));
 }
+
+// The number after "key": in an answer's JSON (-1 when absent).
+double json_number(const std::string& body, const std::string& key) {
+  const auto at = body.find("\"" + key + "\":");
+  return at == std::string::npos ? -1 : std::stod(body.substr(at + key.size() + 3));
+}
+
+double median(std::vector<double> v) {
+  if (v.empty()) return 0;
+  std::nth_element(v.begin(), v.begin() + std::ptrdiff_t(v.size() / 2), v.end());
+  return v[v.size() / 2];
+}
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -40,7 +54,8 @@ int main(int argc, char** argv) {
     const int clients = std::stoi(argv[a]);
     httplib::Client probe("127.0.0.1", port);
     const auto before = probe.Get("/metrics");
-    std::vector<std::vector<double>> lat(static_cast<size_t>(clients));
+    std::vector<std::vector<double>> lat(static_cast<size_t>(clients)),
+        server_total(static_cast<size_t>(clients)), model(static_cast<size_t>(clients));
     std::atomic<int64_t> failed{0};
     const auto end = Clock::now() + std::chrono::duration<double>(seconds);
     std::vector<std::thread> threads;
@@ -56,14 +71,19 @@ int main(int argc, char** argv) {
           const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
           if (!r || r->status != 200)
             ++failed;
-          else
+          else {
             lat[size_t(c)].push_back(ms);
+            server_total[size_t(c)].push_back(json_number(r->body, "total"));
+            model[size_t(c)].push_back(json_number(r->body, "model"));
+          }
         }
       });
     for (auto& t : threads) t.join();
     const auto after = probe.Get("/metrics");
-    std::vector<double> all;
+    std::vector<double> all, totals, models;
     for (const auto& l : lat) all.insert(all.end(), l.begin(), l.end());
+    for (const auto& l : server_total) totals.insert(totals.end(), l.begin(), l.end());
+    for (const auto& l : model) models.insert(models.end(), l.begin(), l.end());
     std::sort(all.begin(), all.end());
     auto pct = [&](double p) {
       return all.empty() ? 0.0 : all[std::min(all.size() - 1, size_t(p * double(all.size())))];
@@ -78,9 +98,10 @@ int main(int argc, char** argv) {
     }
     std::printf(
         "{\"clients\": %d, \"seconds\": %.1f, \"requests\": %zu, \"failed\": %lld, "
-        "\"requests_per_s\": %.1f, \"p50_ms\": %.3f, \"p99_ms\": %.3f, \"mean_batch\": %.2f}\n",
+        "\"requests_per_s\": %.1f, \"p50_ms\": %.3f, \"p99_ms\": %.3f, \"mean_batch\": %.2f, "
+        "\"server_total_p50_ms\": %.3f, \"model_p50_ms\": %.3f}\n",
         clients, seconds, all.size(), (long long)failed.load(), double(all.size()) / seconds,
-        pct(0.5), pct(0.99), mean_batch);
+        pct(0.5), pct(0.99), mean_batch, median(totals), median(models));
     std::fflush(stdout);
   }
 }
