@@ -21,6 +21,15 @@ class Generator {
   std::mt19937_64 engine_;
 };
 
+// splitmix64's finalizer: turns related seeds (consecutive epochs, indices, ranks) into unrelated
+// ones.
+inline uint64_t splitmix64(uint64_t z) {
+  z += 0x9e3779b97f4a7c15ULL;
+  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+  return z ^ (z >> 31);
+}
+
 // The process-wide generator used when an API takes no Generator (like torch.manual_seed).
 Generator& default_generator();
 void manual_seed(uint64_t seed);

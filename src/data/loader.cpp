@@ -25,19 +25,9 @@ DataLoader::~DataLoader() { stop(); }
 
 int64_t DataLoader::num_batches() const { return sampler_->num_batches(); }
 
-namespace {
-// splitmix64: decorrelates the streams of consecutive epochs.
-uint64_t splitmix(uint64_t z) {
-  z += 0x9e3779b97f4a7c15ULL;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-}  // namespace
-
 uint64_t DataLoader::epoch_seed(int64_t epoch) const {
   // A different mix from the order's, so augmentation draws are independent of the shuffle.
-  return splitmix(opt_.seed ^ splitmix(uint64_t(epoch) ^ 0xa5a5a5a5a5a5a5a5ULL));
+  return splitmix64(opt_.seed ^ splitmix64(uint64_t(epoch) ^ 0xa5a5a5a5a5a5a5a5ULL));
 }
 
 ShuffleSampler::ShuffleSampler(int64_t size, int64_t batch_size, bool shuffle, bool drop_last,
@@ -55,7 +45,7 @@ std::vector<int64_t> ShuffleSampler::epoch_order(int64_t epoch) const {
   std::vector<int64_t> order(size_);
   std::iota(order.begin(), order.end(), 0);
   if (!shuffle_) return order;
-  Generator gen(seed_ ^ splitmix(uint64_t(epoch)));
+  Generator gen(seed_ ^ splitmix64(uint64_t(epoch)));
   for (int64_t i = int64_t(order.size()) - 1; i > 0; --i) {
     int64_t j = int64_t(gen.next_u64() % uint64_t(i + 1));
     std::swap(order[i], order[j]);

@@ -11,13 +11,6 @@ namespace {
 using Clock = std::chrono::steady_clock;
 double seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 
-uint64_t mix(uint64_t z) {  // splitmix64
-  z += 0x9e3779b97f4a7c15ULL;
-  z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-  z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-  return z ^ (z >> 31);
-}
-
 // Every tensor's bytes, one after the other: what a broadcast carries.
 std::vector<char> pack(const std::vector<Tensor>& tensors) {
   size_t total = 0;
@@ -72,7 +65,6 @@ struct DataParallel::Buckets {
     std::vector<float> data;
     std::vector<size_t> members;  // indices into params
     size_t pending = 0;           // members whose gradient has not arrived this step
-    bool started = false;
     Work work;
   };
 
@@ -90,7 +82,6 @@ struct DataParallel::Buckets {
     for (Param& p : params) p.ready = false;
     for (Bucket& b : buckets) {
       b.pending = b.members.size();
-      b.started = false;
     }
     next_start = 0;
     any_gradient = false;
@@ -127,7 +118,6 @@ struct DataParallel::Buckets {
                                   "the all-reduce of gradient bucket " + std::to_string(k + 1) +
                                       " of " + std::to_string(buckets.size()) + " (" +
                                       std::to_string(b.data.size() * 4 / 1024) + " KiB)");
-    b.started = true;
   }
 };
 
@@ -177,8 +167,8 @@ void DataParallel::on_train_begin(train::TrainContext& ctx) {
 
 void DataParallel::on_epoch_begin(train::TrainContext& ctx) {
   // Each rank its own dropout masks, the same ones again when the epoch is run again (resume).
-  default_generator().seed(
-      mix(opt_.seed ^ mix(uint64_t(ctx.state.epoch) * 0x10001 + uint64_t(comm_->rank()))));
+  default_generator().seed(splitmix64(
+      opt_.seed ^ splitmix64(uint64_t(ctx.state.epoch) * 0x10001 + uint64_t(comm_->rank()))));
 }
 
 void DataParallel::on_step_begin(train::TrainContext& ctx) {
@@ -196,12 +186,12 @@ void DataParallel::on_after_backward(train::TrainContext& ctx) {
   if (bk.any_gradient) bk.stats.backward_seconds += seconds(t_end - bk.first_gradient);
   bk.armed = false;
   // Parameters that got no gradient on this rank add zeros; the rest start now.
-  for (Buckets::Bucket& b : bk.buckets)
-    if (b.pending > 0)
-      for (size_t m : b.members)
-        if (!bk.params[m].ready)
-          std::fill_n(b.data.begin() + bk.params[m].offset, bk.params[m].tensor.numel(), 0.f);
-  for (Buckets::Bucket& b : bk.buckets) b.pending = 0;
+  for (Buckets::Bucket& b : bk.buckets) {
+    for (size_t m : b.members)
+      if (!bk.params[m].ready)
+        std::fill_n(b.data.begin() + bk.params[m].offset, bk.params[m].tensor.numel(), 0.f);
+    b.pending = 0;
+  }
   bk.start_ready();
 
   // One small all-reduce: stop request, examples, the example-weighted loss and logs, and which
@@ -240,8 +230,7 @@ void DataParallel::on_after_backward(train::TrainContext& ctx) {
 }
 
 train::Logs ReducedTask::evaluate(nn::Module& model, data::DataLoader& loader) {
-  int64_t n = 0;
-  for (const auto& b : loader.sampler().epoch_batches(0)) n += int64_t(b.size());
+  const auto n = int64_t(loader.epoch_order(0).size());  // this rank's share
   const std::vector<std::string> names = inner_.metric_names();
   std::vector<double> sums(names.size() + 1, 0.0);
   sums[0] = double(n);

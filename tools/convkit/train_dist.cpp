@@ -70,10 +70,17 @@ void apply_sync_bn(const DistArgs& a, const dist::CommunicatorPtr& comm, nn::Mod
   std::printf("synchronized batch norm: %d layers\n", n);
 }
 
-void end_all_ranks(dist::Communicator& comm, const char* command, const std::exception& e) {
-  std::fprintf(stderr, "convkit %s: rank %d of %d: error: %s\n", command, comm.rank(), comm.size(),
-               e.what());
-  comm.abort(1);
+void on_every_rank(dist::Communicator& comm, const std::function<void()>& body) {
+  if (comm.size() == 1) return body();
+  try {
+    body();
+  } catch (const CLI::RuntimeError&) {
+    throw;  // a paused run: every rank stopped after the same step and exits with its status
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "convkit train: rank %d of %d: error: %s\n", comm.rank(), comm.size(),
+                 e.what());
+    comm.abort(1);
+  }
 }
 
 }  // namespace convkit::cli

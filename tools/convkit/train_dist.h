@@ -2,6 +2,7 @@
 // `convkit train` under mpirun / srun: the options and the pieces that make a run data-parallel
 // (docs/distributed.md). Outside a launcher the world is one process and nothing changes.
 #include <CLI/CLI.hpp>
+#include <functional>
 #include <memory>
 
 #include "convkit/data/loader.h"
@@ -34,20 +35,6 @@ void apply_sync_bn(const DistArgs& a, const dist::CommunicatorPtr& comm, nn::Mod
 
 // Runs `body`; an error on one rank of several prints "rank R of N: ..." and ends every rank
 // (dist::Communicator::abort), so that no rank waits for one that has stopped.
-template <class F>
-void on_every_rank(dist::Communicator& comm, F&& body);
-void end_all_ranks(dist::Communicator& comm, const char* command, const std::exception& e);
-
-template <class F>
-void on_every_rank(dist::Communicator& comm, F&& body) {
-  if (comm.size() == 1) return body();
-  try {
-    body();
-  } catch (const CLI::RuntimeError&) {
-    throw;  // a paused run: every rank stopped after the same step and exits with its status
-  } catch (const std::exception& e) {
-    end_all_ranks(comm, "train", e);
-  }
-}
+void on_every_rank(dist::Communicator& comm, const std::function<void()>& body);
 
 }  // namespace convkit::cli
