@@ -7,6 +7,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "convkit/io/onnx.h"
 #include "convkit/io/safetensors.h"
 #include "convkit/models/registry.h"
 #include "convkit/nn/init.h"
@@ -104,6 +105,42 @@ TEST_P(GradCamTorchvision, MatchesPyTorchReferenceBeforeUpsampling) {
             << test::max_abs(e) << ")";
       }
     }
+}
+
+// ResNet-18 exported by torch.onnx (batch norm folded into the convolutions) and imported:
+// its layers are hooked by the module paths in the node names, and the default layer's maps
+// match the PyTorch reference (a folded conv layer's own output would include its batch norm,
+// so only the block outputs are compared).
+TEST(GradCamOnnx, ImportedTorchvisionGraphMatchesPyTorchReference) {
+  const std::string name = "resnet18";
+  if (!large_models_run_here()) GTEST_SKIP() << name << " is too slow on this backend or build";
+  std::string why;
+  const std::string path =
+      test::viz_reference("gen_gradcam.py", "gradcam", name, "torch, torchvision", &why);
+  if (path.empty()) GTEST_SKIP() << why;
+  const io::SafetensorsFile ref = io::load_safetensors(path);
+  const Tensor x = ref.tensors.at("input");
+  const std::string onnx_path = path.substr(0, path.size() - 12) + ".onnx";  // ".safetensors"
+  const std::shared_ptr<io::OnnxModel> model = io::load_onnx(onnx_path);
+  const std::string layer =
+      ref.metadata.at("layers").substr(0, ref.metadata.at("layers").find(','));
+  EXPECT_EQ(viz::default_cam_layer(*model, x.slice(0, 1), name), layer);
+  for (const char* method : {"gradcam", "gradcam++"}) {
+    viz::CamOptions o;
+    o.method = viz::parse_cam_method(method);
+    o.classes = {std::stoll(ref.metadata.at("cls"))};
+    const viz::CamResult r = viz::class_activation_maps(*model, x, o, onnx_path);
+    EXPECT_EQ(r.layer, layer);
+    EXPECT_LE(test::max_abs_diff(r.logits, ref.tensors.at("logits")), 1e-3) << "logits";
+    const Tensor expect = ref.tensors.at(std::string("map.0.") + method);
+    ASSERT_EQ(r.maps.size(), static_cast<size_t>(x.size(0)));
+    for (const viz::CamMap& m : r.maps) {
+      const Tensor e = expect.select(m.image);
+      ASSERT_EQ(m.map.shape(), e.shape());
+      EXPECT_LE(test::max_abs_diff(m.map, e), 1e-4 * std::max(1.0, test::max_abs(e)))
+          << name << " " << method << " image " << m.image;
+    }
+  }
 }
 
 INSTANTIATE_TEST_SUITE_P(Zoo, GradCamTorchvision, ::testing::Values("resnet18", "vgg16"),

@@ -204,12 +204,60 @@ TEST(VizCli, FiltersWritesWeightsAndAscentImages) {
   EXPECT_TRUE(has(out, "filter 64 is out of range: layer '3'")) << out;
 }
 
-TEST(VizCli, OnnxGraphsAreRefusedWithTheWayOut) {
+// The checkpoint exported to ONNX and imported: the same layers by the same names, the same
+// numbers (cam, features, filters).
+TEST(VizCli, OnnxGraphsAreSeenLikeTheirCheckpoint) {
   ONCE();
   TempDir t;
   const VizRun r = make_run(t);
+  const std::string onnx = t.path("m.onnx");
   std::string out;
-  ASSERT_EQ(run(t, "export " + r.weights + " --out " + t.path("m.onnx"), out), 0) << out;
-  EXPECT_NE(run(t, "cam " + t.path("m.onnx") + " " + r.img0 + " --out " + t.path("o"), out), 0);
-  EXPECT_TRUE(has(out, "is an imported ONNX graph, whose layers cannot be hooked yet")) << out;
+  ASSERT_EQ(run(t, "export " + r.weights + " --out " + onnx, out), 0) << out;
+  for (const std::string& model : {r.weights, onnx}) {
+    const std::string dir = t.path(model == onnx ? "onnx" : "ckpt");
+    ASSERT_EQ(run(t, "cam " + model + " " + r.img0 + " " + r.img1 + " --top-k 2 --out " + dir, out),
+              0)
+        << out;
+    ASSERT_EQ(run(t, "features " + model + " --layers 1,3 " + r.img0 + " --out " + dir, out), 0)
+        << out;
+    ASSERT_EQ(
+        run(t, "filters " + model + " --layer 3 --filters 0-1 --steps 3 --octaves 1 --out " + dir,
+            out),
+        0)
+        << out;
+  }
+  const auto near = [](const nlohmann::json& a, const nlohmann::json& b) {
+    return std::abs(a.get<double>() - b.get<double>()) <=
+           1e-4 * std::max(1.0, std::abs(a.get<double>()));
+  };
+  const nlohmann::json c0 = read_json(t.path("ckpt/cam.json")),
+                       c1 = read_json(t.path("onnx/cam.json"));
+  ASSERT_EQ(c1["images"].size(), 2u) << c1.dump();
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(c1["images"][i]["layer"], "4") << "the default layer, named as in the checkpoint";
+    for (size_t k = 0; k < 2; ++k) {
+      const auto &a = c0["images"][i]["classes"][k], &b = c1["images"][i]["classes"][k];
+      EXPECT_EQ(a["name"], b["name"]);
+      EXPECT_TRUE(near(a["probability"], b["probability"])) << a.dump() << " vs " << b.dump();
+      EXPECT_EQ(a["peak"]["input"], b["peak"]["input"]) << a.dump() << " vs " << b.dump();
+    }
+  }
+  const nlohmann::json f0 = read_json(t.path("ckpt/features.json")),
+                       f1 = read_json(t.path("onnx/features.json"));
+  for (size_t l = 0; l < 2; ++l) {
+    const auto &a = f0["images"][0]["layers"][l], &b = f1["images"][0]["layers"][l];
+    EXPECT_EQ(a["layer"], b["layer"]);
+    EXPECT_EQ(a["shape"], b["shape"]);
+    ASSERT_EQ(a["channels"].size(), b["channels"].size());
+    for (size_t c = 0; c < a["channels"].size(); ++c)
+      EXPECT_TRUE(near(a["channels"][c]["mean"], b["channels"][c]["mean"])) << l << " " << c;
+  }
+  const nlohmann::json g0 = read_json(t.path("ckpt/filters.json")),
+                       g1 = read_json(t.path("onnx/filters.json"));
+  ASSERT_EQ(g1["filters"].size(), 2u);
+  for (size_t k = 0; k < 2; ++k)
+    EXPECT_TRUE(near(g0["filters"][k]["final"], g1["filters"][k]["final"])) << g1.dump();
+  // A layer name the graph does not have is named with the ones it has.
+  EXPECT_NE(run(t, "cam " + onnx + " " + r.img0 + " --layer 9 --out " + t.path("o"), out), 0);
+  EXPECT_TRUE(has(out, "no layer '9'")) << out;
 }

@@ -122,6 +122,8 @@ HookHandle Module::register_forward_hook(ForwardHook hook) {
   return HookHandle(hooks_, id);
 }
 
+bool Module::has_forward_hooks() const { return hooks_ && !hooks_->empty(); }
+
 HookHandle Module::register_forward_pre_hook(ForwardPreHook hook) {
   CONVKIT_CHECK(hook != nullptr, type_name_, ": register_forward_pre_hook: the hook is empty");
   if (!hooks_) hooks_ = std::make_shared<convkit::detail::HookList>();

@@ -87,7 +87,7 @@ Tensor weighted_sum(const std::vector<double>& w, const float* a, int64_t h, int
 std::string last_linear(nn::Module& model, const std::string& model_name) {
   std::string found;
   for (const auto& [p, m] : model.named_modules())
-    if (m->type_name() == "Linear") found = p;
+    if (m->type_name() == "Linear" || m->type_name() == "Gemm") found = p;
   CONVKIT_CHECK(!found.empty(), "cam: ", model_name,
                 " has no Linear layer; CAM needs global average pooling then a linear classifier ",
                 "(use gradcam for other models)");
@@ -176,8 +176,10 @@ CamResult class_activation_maps(nn::Module& model, const Tensor& inputs, const C
     const std::string cls_path =
         options.classifier.empty() ? last_linear(model, model_name) : options.classifier;
     nn::Module& cls = find_layer(model, cls_path, model_name);
-    CONVKIT_CHECK(cls.type_name() == "Linear", "cam: classifier '", cls_path, "' is a ",
-                  cls.type_name(), ", not Linear");
+    // An imported graph's classifier is a Gemm node holding the Linear's weight [C, K] (the
+    // layout torch.onnx and convkit export, transB=1); the shape check below rejects others.
+    CONVKIT_CHECK(cls.type_name() == "Linear" || cls.type_name() == "Gemm", "cam: classifier '",
+                  cls_path, "' is a ", cls.type_name(), ", not Linear");
     for (const auto& [name, t] : cls.named_parameters())
       if (name == "weight") cls_weight = t.detach().to(DType::f32);
     CONVKIT_CHECK(cls_weight.defined() && cls_weight.ndim() == 2 && cls_weight.size(1) == K &&

@@ -37,23 +37,14 @@ std::string names_near(nn::Module& model, const std::string& path) {
   return os.str();
 }
 
-// An imported ONNX graph runs node by node inside one module: its sub-modules only hold the
-// initializers, so forward hooks on them never fire.
-void check_hookable(const nn::Module& model, const std::string& model_name) {
-  CONVKIT_CHECK(model.type_name() != "OnnxModel", "viz: ", model_name,
-                " is an imported ONNX graph, whose layers cannot be hooked yet; use the convkit ",
-                "checkpoint or torchvision state dict it was exported from");
-}
-
 bool contains_conv(nn::Module& m) {
   for (const auto& [p, sub] : m.named_modules())
-    if (sub->type_name() == "Conv2d") return true;
+    if (sub->type_name() == "Conv2d" || sub->type_name() == "Conv") return true;  // ONNX: "Conv"
   return false;
 }
 }  // namespace
 
 nn::Module& find_layer(nn::Module& model, const std::string& path, const std::string& model_name) {
-  check_hookable(model, model_name);
   CONVKIT_CHECK(!path.empty(), "viz: the layer name is empty; layers of ", model_name, ": ",
                 names_near(model, ""));
   for (const auto& [p, m] : model.named_modules())
@@ -81,10 +72,11 @@ std::vector<LayerOutput> layer_outputs(nn::Module& model, const Tensor& inputs) 
 
 std::string default_cam_layer(nn::Module& model, const Tensor& inputs,
                               const std::string& model_name) {
-  check_hookable(model, model_name);
   // Layers that keep the shape and act per element: the map after them is what the next layer sees.
-  static const std::set<std::string> elementwise = {"ReLU",    "ReLU6", "LeakyReLU",  "ELU",
-                                                    "Sigmoid", "Tanh",  "BatchNorm2d"};
+  // (convkit's module types, then the ONNX op types an imported graph's layers are named by).
+  static const std::set<std::string> elementwise = {
+      "ReLU",        "ReLU6", "LeakyReLU", "ELU",       "Sigmoid", "Tanh",
+      "BatchNorm2d", "Relu",  "Clip",      "LeakyRelu", "Elu",     "BatchNormalization"};
   const std::vector<LayerOutput> outs = layer_outputs(model, inputs);
   for (size_t i = outs.size(); i-- > 0;) {
     const LayerOutput& o = outs[i];

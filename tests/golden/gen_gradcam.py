@@ -8,6 +8,10 @@ for the class score y_c (the logit) with torch.autograd.grad, then
 in float64 from the float32 A and G, stored as float32 [N, h, w] before any upsampling.
 The model is torchvision's with its default random init (seeded) and randomized batch-norm
 statistics, in eval mode; its state dict is stored under "state.<name>" for convkit to load.
+ResNet-18 is also exported by torch.onnx next to it (gradcam_resnet18.onnx, batch dynamic, batch
+norm folded into the convolutions as torch.onnx does in eval mode): the default layer's map must
+come out the same through convkit's ONNX importer. (VGG-16's adaptive pooling from 2x2 to 7x7 at
+this input size has no ONNX export in torch 1.13.)
 
 Usage: /usr/bin/python3 tests/golden/gen_gradcam.py --out DIR CASE   (CASE: resnet18, vgg16)
 """
@@ -75,6 +79,11 @@ def main():
             m, y = maps(model, layer, x, method)
             out[f"map.{i}.{method}"] = m
     out["logits"] = y
+    os.makedirs(args.out, exist_ok=True)
+    if args.case == "resnet18":
+        torch.onnx.export(model, x, os.path.join(args.out, "gradcam_" + args.case + ".onnx"),
+                          opset_version=13, input_names=["input"], output_names=["logits"],
+                          dynamic_axes={"input": {0: "N"}, "logits": {0: "N"}})
     golden.DATA_DIR = args.out
     golden.save("gradcam_" + args.case, out, SEED, cls=CLASS, layers=",".join(layers))
 

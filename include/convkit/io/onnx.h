@@ -5,11 +5,15 @@
 // nodes with convkit ops, so autograd records them and the imported network trains (fine-tuning).
 // Weights keep their ONNX initializer names as dotted state-dict names ("layer1.0.conv1.weight"
 // becomes child "layer1" -> "0" -> "conv1", parameter "weight"), so safetensors checkpoints of
-// the same torchvision model load into it.
+// the same torchvision model load into it. Layers: node names scoped the way torch.onnx writes
+// them ("/layer4/layer4.1/relu_1/Relu") make module paths ("layer4", "layer4.1",
+// "layer4.1.relu_1"); each is a child module that the graph calls on its last node's output, so
+// forward hooks on it see that layer's output and may replace it (viz, feature extraction). A
+// node name without '/' is its own layer. A hooked layer's pre-hooks see that output too.
 //
 // Export: save_onnx() runs one forward pass of any Module while recording every op it calls,
 // and writes those ops as ONNX nodes, with the module's parameters and buffers as initializers
-// under their dotted names.
+// under their dotted names; node names carry the module path they ran in, as torch.onnx's do.
 #include <map>
 #include <memory>
 #include <string>

@@ -77,6 +77,8 @@ class Module {
   // returned handle is destroyed or remove()d.
   HookHandle register_forward_hook(ForwardHook hook);
   HookHandle register_forward_pre_hook(ForwardPreHook hook);
+  // Whether any hook is registered on this module (a graph runner skips the call otherwise).
+  bool has_forward_hooks() const;
   // Multiply-accumulates of one forward pass producing `out` from `in` (this module's own work,
   // not its children's); 0 for layers without arithmetic worth counting.
   virtual int64_t macs(const Shape& in, const Shape& out) const;

@@ -24,6 +24,20 @@ std::string ExportGraph::fresh(const std::string& hint) {
   return k == 0 ? hint : hint + "_" + std::to_string(k);
 }
 
+void ExportGraph::set_scope(const std::string& module_path) {
+  scope_prefix_.clear();
+  if (module_path.empty()) return;
+  // Each segment qualified ("layer1", "layer1.0", ...); an unregistered module ("<Type>") ends it.
+  size_t end = 0;
+  while (end != std::string::npos) {
+    end = module_path.find('.', end + 1);
+    const std::string path = module_path.substr(0, end);
+    if (path.find('<') != std::string::npos) break;
+    scope_prefix_ += "/" + path;
+  }
+  if (!scope_prefix_.empty()) scope_prefix_ += "/";
+}
+
 std::string ExportGraph::constant(const Tensor& t, const std::string& hint) {
   const std::string name = fresh("const_" + hint);
   tensor_to_proto(t, name, g_->add_initializer());
@@ -43,7 +57,7 @@ onnx::NodeProto* ExportGraph::node(const std::string& op_type,
                                    const std::string& output) {
   onnx::NodeProto* n = g_->add_node();
   n->set_op_type(op_type);
-  n->set_name(fresh(op_type));
+  n->set_name(fresh(scope_prefix_ + op_type));
   for (const std::string& i : inputs) n->add_input(i);
   n->add_output(output);
   return n;
@@ -73,8 +87,12 @@ namespace {
 
 class Recorder : public detail::OpTracer {
  public:
-  void record(detail::TracedOp op) override { ops.push_back(std::move(op)); }
+  void record(detail::TracedOp op) override {
+    ops.push_back(std::move(op));
+    scopes.push_back(nn::current_module_path());
+  }
   std::vector<detail::TracedOp> ops;
+  std::vector<std::string> scopes;  // the module path each op ran in
 };
 
 class GradModeGuard {
@@ -209,10 +227,12 @@ onnx::ModelProto build_model(nn::Module& model, const Shape& input_shape,
                   "' has no ONNX export rule; exportable ops: ", exportable_ops());
     const bool is_output = producer[y.impl_ptr().get()] == k;
     const std::string out = is_output ? o.output_name : eg.fresh(op.op);
+    eg.set_scope(rec.scopes[k]);
     e->second(op, eg, out);
     names[op.output.impl_ptr().get()] = out;
   }
   // A forward that returns its input, or a parameter, still needs a node making the output.
+  eg.set_scope("");
   if (!producer.count(y.impl_ptr().get())) eg.node("Identity", {eg.value_name(y)}, o.output_name);
   return mp;
 }

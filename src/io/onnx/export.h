@@ -27,6 +27,11 @@ class ExportGraph {
   // A fresh value name for an intermediate of a multi-node emission.
   std::string fresh(const std::string& hint);
 
+  // The module path ("layer1.0.conv1") of the op being written: its nodes are named
+  // "/layer1/layer1.0/layer1.0.conv1/Conv", the way torch.onnx scopes them, so that an importer
+  // can hook layers by module path.
+  void set_scope(const std::string& module_path);
+
   onnx::NodeProto* node(const std::string& op_type, const std::vector<std::string>& inputs,
                         const std::string& output);
   static void attr(onnx::NodeProto* n, const std::string& name, int64_t v);
@@ -37,6 +42,7 @@ class ExportGraph {
  private:
   onnx::GraphProto* g_;
   int opset_;
+  std::string scope_prefix_;  // "/layer1/layer1.0/" or ""
   std::unordered_map<std::string, int> used_;
 };
 

@@ -31,6 +31,9 @@ struct OnnxModel::Impl {
     std::vector<int> in, out;  // slots; -1 for omitted
     Kernel kernel;
     std::vector<int> release;  // slots read for the last time here
+    // Scopes (layers) whose last node this is, innermost first: their forward hooks see the
+    // node's first output and may replace it (viz hooks layers this way).
+    std::vector<nn::Module*> completes;
     std::string where;
   };
   std::vector<Tensor> slots;  // initializers (parameters, buffers, constants); the rest empty
@@ -67,6 +70,9 @@ std::vector<Tensor> OnnxModel::Impl::run(const std::map<std::string, Tensor>& in
     }
     for (size_t k = 0; k < s.out.size() && k < out.size(); ++k)
       if (s.out[k] >= 0) vals[s.out[k]] = out[k];
+    if (!s.completes.empty() && !s.out.empty() && s.out[0] >= 0)
+      for (nn::Module* scope : s.completes)
+        if (scope->has_forward_hooks()) vals[s.out[0]] = (*scope)(vals[s.out[0]]);
     if (shapes) shapes->push_back(out.empty() ? Shape() : out[0].shape());
     for (int k : s.release) vals[k] = Tensor();
   }
@@ -125,6 +131,46 @@ std::pair<std::string, std::string> split_name(const std::string& name) {
   return {name.substr(0, dot), name.substr(dot + 1)};
 }
 
+// A module of the imported graph (a torchvision module path such as "layer4.1"): it holds the
+// initializers named under it, and the graph runner calls it on the output of its last node, so
+// forward hooks on it see that layer's output (identity forward).
+class OnnxScope : public nn::Module {
+ public:
+  using nn::Module::Module;
+  Tensor forward(const Tensor& x) override { return x; }
+};
+
+// The module paths a node belongs to, outermost first, from its name. torch.onnx (1.13+) names
+// nodes after the module calls: "/layer4/layer4.1/relu_1/Relu" (a segment is the attribute
+// name, or the qualified path for a Sequential's index; a repeated call gets "_1") is in
+// layer4, layer4.1 and layer4.1.relu_1; convkit writes qualified segments ("/layer4/layer4.1/
+// layer4.1.conv1/Conv"). Other exporters' slash-separated scopes are read the same way. A name
+// without '/' is its own one-node scope. Segments that do not make a module name are dropped.
+std::vector<std::string> scopes_of(const std::string& node_name) {
+  std::vector<std::string> parts;
+  size_t start = 0;
+  for (;;) {
+    const size_t slash = node_name.find('/', start);
+    parts.push_back(node_name.substr(start, slash - start));
+    if (slash == std::string::npos) break;
+    start = slash + 1;
+  }
+  const bool scoped = parts.size() > 1;
+  if (scoped) parts.pop_back();  // the op's own name
+  std::vector<std::string> paths;
+  std::string cur;
+  for (const std::string& p : parts) {
+    if (p.empty()) continue;
+    const bool qualified =
+        !cur.empty() && p.size() > cur.size() + 1 && p.compare(0, cur.size() + 1, cur + ".") == 0;
+    const std::string next = qualified ? p : cur.empty() ? p : cur + "." + p;
+    if (!qualified && p.find('.') != std::string::npos && !cur.empty()) break;
+    if (next.front() == '.' || next.back() == '.' || next.find("..") != std::string::npos) break;
+    paths.push_back(cur = next);
+  }
+  return paths;
+}
+
 struct Builder {
   OnnxModel& model;
   const std::string& source;
@@ -136,7 +182,7 @@ struct Builder {
     if (it != scopes.end()) return *it->second;
     auto [parent_path, leaf] = split_name(path);
     nn::Module& parent = scope(parent_path, "Scope");
-    auto m = std::make_shared<nn::Module>(type);
+    auto m = std::make_shared<OnnxScope>(type);
     parent.register_module(leaf, m);
     scopes[path] = m;
     return *m;
@@ -349,6 +395,26 @@ std::shared_ptr<OnnxModel> build(const onnx::ModelProto& mp, const std::string& 
     m.output_slots.push_back(it->second);
   }
   CONVKIT_CHECK(!m.output_slots.empty(), "onnx: ", source, ": the graph has no outputs");
+
+  // Layers: each node scope is a module (an initializer's holder, or a new one named by the op
+  // when the scope is one node), completed by its last node. A scope whose name collides with a
+  // parameter is left unhookable rather than failing the import.
+  std::vector<std::vector<std::string>> node_scopes(defs.size());
+  std::map<std::string, size_t> last_node, node_count;
+  for (size_t k = 0; k < defs.size(); ++k) {
+    node_scopes[k] = scopes_of(defs[k].name);
+    for (const std::string& p : node_scopes[k]) last_node[p] = k, ++node_count[p];
+  }
+  std::map<std::string, nn::Module*> layer;
+  for (const auto& [p, k] : last_node) {  // parents sort before their children
+    try {
+      layer[p] = &b.scope(p, node_count[p] == 1 ? defs[k].op_type : "Scope");
+    } catch (const Error&) {
+    }
+  }
+  for (size_t k = 0; k < defs.size(); ++k)
+    for (auto p = node_scopes[k].rbegin(); p != node_scopes[k].rend(); ++p)
+      if (last_node[*p] == k && layer.count(*p)) m.steps[k].completes.push_back(layer[*p]);
 
   // Free each intermediate value after its last reader (graph outputs stay).
   last_use.assign(m.slots.size(), -1);
