@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <mutex>
+#include <set>
 #include <thread>
 
 #include "convkit/infer/batcher.h"
@@ -136,6 +138,72 @@ TEST(Batcher, AnInputThatDoesNotFitFailsAloneWithTheModelsMessage) {
   std::future<void> failing = batcher.run_exclusive([] { throw Error("task failed"); });
   EXPECT_THROW(failing.get(), Error);
   EXPECT_THROW(batcher.submit(Tensor::randn({16, 16})), Error);  // not [C, H, W]
+}
+
+// Two replicas (two workers, one kernel thread each): every answer is its own input's, both
+// workers run batches, tasks get a replica's session, and each worker warms up first.
+TEST(Batcher, ReplicasShareTheQueueAndAnswerLikeOneSession) {
+  const infer::Session a(small_bundle()), b(small_bundle());
+  const std::vector<Tensor> xs = random_inputs(40);
+  std::vector<Tensor> alone;
+  for (const Tensor& x : xs) alone.push_back(a.probabilities(x.reshape({1, 1, 16, 16})));
+  infer::BatcherOptions o;
+  o.max_batch = 4;
+  o.threads = 1;
+  std::mutex mu;
+  std::set<const infer::Session*> warmed, ran;
+  o.warm_up = [&](const infer::Session& s) {
+    std::lock_guard<std::mutex> lock(mu);
+    warmed.insert(&s);
+  };
+  infer::Batcher batcher(std::vector<const infer::Session*>{&a, &b}, o);
+  EXPECT_EQ(batcher.workers(), 2u);
+  EXPECT_EQ(warmed, (std::set<const infer::Session*>{&a, &b})) << "the constructor waits for both";
+  // Hold one worker in a task: the other must run the inputs meanwhile.
+  std::promise<void> release, started;
+  std::shared_future<void> gate = release.get_future().share();
+  std::future<void> task = batcher.run_exclusive([&](const infer::Session& s) {
+    {
+      std::lock_guard<std::mutex> lock(mu);
+      ran.insert(&s);
+    }
+    started.set_value();
+    gate.wait();
+  });
+  started.get_future().wait();
+  std::vector<infer::BatchedResult> got(xs.size());
+  for (size_t i = 0; i < 8; ++i) got[i] = batcher.submit(xs[i]).get();  // the free worker only
+  release.set_value();
+  task.get();
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t)
+    threads.emplace_back([&, t] {
+      for (size_t i = 8 + size_t(t); i < xs.size(); i += 4) got[i] = batcher.submit(xs[i]).get();
+    });
+  for (auto& th : threads) th.join();
+  for (size_t i = 0; i < xs.size(); ++i)
+    EXPECT_LE(max_abs_diff(got[i].probabilities, alone[i].reshape({5})), 1e-5) << i;
+  EXPECT_EQ(batcher.inputs_run(), 40);
+  EXPECT_EQ(ran.size(), 1u);
+}
+
+TEST(Batcher, ReplicasAndWarmUpFailuresAreChecked) {
+  const infer::Session a(small_bundle());
+  infer::BatcherOptions o;
+  try {
+    infer::Batcher(std::vector<const infer::Session*>{&a, &a}, o);
+    ADD_FAILURE() << "one session given twice was accepted";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("are the same session"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(infer::Batcher(std::vector<const infer::Session*>{}, o), Error);
+  o.warm_up = [](const infer::Session&) { throw Error("warm-up failed"); };
+  try {
+    infer::Batcher batcher(a, o);
+    ADD_FAILURE() << "a failed warm-up was not reported";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("warm-up failed"), std::string::npos) << e.what();
+  }
 }
 
 TEST(Batcher, OptionsAreChecked) {

@@ -146,7 +146,8 @@ TEST(ServeCli, AnswersEqualTheSessionsAndEveryRouteWorks) {
   const std::string img = t.path("a.png"), img2 = t.path("b.jpg");
   convkit::test::write_class_image(img, 0, 1, 20, 16);
   convkit::test::write_class_image(img2, 2, 3, 16, 16);
-  Server s(t, model + " --port 0 --top-k 2 --batch-wait-ms 1");
+  // Two model workers (replicas), one kernel thread each: the answers are still the session's.
+  Server s(t, model + " --port 0 --top-k 2 --batch-wait-ms 1 --threads 2 --model-workers 2");
   ASSERT_GT(s.port(), 0) << s.banner() << s.stderr_text();
   EXPECT_NE(s.banner().find("small-cnn"), std::string::npos) << s.banner();
   httplib::Client c = s.client();
@@ -338,4 +339,11 @@ TEST(ServeCli, AModelFileThatCannotLoadOrAPortInUseFailsWithAMessage) {
   EXPECT_NE(convkit::test::read_bytes(log).find("cannot bind"), std::string::npos)
       << convkit::test::read_bytes(log);
   EXPECT_EQ(s.stop(), 0);
+  status = std::system(
+      (cli + model + " --port 0 --threads 2 --model-workers 3 > " + log + " 2>&1").c_str());
+  EXPECT_NE(WEXITSTATUS(status), 0);
+  EXPECT_NE(convkit::test::read_bytes(log).find("--model-workers must be from 1 to the kernel "
+                                                "threads (2), got 3"),
+            std::string::npos)
+      << convkit::test::read_bytes(log);
 }

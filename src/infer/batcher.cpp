@@ -1,5 +1,7 @@
 #include "convkit/infer/batcher.h"
 
+#include <omp.h>
+
 #include <exception>
 
 #include "convkit/infer/preprocess.h"
@@ -14,12 +16,45 @@ double ms_between(std::chrono::steady_clock::time_point a,
 }  // namespace
 
 Batcher::Batcher(const Session& session, BatcherOptions options)
-    : session_(session), options_(options) {
+    : Batcher(std::vector<const Session*>{&session}, std::move(options)) {}
+
+Batcher::Batcher(const std::vector<const Session*>& replicas, BatcherOptions options)
+    : options_(std::move(options)) {
   CONVKIT_CHECK(options_.max_batch >= 1, "Batcher: max_batch must be at least 1, got ",
                 options_.max_batch);
   CONVKIT_CHECK(options_.max_queue >= 1, "Batcher: max_queue must be at least 1");
   CONVKIT_CHECK(options_.max_wait.count() >= 0, "Batcher: max_wait must not be negative");
-  worker_ = std::thread([this] { work(); });
+  CONVKIT_CHECK(options_.threads >= 0, "Batcher: threads must be >= 0 (0: the caller's), got ",
+                options_.threads);
+  CONVKIT_CHECK(!replicas.empty(), "Batcher: no session to run");
+  for (size_t i = 0; i < replicas.size(); ++i) {
+    CONVKIT_CHECK(replicas[i] != nullptr, "Batcher: replica ", i, " is null");
+    for (size_t j = 0; j < i; ++j)
+      CONVKIT_CHECK(replicas[i] != replicas[j], "Batcher: replicas ", j, " and ", i,
+                    " are the same session (each worker needs its own copy of the model)");
+  }
+  const int threads = options_.threads > 0 ? options_.threads : omp_get_max_threads();
+  std::vector<std::future<void>> warmed;
+  for (const Session* s : replicas) {
+    auto ready = std::make_shared<std::promise<void>>();
+    warmed.push_back(ready->get_future());
+    workers_.emplace_back([this, s, threads, ready] {
+      omp_set_num_threads(threads);
+      try {
+        if (options_.warm_up) options_.warm_up(*s);
+        ready->set_value();
+      } catch (...) {
+        ready->set_exception(std::current_exception());
+      }
+      work(*s);
+    });
+  }
+  try {
+    for (auto& w : warmed) w.get();
+  } catch (...) {
+    stop();
+    throw;
+  }
 }
 
 Batcher::~Batcher() { stop(); }
@@ -30,7 +65,8 @@ void Batcher::stop() {
     stopping_ = true;
   }
   wake_.notify_all();
-  if (worker_.joinable()) worker_.join();
+  for (std::thread& w : workers_)
+    if (w.joinable()) w.join();
 }
 
 std::future<BatchedResult> Batcher::submit(Tensor input) {
@@ -58,6 +94,12 @@ void Batcher::enqueue(Item item) {
 }
 
 std::future<void> Batcher::run_exclusive(std::function<void()> task) {
+  CONVKIT_CHECK(task != nullptr, "Batcher::run_exclusive: the task is empty");
+  return run_exclusive([task = std::move(task)](const Session&) { task(); });
+}
+
+std::future<void> Batcher::run_exclusive(std::function<void(const Session&)> task) {
+  CONVKIT_CHECK(task != nullptr, "Batcher::run_exclusive: the task is empty");
   Item item;
   item.task = std::move(task);
   item.enqueued = std::chrono::steady_clock::now();
@@ -88,7 +130,7 @@ int64_t Batcher::ready_inputs() const {
   return n;
 }
 
-void Batcher::work() {
+void Batcher::work(const Session& session) {
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
     wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
@@ -98,7 +140,7 @@ void Batcher::work() {
       queue_.pop_front();
       lock.unlock();
       try {
-        task.task();
+        task.task(session);
         task.done.set_value();
       } catch (...) {
         task.done.set_exception(std::current_exception());
@@ -110,6 +152,8 @@ void Batcher::work() {
     const auto deadline = queue_.front().enqueued + options_.max_wait;
     wake_.wait_until(lock, deadline,
                      [&] { return stopping_ || ready_inputs() >= options_.max_batch; });
+    // Another worker may have taken them meanwhile.
+    if (queue_.empty() || !queue_.front().input.defined()) continue;
     int64_t n = ready_inputs();
     if (options_.power_of_two_batches)
       while ((n & (n - 1)) != 0) n &= n - 1;  // clear low bits down to the highest one
@@ -122,19 +166,19 @@ void Batcher::work() {
     ++batches_;
     inputs_ += n;
     lock.unlock();
-    run_batch(batch);
+    run_batch(session, batch);
     lock.lock();
   }
 }
 
-void Batcher::run_batch(std::vector<Item>& batch) {
+void Batcher::run_batch(const Session& session, std::vector<Item>& batch) {
   const auto start = std::chrono::steady_clock::now();
   std::vector<BatchedResult> results(batch.size());
   try {
     std::vector<Tensor> inputs;
     inputs.reserve(batch.size());
     for (const Item& it : batch) inputs.push_back(it.input);
-    const Tensor probs = session_.probabilities(stack_inputs(inputs));
+    const Tensor probs = session.probabilities(stack_inputs(inputs));
     const double model_ms = ms_between(start, std::chrono::steady_clock::now());
     for (size_t i = 0; i < batch.size(); ++i) {
       results[i].probabilities = probs.select(int64_t(i)).clone();

@@ -1,12 +1,15 @@
 // convkit serve: a model over HTTP (serve_server.cpp; docs/serving.md). SIGTERM or SIGINT stop
 // taking connections, finish the requests in flight, and exit 0.
+#include <omp.h>
 #include <openssl/evp.h>
 #include <pthread.h>
 
 #include <csignal>
 #include <cstdio>
 #include <fstream>
+#include <memory>
 #include <thread>
+#include <vector>
 
 #include "commands.h"
 #include "convkit/error.h"
@@ -57,11 +60,24 @@ void run_serve(ServeArgs& a) {
   sigaddset(&stop_signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   apply_runtime_options(a.runtime);
+  // The kernel threads go to the batcher's forward passes; this thread (loading) and the HTTP
+  // threads run one each, so that the process holds no more OpenMP threads than that
+  // (BatcherOptions::threads says why).
+  CONVKIT_CHECK(a.config.model_workers >= 1 && a.config.model_workers <= omp_get_max_threads(),
+                "serve: --model-workers must be from 1 to the kernel threads (",
+                omp_get_max_threads(), "), got ", a.config.model_workers);
+  a.config.batching.threads = omp_get_max_threads() / a.config.model_workers;
+  omp_set_num_threads(1);
 
-  const infer::Session session(load_model_argument(a.model));
-  ModelServer server(session, a.config, file_sha256(a.model.path));
+  std::vector<std::unique_ptr<infer::Session>> sessions;
+  std::vector<const infer::Session*> replicas;
+  for (int w = 0; w < a.config.model_workers; ++w) {
+    sessions.push_back(std::make_unique<infer::Session>(load_model_argument(a.model)));
+    replicas.push_back(sessions.back().get());
+  }
+  ModelServer server(replicas, a.config, file_sha256(a.model.path));
   const int port = server.bind();
-  const infer::ModelBundle& b = session.bundle();
+  const infer::ModelBundle& b = sessions[0]->bundle();
   std::printf("convkit serve: %s, %lld classes, input %lld x %lld x %lld\n", b.describe().c_str(),
               (long long)b.num_classes, (long long)b.in_channels, (long long)b.image_size,
               (long long)b.image_size);
@@ -99,6 +115,11 @@ void add_serve(CLI::App& app) {
   cmd->add_option("--workers", c.workers, "HTTP threads (each keep-alive client holds one)")
       ->capture_default_str()
       ->check(CLI::Range(1, 4096));
+  cmd->add_option("--model-workers", c.model_workers,
+                  "Copies of the model, each running batches on its share of --threads: more "
+                  "throughput for small models under load (docs/serving.md)")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 1024));
   cmd->add_option("--top-k,-k", c.top_k, "Classes per answer unless ?top_k= says otherwise")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);

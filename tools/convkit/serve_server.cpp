@@ -1,6 +1,7 @@
 #include "serve_server.h"
 
 #include <httplib.h>
+#include <omp.h>
 #include <sys/socket.h>
 
 #include <chrono>
@@ -88,13 +89,18 @@ thread_local bool request_counted = false;
 
 }  // namespace
 
-ModelServer::ModelServer(const infer::Session& session, ServeConfig config, std::string checksum)
-    : session_(session), config_(std::move(config)), checksum_(std::move(checksum)) {
+ModelServer::ModelServer(const std::vector<const infer::Session*>& replicas, ServeConfig config,
+                         std::string checksum)
+    : session_(*replicas.at(0)), config_(std::move(config)), checksum_(std::move(checksum)) {
   config_.batching.on_batch = [this](int64_t n, double ms) { metrics_.observe_batch(n, ms / 1e3); };
-  // One forward pass now, so that the first request does not pay for creating the primitives.
-  const infer::ModelBundle& b = session_.bundle();
-  session_.probabilities(Tensor::zeros({1, b.in_channels, b.image_size, b.image_size}));
-  batcher_ = std::make_unique<infer::Batcher>(session_, config_.batching);
+  // One forward pass per worker before serving, so that the first requests do not pay for
+  // creating the primitives; on the workers' threads, the only ones with teams of kernel threads
+  // (BatcherOptions::threads).
+  config_.batching.warm_up = [](const infer::Session& s) {
+    const infer::ModelBundle& b = s.bundle();
+    s.probabilities(Tensor::zeros({1, b.in_channels, b.image_size, b.image_size}));
+  };
+  batcher_ = std::make_unique<infer::Batcher>(replicas, config_.batching);
   http_ = std::make_unique<httplib::Server>();
   const int workers = config_.workers;
   http_->new_task_queue = [workers] { return new httplib::ThreadPool(size_t(workers)); };
@@ -148,6 +154,10 @@ void ModelServer::install_routes() {
   // its answer is logged; answers httplib gives on its own (413 before routing) count with 0 s.
   s.set_pre_routing_handler([this](const httplib::Request&, httplib::Response&) {
     request_start = Clock::now();
+    // Decoding and preparing an image on an HTTP thread: one kernel thread, no OpenMP team of its
+    // own (BatcherOptions::threads says why).
+    thread_local const bool single = (omp_set_num_threads(1), true);
+    (void)single;
     request_counted = true;
     ++in_flight_;
     return httplib::Server::HandlerResponse::Unhandled;
@@ -340,8 +350,10 @@ void ModelServer::install_routes() {
     }
     // Shared with the task: it may still run after a timeout has answered this request.
     auto ex = std::make_shared<std::vector<viz::Explanation>>();
-    std::future<void> done = batcher_->run_exclusive(
-        [ex, image = img.image, opt, &bundle] { *ex = viz::explain(bundle, image, opt); });
+    std::future<void> done =
+        batcher_->run_exclusive([ex, image = img.image, opt](const infer::Session& s) {
+          *ex = viz::explain(s.bundle(), image, opt);
+        });
     if (done.wait_for(std::chrono::seconds(config_.timeout_seconds)) != std::future_status::ready)
       throw HttpError(503, "Grad-CAM did not finish within " +
                                std::to_string(config_.timeout_seconds) + " s (--timeout)");

@@ -20,6 +20,7 @@ struct ServeConfig {
   std::string host = "127.0.0.1";  // loopback unless the user opens it up
   int port = 8080;                 // 0: any free port (printed)
   int workers = 64;                // HTTP threads: each keep-alive client holds one
+  int model_workers = 1;           // copies of the model, each run by its own batch worker
   size_t max_body_bytes = size_t(16) << 20;
   int64_t max_pixels = 25'000'000;  // decompression bombs: refused before decoding
   int timeout_seconds = 30;         // reading a request, and waiting for the model
@@ -30,8 +31,10 @@ struct ServeConfig {
 
 class ModelServer {
  public:
-  // `checksum` identifies the model file (GET /v1/model), e.g. "sha256:...".
-  ModelServer(const infer::Session& session, ServeConfig config, std::string checksum);
+  // `checksum` identifies the model file (GET /v1/model), e.g. "sha256:...". `replicas`: one
+  // session per model worker (infer::Batcher), copies of one model; they outlive the server.
+  ModelServer(const std::vector<const infer::Session*>& replicas, ServeConfig config,
+              std::string checksum);
   ~ModelServer();
 
   // Binds host:port; returns the port (the chosen one for port 0). Throws convkit::Error naming

@@ -6,9 +6,14 @@
 // and under load the batches grow by themselves (measured better than a 2 ms wait at 1, 8 and 64
 // clients: docs/serving.md).
 //
-// Other model work (Grad-CAM for the server's page) runs through `run_exclusive` on the same
-// worker, between batches: the model, its cached per-shape state and the oneDNN stream are used by
-// one thread only.
+// Other model work (Grad-CAM for the server's page) runs through `run_exclusive` on a worker,
+// between its batches, with that worker's session: a model, its cached per-shape state and the
+// oneDNN stream are used by one thread only.
+//
+// Replicas: given several sessions (copies of one model), one worker per session takes batches
+// from the same queue, each with its own OpenMP team of `threads` kernel threads. On a small model
+// two one-thread workers outrun one two-thread worker (a forward pass of a few MFLOP does not
+// split well over threads; docs/serving.md has the figures).
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -32,6 +37,17 @@ struct BatcherOptions {
   // run next, at once): every batch size costs its own oneDNN primitives, and a server seeing
   // every size from 1 to 64 would cycle them through the bounded kernel cache (kernel_cache.h).
   bool power_of_two_batches = true;
+  // Kernel threads of the worker's forward passes (its own OpenMP team; a new thread does not
+  // inherit its creator's omp_set_num_threads). 0: omp_get_max_threads() of the thread that
+  // constructs the Batcher. A server keeps every other thread at one kernel thread: libgomp
+  // shortens its spin-waiting to almost nothing once a process holds more OpenMP threads than
+  // cores, and on a virtual machine every wake-up is then a slow futex round trip
+  // (docs/serving.md: 3.6 ms instead of 1.3 ms for one ResNet-20 image).
+  int threads = 0;
+  // Run on each worker, with its session, before it takes work (e.g. one forward pass, so that
+  // the first request does not pay for creating the kernels). The constructor waits for every
+  // worker's warm-up and rethrows the first failure.
+  std::function<void(const Session&)> warm_up;
   // Called on the worker after each forward pass (for metrics); must not throw.
   std::function<void(int64_t batch_size, double model_ms)> on_batch;
 };
@@ -54,6 +70,8 @@ class Batcher {
  public:
   // Throws convkit::Error for max_batch < 1 or max_queue < 1. `session` must outlive the batcher.
   Batcher(const Session& session, BatcherOptions options);
+  // One worker per replica (at least one; they must outlive the batcher and be distinct).
+  Batcher(const std::vector<const Session*>& replicas, BatcherOptions options);
   // stop(): every item already queued is still run.
   ~Batcher();
   Batcher(const Batcher&) = delete;
@@ -63,7 +81,9 @@ class Batcher {
   // exception the forward pass threw (naming the model and shapes). Inputs of another shape than
   // the ones they would be batched with run in their own batch.
   std::future<BatchedResult> submit(Tensor input);
-  // Runs `task` on the worker thread between batches; the future holds its exception, if any.
+  // Runs `task` on one worker thread between its batches, with that worker's session; the future
+  // holds its exception, if any.
+  std::future<void> run_exclusive(std::function<void(const Session&)> task);
   std::future<void> run_exclusive(std::function<void()> task);
 
   // Inputs and tasks waiting (not yet started).
@@ -72,32 +92,33 @@ class Batcher {
   int64_t batches_run() const;
   int64_t inputs_run() const;
 
-  // Refuses new work (QueueFull), finishes what is queued, joins the worker. Idempotent.
+  size_t workers() const { return workers_.size(); }
+
+  // Refuses new work (QueueFull), finishes what is queued, joins the workers. Idempotent.
   void stop();
 
  private:
   struct Item {
     Tensor input;  // undefined for a task
-    std::function<void()> task;
+    std::function<void(const Session&)> task;
     std::promise<BatchedResult> result;
     std::promise<void> done;
     std::chrono::steady_clock::time_point enqueued;
   };
   // Queues an input or a task; throws QueueFull when stopping or full.
   void enqueue(Item item);
-  void work();
-  void run_batch(std::vector<Item>& batch);
+  void work(const Session& session);
+  void run_batch(const Session& session, std::vector<Item>& batch);
   // Leading queued inputs of the front input's shape, up to max_batch (call under mu_).
   int64_t ready_inputs() const;
 
-  const Session& session_;
   const BatcherOptions options_;
   mutable std::mutex mu_;
   std::condition_variable wake_;
   std::deque<Item> queue_;
   bool stopping_ = false;
   int64_t batches_ = 0, inputs_ = 0;
-  std::thread worker_;
+  std::vector<std::thread> workers_;
 };
 
 }  // namespace convkit::infer
