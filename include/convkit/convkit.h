@@ -10,6 +10,8 @@
 #include "convkit/data/recipe.h"
 #include "convkit/data/transform.h"
 #include "convkit/error.h"
+#include "convkit/infer/plan.h"
+#include "convkit/infer/session.h"
 #include "convkit/io/safetensors.h"
 #include "convkit/io/state_dict.h"
 #include "convkit/kernel_cache.h"

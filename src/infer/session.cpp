@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 
 #include "convkit/autograd.h"
 #include "convkit/infer/preprocess.h"
@@ -57,10 +58,43 @@ int64_t count_non_finite_rows(const Tensor& scores) {
   return bad;
 }
 
-Session::Session(ModelBundle bundle) : bundle_(std::move(bundle)) {
+Session::Session(ModelBundle bundle, SessionOptions options)
+    : bundle_(std::move(bundle)), options_(options) {
   CONVKIT_CHECK(bundle_.module != nullptr, "Session: the bundle ", bundle_.describe(),
                 " holds no module");
   bundle_.module->eval();
+  if (const char* off = std::getenv("CONVKIT_NO_PLAN"); off && std::string(off) == "1")
+    options_.plan = false;
+}
+
+const InferencePlan* Session::plan_for(const Shape& shape) const {
+  if (!options_.plan || options_.max_plans == 0) return nullptr;
+  const std::string key = shape.to_string();
+  auto it = plans_.find(key);
+  if (it != plans_.end()) return it->second.plan.get();
+  Planned p;
+  try {
+    p.plan = InferencePlan::build(*bundle_.module, shape);
+  } catch (const Error& e) {
+    p.refused = e.what();
+  }
+  if (plans_.size() >= options_.max_plans) {
+    plans_.erase(plan_order_.front());
+    plan_order_.pop_front();
+  }
+  plan_order_.push_back(key);
+  return plans_.emplace(key, std::move(p)).first->second.plan.get();
+}
+
+std::vector<std::string> Session::plan_report() const {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> lines;
+  for (const std::string& key : plan_order_) {
+    const Planned& p = plans_.at(key);
+    lines.push_back(key + ": " +
+                    (p.plan ? p.plan->stats().to_string() : "not planned: " + p.refused));
+  }
+  return lines;
 }
 
 Tensor Session::run(const Tensor& inputs, bool probabilities) const {
@@ -78,7 +112,8 @@ Tensor Session::run(const Tensor& inputs, bool probabilities) const {
     std::lock_guard<std::mutex> lock(mu_);
     NoGradGuard no_grad;
     try {
-      out = (*b.module)(inputs);
+      const InferencePlan* plan = plan_for(inputs.shape());
+      out = plan ? plan->run(inputs) : (*b.module)(inputs);
     } catch (const Error& e) {
       throw Error(detail::concat(b.describe(), ": an input ", inputs.shape().to_string(),
                                  " failed (the model was made for ", b.in_channels, "x",

@@ -5,6 +5,11 @@
 #include <cstdint>
 #include <string>
 
+namespace convkit {
+struct Conv2dParams;
+class Tensor;
+}  // namespace convkit
+
 namespace convkit::detail {
 
 struct ConvProblem {
@@ -31,5 +36,9 @@ struct ConvProblem {
     return k;
   }
 };
+
+// conv2d's argument checks and size resolution (src/ops/conv.cpp): throws convkit::Error naming
+// the shapes; the inference planner resolves its fused convolutions with it too.
+ConvProblem resolve_conv(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& p);
 
 }  // namespace convkit::detail

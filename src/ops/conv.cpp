@@ -37,11 +37,11 @@ PadPair conv_same_padding(int64_t n, int64_t k, int64_t s, int64_t d) {
   return {total / 2, total - total / 2};
 }
 
-namespace {
 using detail::ConvProblem;
 
 // Checks the arguments and resolves every size and per-side pad.
-ConvProblem resolve(const Tensor& x, const Tensor& w, const Tensor& b, const Conv2dParams& p) {
+ConvProblem detail::resolve_conv(const Tensor& x, const Tensor& w, const Tensor& b,
+                                 const Conv2dParams& p) {
   CONVKIT_CHECK(x.defined() && w.defined(), "conv2d: input and weight must be defined");
   // "(input [8,3,32,32], weight [16,1,3,3], bias [16])": the tail of every message below.
   const std::string shapes =
@@ -96,6 +96,7 @@ ConvProblem resolve(const Tensor& x, const Tensor& w, const Tensor& b, const Con
   return c;
 }
 
+namespace {
 auto conv2d_accepts(const Tensor& x, const Tensor& w) {
   return [&x, &w](std::string* why) { return onednn::conv2d_accepts(x, w, why); };
 }
@@ -119,7 +120,7 @@ TensorList conv2d_backward(const Tensor& gy, const Tensor& x, const Tensor& w, c
 }  // namespace
 
 Tensor conv2d(const Tensor& x, const Tensor& w, const Tensor& bias, const Conv2dParams& p) {
-  const ConvProblem c = resolve(x, w, bias, p);
+  const ConvProblem c = detail::resolve_conv(x, w, bias, p);
   const bool training = autograd::grad_enabled() && (x.requires_grad() || w.requires_grad() ||
                                                      (bias.defined() && bias.requires_grad()));
   // The dnnl kernel returns y in the layout its primitive chose.

@@ -11,11 +11,15 @@
 // oneDNN streams are per thread, convkit ops that other threads run at the same time outside any
 // session (infer::evaluate's loss, a training loop) are not covered by this lock.
 #include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
 #include <mutex>
 #include <string>
 #include <vector>
 
 #include "convkit/infer/bundle.h"
+#include "convkit/infer/plan.h"
 #include "convkit/tensor.h"
 
 namespace convkit::infer {
@@ -35,10 +39,19 @@ std::vector<std::vector<Prediction>> top_k(const Tensor& probabilities, int64_t 
 // Rows of scores [N, C] holding a NaN or infinite value.
 int64_t count_non_finite_rows(const Tensor& scores);
 
+struct SessionOptions {
+  // Run through an InferencePlan (plan.h) built for each input shape, falling back to the module's
+  // forward pass for a shape whose plan cannot be built. CONVKIT_NO_PLAN=1 in the environment
+  // turns it off for every session.
+  bool plan = true;
+  size_t max_plans = 8;  // shapes planned at once; the oldest plan is dropped beyond that
+};
+
 class Session {
  public:
-  // Switches the bundle's module to eval mode for good (a session never trains).
-  explicit Session(ModelBundle bundle);
+  // Switches the bundle's module to eval mode for good (a session never trains). The module's
+  // weights must not change afterwards (plans hold folded copies).
+  explicit Session(ModelBundle bundle, SessionOptions options = {});
 
   const ModelBundle& bundle() const { return bundle_; }
 
@@ -54,11 +67,23 @@ class Session {
   std::vector<std::vector<Prediction>> classify_files(const std::vector<std::string>& paths,
                                                       int64_t k) const;
 
+  // One line per input shape seen: its plan's statistics, or why it runs unplanned.
+  std::vector<std::string> plan_report() const;
+
  private:
   Tensor run(const Tensor& inputs, bool probabilities) const;
+  // The plan for `shape` (built on first use; null when it cannot be built). Under mu_.
+  const InferencePlan* plan_for(const Shape& shape) const;
 
+  struct Planned {
+    std::unique_ptr<InferencePlan> plan;  // null: refused
+    std::string refused;
+  };
   ModelBundle bundle_;
+  SessionOptions options_;
   mutable std::mutex mu_;
+  mutable std::map<std::string, Planned> plans_;  // by shape
+  mutable std::deque<std::string> plan_order_;    // oldest first
 };
 
 }  // namespace convkit::infer

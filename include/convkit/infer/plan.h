@@ -1,0 +1,54 @@
+#pragma once
+// A planned inference path (docs/performance.md, "Planned inference"): the model's forward pass
+// traced once for one input shape and turned into a list of steps. Batch norm after a
+// convolution is folded into its weights and bias; the activation (ReLU, ReLU6, leaky ReLU) and
+// a residual sum that follow a convolution run inside it (oneDNN post-ops); each fused
+// convolution's primitive is created and its weights reordered when the plan is built. Every other
+// op replays the same convkit op on the new values. A plan is checked against the model on a
+// second random input when it is built; infer::Session builds one per input shape and falls back
+// to the model's own forward pass when a plan cannot be built.
+//
+// A plan holds its own copy of folded weights: change the model's weights and build a new plan.
+#include <memory>
+#include <string>
+
+#include "convkit/nn/module.h"
+#include "convkit/tensor.h"
+
+namespace convkit::infer {
+
+struct PlanStats {
+  int64_t traced_ops = 0;          // ops the model's forward pass ran (that the output needs)
+  int64_t steps = 0;               // what one call runs
+  int64_t fused_convolutions = 0;  // convolutions with something folded or fused into them
+  int64_t folded_batch_norms = 0;
+  int64_t fused_activations = 0;
+  int64_t fused_sums = 0;
+  double max_abs_difference = 0;  // plan vs model on the check input
+  std::string to_string() const;
+};
+
+class InferencePlan {
+ public:
+  // Traces `model` (which must be in eval mode) on a random input of `input_shape` and plans it.
+  // Throws convkit::Error naming the reason when it cannot: the model is training, its forward
+  // pass uses an op the planner does not know (named), computes a value from the input outside
+  // convkit's ops, or the plan's output differs from the model's on the check input.
+  static std::unique_ptr<InferencePlan> build(nn::Module& model, const Shape& input_shape);
+  ~InferencePlan();
+  InferencePlan(const InferencePlan&) = delete;
+  InferencePlan& operator=(const InferencePlan&) = delete;
+
+  // x of exactly input_shape() (else throws); no autograd is recorded.
+  Tensor run(const Tensor& x) const;
+  const Shape& input_shape() const;
+  const PlanStats& stats() const;
+
+  struct Impl;
+
+ private:
+  explicit InferencePlan(std::unique_ptr<Impl> impl);
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace convkit::infer

@@ -1,0 +1,345 @@
+// The planned inference path (include/convkit/infer/plan.h): trace, fold and fuse, then run.
+#include "convkit/infer/plan.h"
+
+#include <cmath>
+#include <optional>
+#include <sstream>
+#include <unordered_map>
+
+#include "convkit/autograd.h"
+#include "convkit/backend.h"
+#include "convkit/ops.h"
+#include "convkit/random.h"
+#include "core/trace.h"
+#include "infer/plan_replay.h"
+#include "kernels/dnnl/fused_conv.h"
+
+namespace convkit::infer {
+
+using onednn::PostActivation;
+
+namespace {
+
+struct Recorder : convkit::detail::OpTracer {
+  void record(convkit::detail::TracedOp op) override { ops.push_back(std::move(op)); }
+  std::vector<convkit::detail::TracedOp> ops;
+};
+
+struct GradMode {
+  bool prev = autograd::grad_enabled();
+  explicit GradMode(bool on) { autograd::set_grad_enabled(on); }
+  ~GradMode() { autograd::set_grad_enabled(prev); }
+};
+
+// One traced op in value ids.
+struct Node {
+  std::string op;
+  std::any params;
+  std::vector<int> in;  // -1: an absent optional input
+  std::vector<Shape> in_shapes;
+  int out = -1;
+  Shape out_shape;
+  DType out_dtype = DType::f32;
+};
+
+PostActivation activation_of(const std::string& op) {
+  if (op == "relu") return PostActivation::relu;
+  if (op == "relu6") return PostActivation::relu6;
+  if (op == "leaky_relu") return PostActivation::leaky_relu;
+  return PostActivation::none;
+}
+
+}  // namespace
+
+std::string PlanStats::to_string() const {
+  std::ostringstream os;
+  os << traced_ops << " ops -> " << steps << " steps; " << fused_convolutions
+     << " fused convolutions (" << folded_batch_norms << " batch norms folded, "
+     << fused_activations << " activations and " << fused_sums << " residual sums fused)";
+  return os.str();
+}
+
+struct InferencePlan::Impl {
+  struct Step {
+    Node node;  // a replayed op, or the convolution of a fused one
+    bool fused = false;
+    // Fused convolution: folded weights, the residual input's id, the activation.
+    Tensor weight, bias;
+    Conv2dParams conv;
+    int residual = -1;
+    PostActivation activation = PostActivation::none;
+    double alpha = 0;
+    std::shared_ptr<onednn::FusedConv> kernel;  // null: run through the ops
+    std::vector<int> release;                   // values read for the last time here
+  };
+  Shape input_shape;
+  std::vector<Tensor> constants;  // by value id; undefined for computed values
+  std::vector<Step> steps;
+  int output = -1;
+  PlanStats stats;
+
+  Tensor run_fused(const Step& s, const std::vector<Tensor>& vals) const;
+  Tensor run(const Tensor& x) const;
+};
+
+Tensor InferencePlan::Impl::run_fused(const Step& s, const std::vector<Tensor>& vals) const {
+  const Tensor& x = vals[s.node.in[0]];
+  const Tensor residual = s.residual >= 0 ? vals[s.residual] : Tensor();
+  if (s.kernel && backend() == Backend::dnnl) return s.kernel->run(x, residual);
+  Tensor y = conv2d(x, s.weight, s.bias, s.conv);
+  if (residual.defined()) y = add(y, residual);
+  switch (s.activation) {
+    case PostActivation::none:
+      return y;
+    case PostActivation::relu:
+      return relu(y);
+    case PostActivation::relu6:
+      return relu6(y);
+    case PostActivation::leaky_relu:
+      return leaky_relu(y, s.alpha);
+  }
+  return y;
+}
+
+Tensor InferencePlan::Impl::run(const Tensor& x) const {
+  CONVKIT_CHECK(x.defined() && x.shape() == input_shape, "inference plan: planned for inputs ",
+                input_shape.to_string(), ", got ",
+                x.defined() ? x.shape().to_string() : std::string("an undefined tensor"));
+  NoGradGuard no_grad;
+  std::vector<Tensor> vals = constants;
+  vals[0] = x;
+  for (const Step& s : steps) {
+    if (s.fused) {
+      vals[s.node.out] = run_fused(s, vals);
+    } else {
+      TensorList in;
+      in.reserve(s.node.in.size());
+      for (int v : s.node.in) in.push_back(v >= 0 ? vals[v] : Tensor());
+      vals[s.node.out] =
+          detail::replay(s.node.op, s.node.params, in, s.node.out_shape, s.node.out_dtype);
+    }
+    for (int v : s.release) vals[v] = Tensor();
+  }
+  return vals[output];
+}
+
+namespace {
+
+// w' = w * g / sqrt(var + eps) per output channel, b' = (b - mean) * g / sqrt(var + eps) + beta.
+void fold_batch_norm(Tensor& w, Tensor& b, const Tensor& gamma, const Tensor& beta,
+                     const Tensor& mean, const Tensor& var, double eps) {
+  const int64_t OC = w.size(0), per = w.numel() / OC;
+  const Tensor m = mean.to(DType::f32), v = var.to(DType::f32);
+  const Tensor g = gamma.defined() ? gamma.to(DType::f32) : Tensor();
+  const Tensor be = beta.defined() ? beta.to(DType::f32) : Tensor();
+  Tensor nb = Tensor::zeros({OC});
+  float* wp = w.data<float>();
+  float* bp = nb.data<float>();
+  const float* old_b = b.defined() ? b.data<float>() : nullptr;
+  for (int64_t c = 0; c < OC; ++c) {
+    const double s = (g.defined() ? double(g.data<float>()[c]) : 1.0) /
+                     std::sqrt(double(v.data<float>()[c]) + eps);
+    for (int64_t i = 0; i < per; ++i) wp[c * per + i] = float(double(wp[c * per + i]) * s);
+    bp[c] = float(((old_b ? double(old_b[c]) : 0.0) - double(m.data<float>()[c])) * s +
+                  (be.defined() ? double(be.data<float>()[c]) : 0.0));
+  }
+  b = nb;
+}
+
+}  // namespace
+
+std::unique_ptr<InferencePlan> InferencePlan::build(nn::Module& model, const Shape& input_shape) {
+  CONVKIT_CHECK(!model.is_training(), "inference plan: ", model.type_name(),
+                " is in training mode; plans are for eval mode (call eval())");
+  auto impl = std::make_unique<Impl>();
+  Impl& m = *impl;
+  m.input_shape = input_shape;
+
+  // Trace one forward pass. The input requires grad so that every value computed from it has an
+  // autograd node: one that no traced op produced reveals an op the plan would freeze as a
+  // constant (save_onnx does the same).
+  Generator gen(20261207);
+  Tensor x = Tensor::randn(input_shape, &gen);
+  x.set_requires_grad(true);
+  Recorder rec;
+  Tensor y;
+  {
+    GradMode grad(true);
+    convkit::detail::TraceGuard trace(&rec);
+    y = model(x);
+  }
+  CONVKIT_CHECK(y.defined(), "inference plan: the model returned an undefined tensor");
+
+  // The last op producing each tensor (an op built from others reports after its parts), and the
+  // ops the output needs.
+  std::unordered_map<const convkit::detail::TensorImpl*, size_t> producer;
+  for (size_t k = 0; k < rec.ops.size(); ++k) producer[rec.ops[k].output.impl_ptr().get()] = k;
+  std::vector<bool> needed(rec.ops.size(), false);
+  std::vector<const convkit::detail::TensorImpl*> stack{y.impl_ptr().get()};
+  while (!stack.empty()) {
+    auto it = producer.find(stack.back());
+    stack.pop_back();
+    if (it == producer.end() || needed[it->second]) continue;
+    needed[it->second] = true;
+    for (const Tensor& t : rec.ops[it->second].inputs)
+      if (t.defined()) stack.push_back(t.impl_ptr().get());
+  }
+
+  // Nodes over value ids: 0 is the input; constants are the tensors no traced op produced.
+  std::unordered_map<const convkit::detail::TensorImpl*, int> id{{x.impl_ptr().get(), 0}};
+  m.constants.push_back(Tensor());
+  auto value_of = [&](const Tensor& t, const char* op) {
+    auto it = id.find(t.impl_ptr().get());
+    if (it != id.end()) return it->second;
+    CONVKIT_CHECK(t.grad_fn() == nullptr, "inference plan: the forward pass computes a ",
+                  t.shape().to_string(), " tensor with '", t.grad_fn()->op, "' (read by ", op,
+                  "), which convkit's tracer does not see");
+    m.constants.push_back(t.detach());
+    return id[t.impl_ptr().get()] = int(m.constants.size()) - 1;
+  };
+  std::vector<Node> nodes;
+  for (size_t k = 0; k < rec.ops.size(); ++k) {
+    if (!needed[k]) continue;
+    const convkit::detail::TracedOp& op = rec.ops[k];
+    CONVKIT_CHECK(detail::replayable(op.op), "inference plan: the forward pass uses '", op.op,
+                  "', which the planner cannot replay");
+    Node n{op.op, op.params, {}, {}, -1, op.output.shape(), op.output.dtype()};
+    for (const Tensor& t : op.inputs) {
+      n.in.push_back(t.defined() ? value_of(t, op.op) : -1);
+      n.in_shapes.push_back(t.defined() ? t.shape() : Shape());
+    }
+    m.constants.push_back(Tensor());
+    n.out = id[op.output.impl_ptr().get()] = int(m.constants.size()) - 1;
+    nodes.push_back(std::move(n));
+  }
+  auto out_it = id.find(y.impl_ptr().get());
+  CONVKIT_CHECK(out_it != id.end(), "inference plan: the output is not computed by a traced op");
+  m.output = out_it->second;
+  CONVKIT_CHECK(m.output != 0 && !m.constants[m.output].defined(),
+                "inference plan: the model's output does not depend on its input");
+  m.stats.traced_ops = int64_t(nodes.size());
+
+  // Readers of each value (the output counts as one).
+  std::vector<std::vector<size_t>> readers(m.constants.size());
+  for (size_t i = 0; i < nodes.size(); ++i)
+    for (int v : nodes[i].in)
+      if (v >= 0) readers[v].push_back(i);
+  auto only_reader = [&](int v) -> long {
+    return v != m.output && readers[v].size() == 1 ? long(readers[v][0]) : -1;
+  };
+  auto constant = [&](int v) { return v < 0 || m.constants[v].defined(); };
+
+  // Fusion: conv2d -> [batch_norm (eval)] -> [add (same shape)] -> [relu | relu6 | leaky_relu],
+  // each link the only reader of the value before it. The fused step runs where its last link
+  // was (the residual is computed by then).
+  std::vector<bool> absorbed(nodes.size(), false);
+  std::vector<std::optional<Impl::Step>> fused_at(nodes.size());
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const Node& c = nodes[i];
+    if (c.op != "conv2d" || !constant(c.in[1]) || !constant(c.in[2]) ||
+        m.constants[c.in[1]].dtype() != DType::f32 || c.out_dtype != DType::f32)
+      continue;
+    Impl::Step s;
+    s.fused = true;
+    s.node = c;
+    s.conv = std::any_cast<Conv2dParams>(c.params);
+    s.weight = m.constants[c.in[1]].clone();
+    s.bias = c.in[2] >= 0 ? m.constants[c.in[2]].clone() : Tensor();
+    int cur = c.out;
+    size_t at = i;
+    bool changed = false;
+    long j = only_reader(cur);
+    if (j >= 0 && !absorbed[j] && nodes[j].op == "batch_norm" &&
+        !std::any_cast<BatchNormParams>(nodes[j].params).training && constant(nodes[j].in[1]) &&
+        constant(nodes[j].in[2]) && nodes[j].in[3] >= 0 && constant(nodes[j].in[3]) &&
+        nodes[j].in[4] >= 0 && constant(nodes[j].in[4])) {
+      const Node& bn = nodes[j];
+      auto cv = [&](int v) { return v >= 0 ? m.constants[v] : Tensor(); };
+      fold_batch_norm(s.weight, s.bias, cv(bn.in[1]), cv(bn.in[2]), cv(bn.in[3]), cv(bn.in[4]),
+                      std::any_cast<BatchNormParams>(bn.params).eps);
+      absorbed[j] = true, cur = bn.out, at = size_t(j), changed = true;
+      ++m.stats.folded_batch_norms;
+      j = only_reader(cur);
+    }
+    if (j >= 0 && !absorbed[j] && nodes[j].op == "add" && nodes[j].out_shape == c.out_shape) {
+      const Node& a = nodes[j];
+      const int other = a.in[0] == cur ? a.in[1] : a.in[0];
+      if (other != cur && !constant(other) && a.in[0] != a.in[1]) {
+        s.residual = other;
+        absorbed[j] = true, cur = a.out, at = size_t(j), changed = true;
+        ++m.stats.fused_sums;
+        j = only_reader(cur);
+      }
+    }
+    if (j >= 0 && !absorbed[j] && activation_of(nodes[j].op) != PostActivation::none) {
+      s.activation = activation_of(nodes[j].op);
+      if (s.activation == PostActivation::leaky_relu)
+        s.alpha = std::any_cast<ActivationParams>(nodes[j].params).alpha;
+      absorbed[j] = true, cur = nodes[j].out, at = size_t(j), changed = true;
+      ++m.stats.fused_activations;
+    }
+    if (!changed && backend() != Backend::dnnl) continue;  // nothing gained: replay the op
+    s.node.out = cur;
+    s.node.in = {c.in[0]};
+    if (s.residual >= 0) s.node.in.push_back(s.residual);
+    if (backend() == Backend::dnnl) {
+      onednn::FusedConvSpec spec;
+      spec.problem =
+          convkit::detail::resolve_conv(Tensor::empty(c.in_shapes[0]), s.weight, s.bias, s.conv);
+      spec.weight = s.weight, spec.bias = s.bias, spec.sum = s.residual >= 0;
+      spec.activation = s.activation, spec.alpha = s.alpha;
+      s.kernel = std::make_shared<onednn::FusedConv>(spec);
+    }
+    absorbed[i] = true;
+    fused_at[at] = std::move(s);
+    ++m.stats.fused_convolutions;
+  }
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    if (fused_at[i]) m.steps.push_back(std::move(*fused_at[i]));
+    if (absorbed[i]) continue;
+    Impl::Step s;
+    s.node = nodes[i];
+    m.steps.push_back(std::move(s));
+  }
+  m.stats.steps = int64_t(m.steps.size());
+  // Free each computed value after its last reader (the output stays).
+  std::vector<int> last(m.constants.size(), -1);
+  for (size_t k = 0; k < m.steps.size(); ++k)
+    for (int v : m.steps[k].node.in)
+      if (v >= 0 && !m.constants[v].defined()) last[v] = int(k);
+  last[m.output] = -1;
+  for (size_t v = 0; v < last.size(); ++v)
+    if (last[v] >= 0) m.steps[last[v]].release.push_back(int(v));
+
+  // Checked on a second input against the model itself: a wrong plan is never used.
+  std::unique_ptr<InferencePlan> plan(new InferencePlan(std::move(impl)));
+  Tensor check = Tensor::randn(input_shape, &gen);
+  Tensor want, got;
+  {
+    NoGradGuard no_grad;
+    want = model(check).to(DType::f32);
+    got = plan->run(check).to(DType::f32);
+  }
+  CONVKIT_CHECK(want.shape() == got.shape(), "inference plan: the plan returns ",
+                got.shape().to_string(), " where the model returns ", want.shape().to_string());
+  double diff = 0, scale = 0;
+  for (int64_t i = 0; i < want.numel(); ++i) {
+    const double a = want.data<float>()[i], b = got.data<float>()[i];
+    if (std::isfinite(a) != std::isfinite(b)) diff = INFINITY;
+    if (std::isfinite(a) && std::isfinite(b)) diff = std::max(diff, std::abs(a - b));
+    if (std::isfinite(a)) scale = std::max(scale, std::abs(a));
+  }
+  plan->impl_->stats.max_abs_difference = diff;
+  CONVKIT_CHECK(diff <= 1e-3 * std::max(1.0, scale), "inference plan: the plan's output differs ",
+                "from the model's by ", diff, " (largest output ", scale,
+                "); the forward pass does something the trace does not capture");
+  return plan;
+}
+
+InferencePlan::InferencePlan(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+InferencePlan::~InferencePlan() = default;
+Tensor InferencePlan::run(const Tensor& x) const { return impl_->run(x); }
+const Shape& InferencePlan::input_shape() const { return impl_->input_shape; }
+const PlanStats& InferencePlan::stats() const { return impl_->stats; }
+
+}  // namespace convkit::infer

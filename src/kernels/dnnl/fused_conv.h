@@ -1,0 +1,38 @@
+#pragma once
+// A convolution built once for inference (infer/plan.h): batch norm already folded into its
+// weights and bias, the residual sum and the activation after it fused as oneDNN post-ops, the
+// weights reordered once into the layout the primitive chose. A call reorders nothing but an
+// input that arrives in another layout, allocates only the output, and creates no primitive.
+#include <memory>
+
+#include "convkit/tensor.h"
+#include "kernels/conv_problem.h"
+
+namespace convkit::onednn {
+
+enum class PostActivation { none, relu, relu6, leaky_relu };
+
+struct FusedConvSpec {
+  detail::ConvProblem problem;  // N is the planned batch
+  Tensor weight;                // [OC, IC/G, KH, KW] float32 (folded)
+  Tensor bias;                  // [OC] float32, or undefined
+  bool sum = false;             // y = act(conv(x) + residual)
+  PostActivation activation = PostActivation::none;
+  double alpha = 0;  // leaky_relu's slope
+};
+
+class FusedConv {
+ public:
+  // Throws convkit::Error naming the problem when oneDNN cannot build it.
+  explicit FusedConv(const FusedConvSpec& spec);
+  ~FusedConv();
+  // x [N, IC, IH, IW] (any layout); residual [N, OC, OH, OW] when spec.sum. The output is in the
+  // primitive's layout (kernels/dnnl/layout.h).
+  Tensor run(const Tensor& x, const Tensor& residual) const;
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace convkit::onednn
