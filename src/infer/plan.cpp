@@ -1,6 +1,8 @@
 // The planned inference path (include/convkit/infer/plan.h): trace, fold and fuse, then run.
 #include "convkit/infer/plan.h"
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <optional>
 #include <sstream>
@@ -20,17 +22,6 @@ using onednn::PostActivation;
 
 namespace {
 
-struct Recorder : convkit::detail::OpTracer {
-  void record(convkit::detail::TracedOp op) override { ops.push_back(std::move(op)); }
-  std::vector<convkit::detail::TracedOp> ops;
-};
-
-struct GradMode {
-  bool prev = autograd::grad_enabled();
-  explicit GradMode(bool on) { autograd::set_grad_enabled(on); }
-  ~GradMode() { autograd::set_grad_enabled(prev); }
-};
-
 // One traced op in value ids.
 struct Node {
   std::string op;
@@ -40,6 +31,46 @@ struct Node {
   int out = -1;
   Shape out_shape;
   DType out_dtype = DType::f32;
+};
+
+// Turns each traced op into a Node as it is recorded, keeping only what the plan needs: the
+// tensors no traced op produced (parameters, buffers, the input: the plan's constants) and the
+// shapes of the rest, so that the trace holds no more memory than an ordinary forward pass. A
+// tensor is known by its TensorImpl's address while it is alive (a weak reference tells a freed
+// and reused address from the same tensor).
+struct Recorder : convkit::detail::OpTracer {
+  struct Known {
+    std::weak_ptr<convkit::detail::TensorImpl> impl;
+    int id;
+  };
+  std::unordered_map<const convkit::detail::TensorImpl*, Known> ids;
+  std::vector<Tensor> constants;  // by value id; undefined for values that ops produce
+  std::vector<Node> nodes;
+  std::vector<int> producer;  // by value id: the last node producing it, or -1
+
+  int new_value(const Tensor& t, bool constant) {
+    constants.push_back(constant ? t.detach() : Tensor());
+    producer.push_back(-1);
+    const int id = int(constants.size()) - 1;
+    ids[t.impl_ptr().get()] = {t.impl_ptr(), id};
+    return id;
+  }
+  int value_of(const Tensor& t) {
+    auto it = ids.find(t.impl_ptr().get());
+    if (it != ids.end() && it->second.impl.lock() == t.impl_ptr()) return it->second.id;
+    return new_value(t, true);
+  }
+  void record(convkit::detail::TracedOp op) override {
+    Node n{op.op, std::move(op.params), {}, {}, -1, op.output.shape(), op.output.dtype()};
+    for (const Tensor& t : op.inputs) {
+      n.in.push_back(t.defined() ? value_of(t) : -1);
+      n.in_shapes.push_back(t.defined() ? t.shape() : Shape());
+    }
+    // An op built from others reports after its parts, for the same output: it wins.
+    n.out = new_value(op.output, false);
+    producer[n.out] = int(nodes.size());
+    nodes.push_back(std::move(n));
+  }
 };
 
 PostActivation activation_of(const std::string& op) {
@@ -71,6 +102,7 @@ struct InferencePlan::Impl {
     double alpha = 0;
     std::shared_ptr<onednn::FusedConv> kernel;  // null: run through the ops
     std::vector<int> release;                   // values read for the last time here
+    std::string what;                           // for profiles
   };
   Shape input_shape;
   std::vector<Tensor> constants;  // by value id; undefined for computed values
@@ -79,7 +111,8 @@ struct InferencePlan::Impl {
   PlanStats stats;
 
   Tensor run_fused(const Step& s, const std::vector<Tensor>& vals) const;
-  Tensor run(const Tensor& x) const;
+  // Runs every step; `ms` (when given) gets each step's wall time added.
+  Tensor run(const Tensor& x, std::vector<double>* ms = nullptr) const;
 };
 
 Tensor InferencePlan::Impl::run_fused(const Step& s, const std::vector<Tensor>& vals) const {
@@ -101,14 +134,16 @@ Tensor InferencePlan::Impl::run_fused(const Step& s, const std::vector<Tensor>& 
   return y;
 }
 
-Tensor InferencePlan::Impl::run(const Tensor& x) const {
+Tensor InferencePlan::Impl::run(const Tensor& x, std::vector<double>* ms) const {
   CONVKIT_CHECK(x.defined() && x.shape() == input_shape, "inference plan: planned for inputs ",
                 input_shape.to_string(), ", got ",
                 x.defined() ? x.shape().to_string() : std::string("an undefined tensor"));
   NoGradGuard no_grad;
   std::vector<Tensor> vals = constants;
   vals[0] = x;
-  for (const Step& s : steps) {
+  for (size_t k = 0; k < steps.size(); ++k) {
+    const Step& s = steps[k];
+    const auto t0 = std::chrono::steady_clock::now();
     if (s.fused) {
       vals[s.node.out] = run_fused(s, vals);
     } else {
@@ -119,6 +154,9 @@ Tensor InferencePlan::Impl::run(const Tensor& x) const {
           detail::replay(s.node.op, s.node.params, in, s.node.out_shape, s.node.out_dtype);
     }
     for (int v : s.release) vals[v] = Tensor();
+    if (ms)
+      (*ms)[k] +=
+          std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
   }
   return vals[output];
 }
@@ -155,68 +193,51 @@ std::unique_ptr<InferencePlan> InferencePlan::build(nn::Module& model, const Sha
   Impl& m = *impl;
   m.input_shape = input_shape;
 
-  // Trace one forward pass. The input requires grad so that every value computed from it has an
-  // autograd node: one that no traced op produced reveals an op the plan would freeze as a
-  // constant (save_onnx does the same).
+  // Trace one forward pass, without autograd (an ordinary forward pass's memory). A value computed
+  // from the input outside convkit's ops is not seen by the tracer and would be frozen into the
+  // plan as a constant: the check on a second input below refuses such a plan.
   Generator gen(20261207);
-  Tensor x = Tensor::randn(input_shape, &gen);
-  x.set_requires_grad(true);
+  const Tensor x = Tensor::randn(input_shape, &gen);
   Recorder rec;
+  rec.new_value(x, false);  // value 0
   Tensor y;
   {
-    GradMode grad(true);
+    NoGradGuard no_grad;
     convkit::detail::TraceGuard trace(&rec);
     y = model(x);
   }
   CONVKIT_CHECK(y.defined(), "inference plan: the model returned an undefined tensor");
+  auto out_it = rec.ids.find(y.impl_ptr().get());
+  CONVKIT_CHECK(out_it != rec.ids.end() && out_it->second.impl.lock() == y.impl_ptr() &&
+                    rec.producer[out_it->second.id] >= 0,
+                "inference plan: the model's output is not computed by a convkit op");
+  m.output = out_it->second.id;
+  y = Tensor();
 
-  // The last op producing each tensor (an op built from others reports after its parts), and the
-  // ops the output needs.
-  std::unordered_map<const convkit::detail::TensorImpl*, size_t> producer;
-  for (size_t k = 0; k < rec.ops.size(); ++k) producer[rec.ops[k].output.impl_ptr().get()] = k;
-  std::vector<bool> needed(rec.ops.size(), false);
-  std::vector<const convkit::detail::TensorImpl*> stack{y.impl_ptr().get()};
+  // The ops the output needs, in trace order.
+  std::vector<bool> needed(rec.nodes.size(), false);
+  std::vector<int> stack{m.output};
   while (!stack.empty()) {
-    auto it = producer.find(stack.back());
+    const int v = stack.back();
     stack.pop_back();
-    if (it == producer.end() || needed[it->second]) continue;
-    needed[it->second] = true;
-    for (const Tensor& t : rec.ops[it->second].inputs)
-      if (t.defined()) stack.push_back(t.impl_ptr().get());
+    const int k = v >= 0 ? rec.producer[v] : -1;
+    if (k < 0 || needed[k]) continue;
+    needed[k] = true;
+    for (int in : rec.nodes[k].in) stack.push_back(in);
   }
-
-  // Nodes over value ids: 0 is the input; constants are the tensors no traced op produced.
-  std::unordered_map<const convkit::detail::TensorImpl*, int> id{{x.impl_ptr().get(), 0}};
-  m.constants.push_back(Tensor());
-  auto value_of = [&](const Tensor& t, const char* op) {
-    auto it = id.find(t.impl_ptr().get());
-    if (it != id.end()) return it->second;
-    CONVKIT_CHECK(t.grad_fn() == nullptr, "inference plan: the forward pass computes a ",
-                  t.shape().to_string(), " tensor with '", t.grad_fn()->op, "' (read by ", op,
-                  "), which convkit's tracer does not see");
-    m.constants.push_back(t.detach());
-    return id[t.impl_ptr().get()] = int(m.constants.size()) - 1;
-  };
   std::vector<Node> nodes;
-  for (size_t k = 0; k < rec.ops.size(); ++k) {
+  for (size_t k = 0; k < rec.nodes.size(); ++k) {
     if (!needed[k]) continue;
-    const convkit::detail::TracedOp& op = rec.ops[k];
-    CONVKIT_CHECK(detail::replayable(op.op), "inference plan: the forward pass uses '", op.op,
-                  "', which the planner cannot replay");
-    Node n{op.op, op.params, {}, {}, -1, op.output.shape(), op.output.dtype()};
-    for (const Tensor& t : op.inputs) {
-      n.in.push_back(t.defined() ? value_of(t, op.op) : -1);
-      n.in_shapes.push_back(t.defined() ? t.shape() : Shape());
-    }
-    m.constants.push_back(Tensor());
-    n.out = id[op.output.impl_ptr().get()] = int(m.constants.size()) - 1;
-    nodes.push_back(std::move(n));
+    CONVKIT_CHECK(detail::replayable(rec.nodes[k].op), "inference plan: the forward pass uses '",
+                  rec.nodes[k].op, "', which the planner cannot replay");
+    nodes.push_back(std::move(rec.nodes[k]));
   }
-  auto out_it = id.find(y.impl_ptr().get());
-  CONVKIT_CHECK(out_it != id.end(), "inference plan: the output is not computed by a traced op");
-  m.output = out_it->second;
-  CONVKIT_CHECK(m.output != 0 && !m.constants[m.output].defined(),
-                "inference plan: the model's output does not depend on its input");
+  m.constants = std::move(rec.constants);
+  m.constants[0] = Tensor();
+  bool reads_input = false;
+  for (const Node& n : nodes)
+    for (int v : n.in) reads_input = reads_input || v == 0;
+  CONVKIT_CHECK(reads_input, "inference plan: the model's output does not depend on its input");
   m.stats.traced_ops = int64_t(nodes.size());
 
   // Readers of each value (the output counts as one).
@@ -245,6 +266,7 @@ std::unique_ptr<InferencePlan> InferencePlan::build(nn::Module& model, const Sha
     s.conv = std::any_cast<Conv2dParams>(c.params);
     s.weight = m.constants[c.in[1]].clone();
     s.bias = c.in[2] >= 0 ? m.constants[c.in[2]].clone() : Tensor();
+    s.what = "conv2d";
     int cur = c.out;
     size_t at = i;
     bool changed = false;
@@ -258,6 +280,7 @@ std::unique_ptr<InferencePlan> InferencePlan::build(nn::Module& model, const Sha
       fold_batch_norm(s.weight, s.bias, cv(bn.in[1]), cv(bn.in[2]), cv(bn.in[3]), cv(bn.in[4]),
                       std::any_cast<BatchNormParams>(bn.params).eps);
       absorbed[j] = true, cur = bn.out, at = size_t(j), changed = true;
+      s.what += "+batch_norm";
       ++m.stats.folded_batch_norms;
       j = only_reader(cur);
     }
@@ -267,6 +290,7 @@ std::unique_ptr<InferencePlan> InferencePlan::build(nn::Module& model, const Sha
       if (other != cur && !constant(other) && a.in[0] != a.in[1]) {
         s.residual = other;
         absorbed[j] = true, cur = a.out, at = size_t(j), changed = true;
+        s.what += "+add";
         ++m.stats.fused_sums;
         j = only_reader(cur);
       }
@@ -276,6 +300,7 @@ std::unique_ptr<InferencePlan> InferencePlan::build(nn::Module& model, const Sha
       if (s.activation == PostActivation::leaky_relu)
         s.alpha = std::any_cast<ActivationParams>(nodes[j].params).alpha;
       absorbed[j] = true, cur = nodes[j].out, at = size_t(j), changed = true;
+      s.what += "+" + nodes[j].op;
       ++m.stats.fused_activations;
     }
     if (!changed && backend() != Backend::dnnl) continue;  // nothing gained: replay the op
@@ -299,6 +324,7 @@ std::unique_ptr<InferencePlan> InferencePlan::build(nn::Module& model, const Sha
     if (absorbed[i]) continue;
     Impl::Step s;
     s.node = nodes[i];
+    s.what = nodes[i].op;
     m.steps.push_back(std::move(s));
   }
   m.stats.steps = int64_t(m.steps.size());
@@ -341,5 +367,23 @@ InferencePlan::~InferencePlan() = default;
 Tensor InferencePlan::run(const Tensor& x) const { return impl_->run(x); }
 const Shape& InferencePlan::input_shape() const { return impl_->input_shape; }
 const PlanStats& InferencePlan::stats() const { return impl_->stats; }
+
+std::vector<InferencePlan::StepTime> InferencePlan::profile(const Tensor& x, int reps) const {
+  CONVKIT_CHECK(reps >= 1, "InferencePlan::profile: reps must be >= 1, got ", reps);
+  const size_t n = impl_->steps.size();
+  std::vector<std::vector<double>> per(n);
+  for (int r = 0; r < reps; ++r) {
+    std::vector<double> ms(n, 0.0);
+    impl_->run(x, &ms);
+    for (size_t k = 0; k < n; ++k) per[k].push_back(ms[k]);
+  }
+  std::vector<StepTime> out;
+  for (size_t k = 0; k < n; ++k) {
+    const Impl::Step& s = impl_->steps[k];
+    std::nth_element(per[k].begin(), per[k].begin() + reps / 2, per[k].end());
+    out.push_back({s.what, s.node.op, s.node.out_shape, per[k][size_t(reps / 2)]});
+  }
+  return out;
+}
 
 }  // namespace convkit::infer

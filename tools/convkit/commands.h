@@ -27,6 +27,7 @@ void add_report(CLI::App& app);      // report_cmd.cpp
 void add_cv(CLI::App& app);          // cv_cmd.cpp
 void add_serve(CLI::App& app);       // serve_cmd.cpp
 void add_demo(CLI::App& app);        // demo_cmd.cpp
+void add_bench(CLI::App& app);       // bench_cmd.cpp
 
 // Sets OMP_WAIT_POLICY=passive and re-executes the process when the user set no OpenMP wait
 // policy (wait_policy.cpp says why). Returns only when no re-execution happened.

@@ -53,6 +53,7 @@ int main(int argc, char** argv) {
   convkit::cli::add_cv(app);
   convkit::cli::add_serve(app);
   convkit::cli::add_demo(app);
+  convkit::cli::add_bench(app);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {

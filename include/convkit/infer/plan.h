@@ -11,6 +11,7 @@
 // A plan holds its own copy of folded weights: change the model's weights and build a new plan.
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "convkit/nn/module.h"
 #include "convkit/tensor.h"
@@ -43,6 +44,16 @@ class InferencePlan {
   Tensor run(const Tensor& x) const;
   const Shape& input_shape() const;
   const PlanStats& stats() const;
+
+  // Where a call's time goes: each step's median wall time over `reps` calls of run(x), in step
+  // order. `what` names the op, or the fused convolution and what is fused into it
+  // ("conv2d+batch_norm+add+relu"); `kind` is the op type for grouping.
+  struct StepTime {
+    std::string what, kind;
+    Shape output;
+    double ms = 0;
+  };
+  std::vector<StepTime> profile(const Tensor& x, int reps) const;
 
   struct Impl;
 
