@@ -1,6 +1,8 @@
 // The planned inference path (include/convkit/infer/plan.h): trace, fold and fuse, then run.
 #include "convkit/infer/plan.h"
 
+#include <omp.h>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -84,9 +86,10 @@ PostActivation activation_of(const std::string& op) {
 
 std::string PlanStats::to_string() const {
   std::ostringstream os;
-  os << traced_ops << " ops -> " << steps << " steps; " << fused_convolutions
-     << " fused convolutions (" << folded_batch_norms << " batch norms folded, "
-     << fused_activations << " activations and " << fused_sums << " residual sums fused)";
+  os << traced_ops << " ops -> " << steps << " steps on " << threads << " thread"
+     << (threads == 1 ? "" : "s") << "; " << fused_convolutions << " fused convolutions ("
+     << folded_batch_norms << " batch norms folded, " << fused_activations << " activations and "
+     << fused_sums << " residual sums fused)";
   return os.str();
 }
 
@@ -105,6 +108,7 @@ struct InferencePlan::Impl {
     std::string what;                           // for profiles
   };
   Shape input_shape;
+  int threads = 1;  // kernel threads of every call (the primitives were built for them)
   std::vector<Tensor> constants;  // by value id; undefined for computed values
   std::vector<Step> steps;
   int output = -1;
@@ -134,7 +138,19 @@ Tensor InferencePlan::Impl::run_fused(const Step& s, const std::vector<Tensor>& 
   return y;
 }
 
+// This thread's OpenMP thread count for a scope.
+struct ThreadsFor {
+  int prev = omp_get_max_threads();
+  explicit ThreadsFor(int n) {
+    if (n != prev) omp_set_num_threads(n);
+  }
+  ~ThreadsFor() {
+    if (omp_get_max_threads() != prev) omp_set_num_threads(prev);
+  }
+};
+
 Tensor InferencePlan::Impl::run(const Tensor& x, std::vector<double>* ms) const {
+  const ThreadsFor threads_for(threads);
   CONVKIT_CHECK(x.defined() && x.shape() == input_shape, "inference plan: planned for inputs ",
                 input_shape.to_string(), ", got ",
                 x.defined() ? x.shape().to_string() : std::string("an undefined tensor"));
@@ -186,12 +202,16 @@ void fold_batch_norm(Tensor& w, Tensor& b, const Tensor& gamma, const Tensor& be
 
 }  // namespace
 
-std::unique_ptr<InferencePlan> InferencePlan::build(nn::Module& model, const Shape& input_shape) {
+std::unique_ptr<InferencePlan> InferencePlan::build_with(nn::Module& model,
+                                                         const Shape& input_shape, int threads) {
+  const ThreadsFor threads_for(threads);
   CONVKIT_CHECK(!model.is_training(), "inference plan: ", model.type_name(),
                 " is in training mode; plans are for eval mode (call eval())");
   auto impl = std::make_unique<Impl>();
   Impl& m = *impl;
   m.input_shape = input_shape;
+  m.threads = threads;
+  m.stats.threads = threads;
 
   // Trace one forward pass, without autograd (an ordinary forward pass's memory). A value computed
   // from the input outside convkit's ops is not seen by the tracer and would be frozen into the
@@ -360,6 +380,46 @@ std::unique_ptr<InferencePlan> InferencePlan::build(nn::Module& model, const Sha
                 "from the model's by ", diff, " (largest output ", scale,
                 "); the forward pass does something the trace does not capture");
   return plan;
+}
+
+namespace {
+// Median wall time of a few calls (after one warm-up), stopping early past ~50 ms in total.
+double median_ms(const InferencePlan& plan, const Tensor& x) {
+  plan.run(x);
+  std::vector<double> ms;
+  double total = 0;
+  while (ms.size() < 7 && (ms.size() < 3 || total < 50)) {
+    const auto t0 = std::chrono::steady_clock::now();
+    plan.run(x);
+    ms.push_back(
+        std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    total += ms.back();
+  }
+  std::nth_element(ms.begin(), ms.begin() + ms.size() / 2, ms.end());
+  return ms[ms.size() / 2];
+}
+}  // namespace
+
+std::unique_ptr<InferencePlan> InferencePlan::build(nn::Module& model, const Shape& input_shape,
+                                                    int threads) {
+  CONVKIT_CHECK(threads >= 0, "inference plan: threads must be >= 0 (0: choose), got ", threads);
+  const int all = omp_get_max_threads();
+  if (threads > 0 || all == 1) return build_with(model, input_shape, threads > 0 ? threads : 1);
+  // A small network's pass splits badly over threads (a 28x28 ResNet-20 image: 0.36 ms on one
+  // thread, 0.45 ms on two, docs/performance.md): when a pass is short, time one thread too and
+  // keep the faster plan.
+  auto plan = build_with(model, input_shape, all);
+  Generator gen(3);
+  const Tensor x = Tensor::randn(input_shape, &gen);
+  const double t_all = median_ms(*plan, x);
+  if (t_all > kThreadChoiceMs) return plan;
+  auto single = build_with(model, input_shape, 1);
+  const double t_one = median_ms(*single, x);
+  plan->impl_->stats.considered_single_thread_ms = t_one;
+  single->impl_->stats.considered_single_thread_ms = t_one;
+  plan->impl_->stats.considered_all_threads_ms = t_all;
+  single->impl_->stats.considered_all_threads_ms = t_all;
+  return t_one < t_all ? std::move(single) : std::move(plan);
 }
 
 InferencePlan::InferencePlan(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}

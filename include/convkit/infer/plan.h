@@ -26,16 +26,24 @@ struct PlanStats {
   int64_t fused_activations = 0;
   int64_t fused_sums = 0;
   double max_abs_difference = 0;  // plan vs model on the check input
+  int threads = 1;                // kernel threads a call runs on
+  // When the thread count was chosen by timing (build's threads = 0): a call's median on one
+  // thread and on all of them; 0 when not timed.
+  double considered_single_thread_ms = 0, considered_all_threads_ms = 0;
   std::string to_string() const;
 };
 
 class InferencePlan {
  public:
-  // Traces `model` (which must be in eval mode) on a random input of `input_shape` and plans it.
+  // Traces `model` (which must be in eval mode) on a random input of `input_shape` and plans it
+  // for `threads` kernel threads. threads = 0 (the default): all of this thread's OpenMP threads,
+  // unless a call then takes under kThreadChoiceMs and one thread is faster (timed here).
   // Throws convkit::Error naming the reason when it cannot: the model is training, its forward
   // pass uses an op the planner does not know (named), computes a value from the input outside
   // convkit's ops, or the plan's output differs from the model's on the check input.
-  static std::unique_ptr<InferencePlan> build(nn::Module& model, const Shape& input_shape);
+  static std::unique_ptr<InferencePlan> build(nn::Module& model, const Shape& input_shape,
+                                              int threads = 0);
+  static constexpr double kThreadChoiceMs = 5.0;
   ~InferencePlan();
   InferencePlan(const InferencePlan&) = delete;
   InferencePlan& operator=(const InferencePlan&) = delete;
@@ -59,6 +67,8 @@ class InferencePlan {
 
  private:
   explicit InferencePlan(std::unique_ptr<Impl> impl);
+  static std::unique_ptr<InferencePlan> build_with(nn::Module& model, const Shape& input_shape,
+                                                   int threads);
   std::unique_ptr<Impl> impl_;
 };
 
