@@ -5,10 +5,11 @@
 // reads the policy once, when it is loaded, before main(): so when the user has not chosen one,
 // the process sets OMP_WAIT_POLICY=passive and executes itself again, once.
 //
-// Not for `convkit serve` and `convkit bench`: there every forward pass is latency, and a passive thread is woken
-// through the kernel at each of the ~60 parallel regions of one ResNet-20 image. Measured on this
-// (virtual) machine: 3.2 ms per image instead of 1.3 ms (docs/serving.md). The server keeps one
-// OpenMP team (infer::BatcherOptions::threads), so its spinning takes no core from another team.
+// Not for `convkit serve` and `convkit bench`: there every forward pass is latency, and a passive
+// thread is woken through the kernel at each of the ~60 parallel regions of one ResNet-20 image.
+// Measured on this (virtual) machine: 3.2 ms per image instead of 1.3 ms (docs/serving.md). The
+// server keeps one OpenMP team (infer::BatcherOptions::threads), so its spinning takes no core from
+// another team.
 #include <unistd.h>
 
 #include <cstdlib>
