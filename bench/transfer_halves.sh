@@ -4,7 +4,7 @@
 # the target is the odd classes with K labelled images each; the test set is every odd-class test
 # image. `convkit transfer` reports frozen features + head, fine-tuning and from scratch.
 #   bench/transfer_halves.sh [source_epochs=30] [head_epochs=30] [joint_epochs=30] [seeds="1 2 3"] [ks="20 5"]
-# The full run is the defaults; docs/transfer.md records a shortened one.
+# The full run is the defaults; docs/transfer.md records it. CONVKIT: the binary (build/convkit).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 src_epochs=${1:-30}
@@ -13,16 +13,17 @@ joint_epochs=${3:-30}
 seeds=${4:-"1 2 3"}
 ks=${5:-"20 5"}
 work=${WORK:-$(mktemp -d)}
+ck=${CONVKIT:-build/convkit}  # a copy lets the run go on while build/ is rebuilt
 export OMP_WAIT_POLICY=passive
 for s in $seeds; do
   /usr/bin/python3 bench/fashion_halves.py "$work/s$s" $ks --seed=$s
   [ -f "$work/s$s/base/best.safetensors" ] ||
-    build/convkit train --data "$work/s$s/source" --model resnet20 --grayscale --image-size 28 \
+    "$ck" train --data "$work/s$s/source" --model resnet20 --grayscale --image-size 28 \
       --epochs "$src_epochs" --lr 0.1 --batch-size 128 --seed "$s" --progress never \
       --out "$work/s$s/base" | tail -2
   for k in $ks; do
     echo "== seed $s, $k labels per class"
-    build/convkit transfer --base "$work/s$s/base/best.safetensors" --data "$work/s$s/target_$k" \
+    "$ck" transfer --base "$work/s$s/base/best.safetensors" --data "$work/s$s/target_$k" \
       --test-data "$work/s$s/test" --val-fraction 0 --head-epochs "$head_epochs" \
       --epochs "$joint_epochs" --unfreeze 2 --lr 0.01 --batch-size 16 --seed "$s" \
       --compare-uncached --out "$work/s$s/transfer_$k" | grep -E "^(head|joint|scratch|test acc|head through)"

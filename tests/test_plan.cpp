@@ -4,6 +4,10 @@
 // case a Session runs the model itself.
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <functional>
+
+#include "convkit/backend.h"
 #include "convkit/infer/plan.h"
 #include "convkit/infer/session.h"
 #include "convkit/models/registry.h"
@@ -179,6 +183,90 @@ TEST(Plan, SessionPlansEachShapeAndAnswersLikeTheModel) {
   EXPECT_NE(report[0].find("[1,1,28,28]: "), std::string::npos) << report[0];
   EXPECT_NE(report[0].find("21 batch norms folded"), std::string::npos) << report[0];
   EXPECT_TRUE(plain.plan_report().empty());
+}
+
+// Rows of `logits` whose float32 winner leads the runner-up by more than `margin`.
+std::vector<int64_t> decided_rows(const Tensor& logits, double margin) {
+  std::vector<int64_t> rows;
+  for (int64_t i = 0; i < logits.size(0); ++i) {
+    std::vector<float> r(logits.data<float>() + i * logits.size(1),
+                         logits.data<float>() + (i + 1) * logits.size(1));
+    std::partial_sort(r.begin(), r.begin() + 2, r.end(), std::greater<float>());
+    if (r[0] - r[1] > margin) rows.push_back(i);
+  }
+  return rows;
+}
+
+int64_t argmax_row(const Tensor& logits, int64_t i) {
+  const float* r = logits.data<float>() + i * logits.size(1);
+  return std::max_element(r, r + logits.size(1)) - r;
+}
+
+// bfloat16 convolutions: close to float32 (not identical: the flag reaches the kernels), the same
+// class wherever float32 is decided, and refused where they cannot run.
+TEST(PlanBf16, AgreesWithFloat32AndIsRefusedWithoutOneDnn) {
+  manual_seed(6);
+  infer::ModelBundle b;
+  b.module = models::create_model("resnet20", {1, 10, 28});
+  randomize_batch_norms(*b.module);
+  b.name = "resnet20";
+  b.in_channels = 1;
+  b.image_size = 28;
+  b.num_classes = 10;
+  b.module->eval();
+  const Shape shape{64, 1, 28, 28};
+  infer::PlanOptions bf16;
+  bf16.bf16 = true;
+  infer::SessionOptions bf16_session;
+  bf16_session.bf16 = true;
+  if (backend() == Backend::ref) {
+    try {
+      infer::InferencePlan::build(*b.module, shape, bf16);
+      ADD_FAILURE() << "a bfloat16 plan was built on the reference backend";
+    } catch (const Error& e) {
+      EXPECT_NE(std::string(e.what()).find("bfloat16 convolutions need the oneDNN backend"),
+                std::string::npos)
+          << e.what();
+    }
+    const infer::Session s(b, bf16_session);  // no silent float32 fallback
+    EXPECT_THROW(s.logits(Tensor::zeros(shape)), Error);
+    return;
+  }
+  const auto f32_plan = infer::InferencePlan::build(*b.module, shape);
+  const auto bf16_plan = infer::InferencePlan::build(*b.module, shape, bf16);
+  EXPECT_TRUE(bf16_plan->stats().bf16);
+  EXPECT_NE(bf16_plan->stats().to_string().find("bfloat16 fused convolutions"), std::string::npos)
+      << bf16_plan->stats().to_string();
+  Generator gen(8);
+  const Tensor x = Tensor::randn(shape, &gen);
+  const Tensor want = f32_plan->run(x), got = bf16_plan->run(x);
+  const double scale = std::max(1.0, test::max_abs(want)), diff = test::max_abs_diff(got, want);
+  EXPECT_LE(diff, 2e-2 * scale);
+  EXPECT_GT(diff, 1e-6 * scale) << "identical to float32: the convolutions did not run in bf16";
+  const std::vector<int64_t> decided = decided_rows(want, 0.05 * scale);
+  EXPECT_GE(decided.size(), 16u) << "too few decided rows for the comparison to mean anything";
+  for (int64_t i : decided) EXPECT_EQ(argmax_row(got, i), argmax_row(want, i)) << "row " << i;
+
+  const infer::Session s(b, bf16_session);
+  EXPECT_LE(test::max_abs_diff(s.logits(x), got), 0.0);
+  EXPECT_NE(s.plan_report().at(0).find("bfloat16"), std::string::npos);
+  infer::SessionOptions off = bf16_session;
+  off.plan = false;
+  EXPECT_THROW(infer::Session(b, off), Error);  // bfloat16 exists only on the planned path
+  auto topk_net = std::make_shared<TopKNet>();
+  infer::ModelBundle t = b;
+  t.module = topk_net;
+  t.image_size = 4;
+  t.num_classes = 3;
+  const infer::Session unplannable(t, bf16_session);
+  try {
+    unplannable.logits(Tensor::zeros({2, 1, 4, 4}));
+    ADD_FAILURE() << "an unplannable model ran in float32 when bfloat16 was asked";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("bfloat16 inference of [2,1,4,4] needs a plan"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 }  // namespace

@@ -65,16 +65,29 @@ Session::Session(ModelBundle bundle, SessionOptions options)
   bundle_.module->eval();
   if (const char* off = std::getenv("CONVKIT_NO_PLAN"); off && std::string(off) == "1")
     options_.plan = false;
+  // bfloat16 exists only in plans: running the module instead would quietly be float32.
+  CONVKIT_CHECK(!options_.bf16 || (options_.plan && options_.max_plans > 0),
+                "Session: ", bundle_.describe(),
+                ": bfloat16 runs on the planned path, which is off (SessionOptions::plan, "
+                "max_plans or CONVKIT_NO_PLAN=1)");
 }
 
 const InferencePlan* Session::plan_for(const Shape& shape) const {
   if (!options_.plan || options_.max_plans == 0) return nullptr;
   const std::string key = shape.to_string();
   auto it = plans_.find(key);
-  if (it != plans_.end()) return it->second.plan.get();
+  if (it == plans_.end()) it = plans_.emplace(key, plan_shape(shape)).first;
+  CONVKIT_CHECK(it->second.plan || !options_.bf16, "bfloat16 inference of ", key,
+                " needs a plan, and it could not be built: ", it->second.refused);
+  return it->second.plan.get();
+}
+
+Session::Planned Session::plan_shape(const Shape& shape) const {
   Planned p;
   try {
-    p.plan = InferencePlan::build(*bundle_.module, shape);
+    PlanOptions po;
+    po.bf16 = options_.bf16;
+    p.plan = InferencePlan::build(*bundle_.module, shape, po);
   } catch (const Error& e) {
     p.refused = e.what();
   }
@@ -82,8 +95,8 @@ const InferencePlan* Session::plan_for(const Shape& shape) const {
     plans_.erase(plan_order_.front());
     plan_order_.pop_front();
   }
-  plan_order_.push_back(key);
-  return plans_.emplace(key, std::move(p)).first->second.plan.get();
+  plan_order_.push_back(shape.to_string());
+  return p;
 }
 
 std::vector<std::string> Session::plan_report() const {

@@ -28,7 +28,7 @@ struct BenchArgs {
   ModelSpec spec;
   int64_t batch = 1;
   int reps = 20, warmup = 3;
-  std::string path = "plan";
+  std::string path = "plan", dtype = "f32";
   bool train = false, profile = false;
   std::string json_out;
   RuntimeOptions runtime;
@@ -98,6 +98,9 @@ void run_bench(const BenchArgs& a) {
   CONVKIT_CHECK(a.path == "plan" || a.path == "module", "bench: --path is plan or module, got '",
                 a.path, "'");
   CONVKIT_CHECK(!(a.train && a.profile), "bench: --profile is for inference (without --train)");
+  CONVKIT_CHECK(
+      a.dtype == "f32" || (a.path == "plan" && !a.train),
+      "bench: --dtype bf16 runs the planned inference path (not --train or --path module)");
   apply_runtime_options(a.runtime);
   const SpecifiedModel m = build_model(a.spec);
   const Shape shape{a.batch, m.in_channels, m.image_size, m.image_size};
@@ -134,7 +137,9 @@ void run_bench(const BenchArgs& a) {
     std::unique_ptr<infer::InferencePlan> plan;
     if (a.path == "plan") {
       const auto t0 = Clock::now();
-      plan = infer::InferencePlan::build(*m.module, shape);
+      infer::PlanOptions po;
+      po.bf16 = a.dtype == "bf16";
+      plan = infer::InferencePlan::build(*m.module, shape, po);
       extra["plan_build_ms"] = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
       extra["plan"] = plan->stats().to_string();
       mode = "inference, planned: " + plan->stats().to_string();
@@ -197,6 +202,7 @@ void add_bench(CLI::App& app) {
   cmd->add_option("--path", a->path,
                   "plan: the planned path predict/eval/serve use; module: op by op")
       ->capture_default_str();
+  add_dtype_option(*cmd, a->dtype);
   cmd->add_flag("--train", a->train, "Time training steps instead (SGD, random labels)");
   cmd->add_flag("--profile", a->profile, "Per-step and per-op-type times of the planned path");
   cmd->add_option("--json", a->json_out, "Also write the figures to this JSON file");

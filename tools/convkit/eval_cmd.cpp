@@ -17,6 +17,7 @@ struct EvalArgs {
   std::string data, split = "test";
   ImageDataArgs images;
   RuntimeOptions runtime;
+  std::string dtype = "f32";
   EmbedEvalArgs embed;    // --task embed (eval_embed.cpp)
   EvalExtrasArgs extras;  // --tta, --out, ... (eval_classify.cpp)
 };
@@ -26,7 +27,7 @@ void run_eval(const EvalArgs& a) {
   if (a.embed.task == "embed") return run_eval_embed(a.embed, a.model, a.data, a.images);
   if (detect::is_detector_file(a.model.path))
     return run_eval_detect(a.model.path, a.data, a.extras.out);
-  const infer::Session session(load_model_argument(a.model));
+  const infer::Session session(load_model_argument(a.model), session_options(a.dtype));
   const infer::ModelBundle& m = session.bundle();
   const ModelData d = data_for_model(m, a.data, a.split, a.images);
   const infer::Evaluation r = infer::evaluate(session, d.inputs, d.name, eval_options(a.extras));
@@ -63,6 +64,7 @@ void add_eval(CLI::App& app) {
       ->check(CLI::IsMember({"test", "train"}));
   add_image_data_options(*cmd, a->images, /*training=*/false);
   add_runtime_options(*cmd, a->runtime);
+  add_dtype_option(*cmd, a->dtype);
   add_embed_eval_options(*cmd, a->embed);
   add_eval_extras_options(*cmd, a->extras);
   cmd->callback([a] { run_eval(*a); });

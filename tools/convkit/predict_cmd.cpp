@@ -17,6 +17,7 @@ struct PredictArgs {
   int64_t top_k = 3;
   ImageDataArgs images;
   RuntimeOptions runtime;
+  std::string dtype = "f32";
 };
 
 // Prints "<what>:  name p%  name p% ..." per row of `inputs` (standardized); a row whose output is
@@ -89,7 +90,7 @@ void run_predict(const PredictArgs& a) {
   CONVKIT_CHECK(
       !a.files.empty() || !a.indices.empty(),
       "predict: give image files (convkit predict MODEL IMAGE...) or --index with --data");
-  const infer::Session session(load_model_argument(a.model));
+  const infer::Session session(load_model_argument(a.model), session_options(a.dtype));
   if (!a.files.empty()) predict_files(session, a);
   if (!a.indices.empty()) predict_indices(session, a);
 }
@@ -113,6 +114,7 @@ void add_predict(CLI::App& app) {
       ->check(CLI::IsMember({"test", "train"}));
   add_image_data_options(*cmd, a->images, /*training=*/false);
   add_runtime_options(*cmd, a->runtime);
+  add_dtype_option(*cmd, a->dtype);
   cmd->callback([a] { run_predict(*a); });
 }
 

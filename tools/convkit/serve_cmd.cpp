@@ -24,6 +24,7 @@ struct ServeArgs {
   double max_body_mb = 16;
   double batch_wait_ms = 0;
   RuntimeOptions runtime;
+  std::string dtype = "f32";
 };
 
 // "sha256:<hex>" of the model file, as `sha256sum` prints it.
@@ -72,7 +73,8 @@ void run_serve(ServeArgs& a) {
   std::vector<std::unique_ptr<infer::Session>> sessions;
   std::vector<const infer::Session*> replicas;
   for (int w = 0; w < a.config.model_workers; ++w) {
-    sessions.push_back(std::make_unique<infer::Session>(load_model_argument(a.model)));
+    sessions.push_back(
+        std::make_unique<infer::Session>(load_model_argument(a.model), session_options(a.dtype)));
     replicas.push_back(sessions.back().get());
   }
   ModelServer server(replicas, a.config, file_sha256(a.model.path));
@@ -158,6 +160,7 @@ void add_serve(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(1, 3600));
   add_runtime_options(*cmd, a->runtime);
+  add_dtype_option(*cmd, a->dtype);
   cmd->callback([a] { run_serve(*a); });
 }
 

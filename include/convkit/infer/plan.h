@@ -27,22 +27,31 @@ struct PlanStats {
   int64_t fused_sums = 0;
   double max_abs_difference = 0;  // plan vs model on the check input
   int threads = 1;                // kernel threads a call runs on
+  bool bf16 = false;              // convolutions in bfloat16
   // When the thread count was chosen by timing (build's threads = 0): a call's median on one
   // thread and on all of them; 0 when not timed.
   double considered_single_thread_ms = 0, considered_all_threads_ms = 0;
   std::string to_string() const;
 };
 
+struct PlanOptions {
+  // Kernel threads of a call. 0: all of this thread's OpenMP threads, unless a call then takes
+  // under InferencePlan::kThreadChoiceMs and one thread is faster (timed when the plan is built).
+  int threads = 0;
+  // Convolutions compute in bfloat16 (AVX-512 BF16; float32 accumulation, bias, sums and
+  // outputs): about 3 significant digits per layer. The check against the model then allows 2%
+  // of the largest output instead of 0.1%.
+  bool bf16 = false;
+};
+
 class InferencePlan {
  public:
-  // Traces `model` (which must be in eval mode) on a random input of `input_shape` and plans it
-  // for `threads` kernel threads. threads = 0 (the default): all of this thread's OpenMP threads,
-  // unless a call then takes under kThreadChoiceMs and one thread is faster (timed here).
+  // Traces `model` (which must be in eval mode) on a random input of `input_shape` and plans it.
   // Throws convkit::Error naming the reason when it cannot: the model is training, its forward
   // pass uses an op the planner does not know (named), computes a value from the input outside
   // convkit's ops, or the plan's output differs from the model's on the check input.
   static std::unique_ptr<InferencePlan> build(nn::Module& model, const Shape& input_shape,
-                                              int threads = 0);
+                                              const PlanOptions& options = {});
   static constexpr double kThreadChoiceMs = 5.0;
   ~InferencePlan();
   InferencePlan(const InferencePlan&) = delete;
@@ -68,7 +77,7 @@ class InferencePlan {
  private:
   explicit InferencePlan(std::unique_ptr<Impl> impl);
   static std::unique_ptr<InferencePlan> build_with(nn::Module& model, const Shape& input_shape,
-                                                   int threads);
+                                                   int threads, bool bf16);
   std::unique_ptr<Impl> impl_;
 };
 

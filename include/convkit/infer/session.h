@@ -45,6 +45,7 @@ struct SessionOptions {
   // turns it off for every session.
   bool plan = true;
   size_t max_plans = 8;  // shapes planned at once; the oldest plan is dropped beyond that
+  bool bf16 = false;     // plans compute convolutions in bfloat16 (PlanOptions::bf16)
 };
 
 class Session {
@@ -79,6 +80,8 @@ class Session {
     std::unique_ptr<InferencePlan> plan;  // null: refused
     std::string refused;
   };
+  // Builds the plan for a new shape, dropping the oldest beyond max_plans. Under mu_.
+  Planned plan_shape(const Shape& shape) const;
   ModelBundle bundle_;
   SessionOptions options_;
   mutable std::mutex mu_;

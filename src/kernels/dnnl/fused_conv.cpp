@@ -46,9 +46,10 @@ FusedConv::FusedConv(const FusedConvSpec& s) : impl_(std::make_unique<Impl>()) {
     attr.set_post_ops(po);
     const memory::desc bias_md =
         s.bias.defined() ? memory::desc({p.OC}, dt::f32, tag::x) : memory::desc();
+    const dt compute = s.bf16 ? dt::bf16 : dt::f32;
     dnnl::convolution_forward::desc d(
         dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
-        memory::desc(src, dt::f32, tag::any), memory::desc(wei, dt::f32, tag::any), bias_md,
+        memory::desc(src, compute, tag::any), memory::desc(wei, compute, tag::any), bias_md,
         memory::desc(dst, dt::f32, tag::any), {p.SH, p.SW}, {p.DH - 1, p.DW - 1}, {p.PT, p.PL},
         {p.PB, p.PR});
     m.pd = dnnl::convolution_forward::primitive_desc(d, attr, engine());

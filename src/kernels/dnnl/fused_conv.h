@@ -19,6 +19,9 @@ struct FusedConvSpec {
   bool sum = false;             // y = act(conv(x) + residual)
   PostActivation activation = PostActivation::none;
   double alpha = 0;  // leaky_relu's slope
+  // Compute in bfloat16 (AVX-512 BF16): the input is converted when it is reordered, the weights
+  // once; accumulation, bias, sum and output stay float32.
+  bool bf16 = false;
 };
 
 class FusedConv {
