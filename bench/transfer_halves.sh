@@ -25,7 +25,7 @@ for s in $seeds; do
     echo "== seed $s, $k labels per class"
     "$ck" transfer --base "$work/s$s/base/best.safetensors" --data "$work/s$s/target_$k" \
       --test-data "$work/s$s/test" --val-fraction 0 --head-epochs "$head_epochs" \
-      --epochs "$joint_epochs" --unfreeze 2 --lr 0.01 --batch-size 16 --seed "$s" \
+      --epochs "$joint_epochs" --unfreeze 2 --lr 0.1 --batch-size 16 --seed "$s" \
       --compare-uncached --out "$work/s$s/transfer_$k" | grep -E "^(head|joint|scratch|test acc|head through)"
   done
 done
