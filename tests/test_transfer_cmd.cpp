@@ -79,6 +79,26 @@ TEST_F(TransferCmd, RunsEveryStageBesideTheBaselineAndReusesTheFeatureCache) {
   EXPECT_TRUE(has(out, "no feature cache: the frozen base runs every step")) << out;
 }
 
+// The result is a checkpoint like train's: eval scores it as transfer reported, predict names its
+// classes, and it is refused as a base (its registry model is not what it holds).
+TEST_F(TransferCmd, TheResultIsAModelEvalAndPredictTake) {
+  std::string out, ev;
+  ASSERT_EQ(cli(transfer("--unfreeze 1 --test-data " + path("tgt")), &out), 0) << out;
+  const size_t joint = out.find("joint: 1 epochs");
+  ASSERT_NE(joint, std::string::npos) << out;
+  const size_t at = out.find("test ", joint);
+  ASSERT_NE(at, std::string::npos) << out;
+  const std::string acc = out.substr(at + 5, out.find('%', at) - at - 5);
+  const std::string model = path("out/transfer.safetensors");
+  ASSERT_EQ(cli("eval " + model + " --data " + path("tgt"), &ev), 0) << ev;
+  EXPECT_TRUE(has(ev, "top-1 " + acc + "%")) << "transfer said " << acc << "%:\n" << ev;
+  const std::string image = fs::directory_iterator(path("tgt/hexagon"))->path().string();
+  ASSERT_EQ(cli("predict " + model + " " + image + " -k 3", &ev), 0) << ev;
+  EXPECT_TRUE(has(ev, "hexagon") && has(ev, "pentagon") && has(ev, "cross")) << ev;
+  EXPECT_NE(cli("transfer --base " + model + " --data " + path("tgt"), &ev), 0);
+  EXPECT_TRUE(has(ev, "is itself a `convkit transfer` result")) << ev;
+}
+
 TEST_F(TransferCmd, BadArgumentsFailNamingWhatIsWrong) {
   std::string out;
   EXPECT_NE(cli(transfer("--cut layer9"), &out), 0);

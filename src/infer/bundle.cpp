@@ -7,6 +7,8 @@
 #include "convkit/io/safetensors.h"
 #include "convkit/models/registry.h"
 #include "convkit/nn/init.h"
+#include "convkit/transfer/recipe.h"
+#include "convkit/transfer/truncated.h"
 
 namespace convkit::infer {
 
@@ -72,6 +74,26 @@ void default_preprocessing(ModelBundle& b) {
   b.preprocessing.color = b.in_channels == 1 ? data::ColorMode::gray : data::ColorMode::rgb;
 }
 
+// A `convkit transfer` result: the registry model `b.name` built for the base's class count, cut
+// at the saved layer, with the new head (TransferModel's parameter names).
+std::shared_ptr<nn::Module> transfer_module(const ModelBundle& b, const std::string& spec) {
+  int64_t base_classes = 0;
+  std::string cut;
+  try {
+    const auto j = nlohmann::json::parse(spec);
+    base_classes = j.at("base_classes").get<int64_t>();
+    cut = j.at("cut").get<std::string>();
+  } catch (const nlohmann::json::exception& e) {
+    throw Error(b.source + ": malformed 'transfer' metadata: " + e.what());
+  }
+  CONVKIT_CHECK(base_classes > 0 && !cut.empty(), b.source, ": 'transfer' metadata gives ",
+                base_classes, " base classes and cut '", cut, "'");
+  auto base = models::create_model(b.name, {b.in_channels, base_classes, b.image_size});
+  auto cut_base = std::make_shared<transfer::Truncated>(
+      std::move(base), cut, Shape{b.in_channels, b.image_size, b.image_size});
+  return std::make_shared<transfer::TransferModel>(std::move(cut_base), b.num_classes);
+}
+
 void load_tensors(const ModelBundle& b, const std::map<std::string, Tensor>& tensors) {
   b.module->load_state_dict(tensors, /*strict=*/true, b.source);
 }
@@ -108,7 +130,10 @@ ModelBundle checkpoint_bundle(const std::string& path, const io::SafetensorsFile
   CONVKIT_CHECK(b.num_classes > 0, path, ": 'config' metadata gives ", b.num_classes, " classes");
   default_preprocessing(b);
   apply_registry(b);
-  b.module = models::create_model(b.name, {b.in_channels, b.num_classes, b.image_size});
+  auto transfer = f.metadata.find("transfer");
+  b.module = transfer != f.metadata.end()
+                 ? transfer_module(b, transfer->second)
+                 : models::create_model(b.name, {b.in_channels, b.num_classes, b.image_size});
   load_tensors(b, f.tensors);
   return b;
 }

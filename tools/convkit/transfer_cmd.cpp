@@ -2,6 +2,7 @@
 // baseline of the same budget beside it (docs/transfer.md; the library: transfer/recipe.h).
 #include <cstdio>
 #include <filesystem>
+#include <nlohmann/json.hpp>
 
 #include "augment_options.h"
 #include "commands.h"
@@ -10,6 +11,7 @@
 #include "convkit/models/registry.h"
 #include "convkit/nn/transfer.h"
 #include "convkit/random.h"
+#include "convkit/train/checkpoint.h"
 #include "convkit/train/classification_data.h"
 #include "convkit/transfer/recipe.h"
 #include "image_data.h"
@@ -41,6 +43,8 @@ Base load_base(const TransferArgs& a) {
   bo.torchvision.model = a.model;
   bo.image_size = a.image_size;
   Base b{infer::load_bundle(a.base, bo), "", {}};
+  CONVKIT_CHECK(!b.bundle.metadata.count("transfer"), "transfer --base ", a.base,
+                ": is itself a `convkit transfer` result; transfer from the base it was made from");
   b.arch = a.model.empty() ? b.bundle.name : a.model;
   b.config = {b.bundle.in_channels, b.bundle.num_classes > 0 ? b.bundle.num_classes : 1000,
               b.bundle.image_size};
@@ -167,9 +171,19 @@ void run_transfer(const TransferArgs& args) {
         on_val ? "validation" : "test", 100 * th, 100 * tj, 100 * ts, (long long)scratch.epochs,
         std::max(th, tj) < ts ? ": transfer does not help here (docs/transfer.md)" : "");
   std::filesystem::create_directories(a.out);
+  // A checkpoint like `train`'s: eval, predict, serve, cam and export rebuild the model from the
+  // registry name, the base's class count and the cut.
+  infer::ModelBundle target = b.bundle;
+  target.name = b.arch;
+  target.num_classes = classes;
+  target.class_names = images->class_names();
+  target.trained_on_images = true;
+  train::Metadata meta = infer::bundle_metadata(target);
+  meta["transfer"] =
+      nlohmann::json{{"base_classes", b.config.num_classes}, {"cut", cut}, {"base", a.base}}.dump();
   const std::string weights = a.out + "/transfer.safetensors";
-  io::save_safetensors(weights, model.state_dict());
-  std::printf("fine-tuned weights (TransferModel names): %s\n", weights.c_str());
+  train::save_weights(weights, model, meta);
+  std::printf("fine-tuned model: %s (convkit eval, predict and serve take it)\n", weights.c_str());
 }
 }  // namespace
 
