@@ -185,7 +185,27 @@ TEST(MetadataInputs, TrainsFromTheCommandLine) {
   std::string out;
   ASSERT_EQ(run("--metadata-columns v,site:cat", &out), 0) << out;
   EXPECT_NE(out.find("metadata: 1 numeric, 1 categorical columns"), std::string::npos) << out;
-  EXPECT_NE(out.find("test (last weights): top-1 accuracy"), std::string::npos) << out;
+  const size_t at = out.find("test (last weights): top-1 accuracy ");
+  ASSERT_NE(at, std::string::npos) << out;
+  const std::string acc = out.substr(at + 36, out.find('%', at) - at - 36);
+  // eval reads the columns from the checkpoint's schema and scores it as training did.
+  auto cli = [&](const std::string& args, std::string* o) {
+    const std::string log = (dir / "eval.txt").string();
+    const int st =
+        std::system((std::string(CONVKIT_CLI) + " " + args + " > " + log + " 2>&1").c_str());
+    std::ifstream in(log);
+    *o = std::string(std::istreambuf_iterator<char>(in), {});
+    return st;
+  };
+  const std::string last = (dir / "run" / "last.safetensors").string();
+  std::string ev;
+  ASSERT_EQ(cli("eval " + last + " --data " + test, &ev), 0) << ev;
+  EXPECT_NE(ev.find("small-cnn + 2 metadata columns"), std::string::npos) << ev;
+  EXPECT_NE(ev.find("30 images"), std::string::npos) << ev;
+  EXPECT_NE(ev.find("top-1 " + acc + "%"), std::string::npos) << "train said " << acc << "%\n"
+                                                              << ev;
+  EXPECT_NE(cli("eval " + last + " --data " + dir.string(), &ev), 0);
+  EXPECT_NE(ev.find("reads its columns from a .csv list"), std::string::npos) << ev;
   EXPECT_NE(run("--metadata-columns v,age", &out), 0);
   EXPECT_NE(out.find(train + ":1: no column 'age'"), std::string::npos) << out;
   fs::remove_all(dir);

@@ -8,6 +8,7 @@
 #include "eval_classify.h"
 #include "eval_detect.h"
 #include "image_data.h"
+#include "metadata_train.h"
 
 namespace convkit::cli {
 
@@ -27,6 +28,8 @@ void run_eval(const EvalArgs& a) {
   if (a.embed.task == "embed") return run_eval_embed(a.embed, a.model, a.data, a.images);
   if (detect::is_detector_file(a.model.path))
     return run_eval_detect(a.model.path, a.data, a.extras.out);
+  if (is_metadata_checkpoint(a.model.path))
+    return eval_with_metadata(a.model.path, a.data, a.images);
   const infer::Session session(load_model_argument(a.model), session_options(a.dtype));
   const infer::ModelBundle& m = session.bundle();
   const ModelData d = data_for_model(m, a.data, a.split, a.images);
