@@ -277,6 +277,27 @@ TEST_F(TrainCli, CrossValidationTrainsAFoldEachAndReportsTheEnsemble) {
   for (const auto& [fold, n] : per_fold) EXPECT_NEAR(n, 85.3, 1) << "fold " << fold;
   for (int k = 1; k <= 3; ++k)
     EXPECT_TRUE(fs::exists(path("cv/fold_" + std::to_string(k) + "/best.safetensors")));
+  // The fold models as one ensemble through eval: the same figures as cv's.
+  std::string ev;
+  const std::string fold = path("cv/fold_");
+  ASSERT_EQ(run_cli_output("eval " + fold + "1/best.safetensors --data " + path("data") +
+                               " --ensemble " + fold + "2/best.safetensors " + fold +
+                               "3/best.safetensors --backend ref --threads 1",
+                           &ev),
+            0)
+      << ev;
+  char want[64];
+  std::snprintf(want, sizeof want, "mean probabilities: top-1 %.2f%%",
+                100 * j["ensemble_mean_probabilities_top1"].get<double>());
+  EXPECT_NE(ev.find(want), std::string::npos) << want << "\n" << ev;
+  std::snprintf(want, sizeof want, "majority vote: top-1 %.2f%%",
+                100 * j["ensemble_vote_top1"].get<double>());
+  EXPECT_NE(ev.find(want), std::string::npos) << want << "\n" << ev;
+  EXPECT_NE(run_cli_output("eval " + fold + "1/best.safetensors --data " + path("data") +
+                               " --ensemble " + path("nope.safetensors"),
+                           &ev),
+            0);
+  EXPECT_NE(ev.find("nope.safetensors"), std::string::npos) << ev;
   // Again: every fold resumes its finished run instead of training anew.
   ASSERT_EQ(run_cli_output(cv, &out), 0) << out;
   EXPECT_NE(out.find("fold 3: out-of-fold top-1"), std::string::npos) << out;

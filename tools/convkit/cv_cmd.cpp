@@ -16,6 +16,7 @@
 #include "convkit/data/idx.h"
 #include "convkit/infer/evaluate.h"
 #include "convkit/ops/elementwise.h"
+#include "ensemble.h"
 #include "eval_classify.h"
 #include "image_data.h"
 #include "output_files.h"
@@ -44,26 +45,6 @@ infer::EvalOptions keeping_probabilities() {
   infer::EvalOptions o;
   o.keep_probabilities = true;
   return o;
-}
-
-// Argmax of each row; -1 for a row with a non-finite value.
-std::vector<int64_t> predictions(const Tensor& probs) {
-  const int64_t n = probs.size(0), c = probs.size(1);
-  std::vector<int64_t> out(static_cast<size_t>(n));
-  const float* p = probs.data<float>();
-  for (int64_t i = 0; i < n; ++i) {
-    const float* row = p + i * c;
-    bool finite = true;
-    for (int64_t k = 0; k < c; ++k) finite = finite && std::isfinite(row[k]);
-    out[size_t(i)] = finite ? std::max_element(row, row + c) - row : -1;
-  }
-  return out;
-}
-
-double accuracy(const std::vector<int64_t>& predicted, const Tensor& labels) {
-  int64_t right = 0;
-  for (size_t i = 0; i < predicted.size(); ++i) right += predicted[i] == labels.data<int64_t>()[i];
-  return double(right) / double(predicted.size());
 }
 
 void train_fold(const CvArgs& a, int64_t k, const std::string& dir) {
@@ -102,9 +83,9 @@ void run_cv(const CvArgs& a) {
 
   std::printf("\n== cross-validation: %lld folds ==\n", (long long)a.folds);
   std::vector<double> fold_test;
-  Tensor oof_probs, oof_labels, test_sum, test_labels;
+  Tensor oof_probs, oof_labels, test_labels;
   std::vector<int64_t> oof_fold;
-  std::vector<std::vector<int64_t>> test_votes;
+  std::vector<Tensor> test_probs;
   std::vector<std::string> names;
   nlohmann::json j = {{"folds", a.folds}, {"seed", a.seed}, {"data", a.data}, {"per_fold", {}}};
   for (int64_t k = 0; k < a.folds; ++k) {
@@ -142,9 +123,8 @@ void run_cv(const CvArgs& a) {
       std::printf(", test top-1 %.2f%%", 100 * t.top1);
       fold_test.push_back(t.top1);
       fj["test_top1"] = t.top1;
-      test_sum = test_sum.defined() ? add(test_sum, t.probabilities) : t.probabilities.clone();
+      test_probs.push_back(t.probabilities);
       test_labels = t.labels;
-      test_votes.push_back(predictions(t.probabilities));
     }
     std::printf("\n");
     j["per_fold"].push_back(fj);
@@ -154,27 +134,8 @@ void run_cv(const CvArgs& a) {
               (long long)oof_labels.numel());
   j["out_of_fold_top1"] = oof;
   if (!fold_test.empty()) {
-    double mean = 0, var = 0;
-    for (double t : fold_test) mean += t / double(fold_test.size());
-    for (double t : fold_test) var += (t - mean) * (t - mean) / double(fold_test.size() - 1);
-    const double sd = std::sqrt(var);
-    const double avg = accuracy(predictions(test_sum), test_labels);
-    // Majority vote; a tie goes to the class of highest mean probability among the tied.
-    const int64_t n = test_labels.numel(), c = test_sum.size(1);
-    std::vector<int64_t> vote(static_cast<size_t>(n));
-    for (int64_t i = 0; i < n; ++i) {
-      std::vector<int64_t> count(size_t(c), 0);
-      for (const auto& v : test_votes)
-        if (v[size_t(i)] >= 0) ++count[size_t(v[size_t(i)])];
-      int64_t best = 0;
-      for (int64_t q = 1; q < c; ++q)
-        if (count[size_t(q)] > count[size_t(best)] ||
-            (count[size_t(q)] == count[size_t(best)] &&
-             test_sum.data<float>()[i * c + q] > test_sum.data<float>()[i * c + best]))
-          best = q;
-      vote[size_t(i)] = best;
-    }
-    const double voted = accuracy(vote, test_labels);
+    const EnsembleAccuracy e = ensemble_accuracy(test_probs, test_labels);
+    const double mean = e.mean, sd = e.std, avg = e.averaged, voted = e.voted;
     std::printf("single models: test top-1 %.2f%% +- %.2f (mean +- std over %zu folds)\n",
                 100 * mean, 100 * sd, fold_test.size());
     std::printf(

@@ -5,6 +5,7 @@
 #include "convkit/detect/detector_file.h"
 #include "convkit/infer/evaluate.h"
 #include "embed_eval.h"
+#include "ensemble.h"
 #include "eval_classify.h"
 #include "eval_detect.h"
 #include "image_data.h"
@@ -19,9 +20,45 @@ struct EvalArgs {
   ImageDataArgs images;
   RuntimeOptions runtime;
   std::string dtype = "f32";
-  EmbedEvalArgs embed;    // --task embed (eval_embed.cpp)
-  EvalExtrasArgs extras;  // --tta, --out, ... (eval_classify.cpp)
+  EmbedEvalArgs embed;                // --task embed (eval_embed.cpp)
+  EvalExtrasArgs extras;              // --tta, --out, ... (eval_classify.cpp)
+  std::vector<std::string> ensemble;  // more models averaged with the first (ensemble.h)
 };
+
+// --ensemble: each further model on the same data (its own standardization), then the members
+// alone, their averaged probabilities and their majority vote.
+void report_ensemble(const EvalArgs& a, const infer::ModelBundle& first_model,
+                     const infer::Evaluation& first, const ModelData& first_data) {
+  std::vector<Tensor> probs{first.probabilities};
+  std::vector<std::string> paths{a.model.path};
+  for (const std::string& path : a.ensemble) {
+    ModelArgs m = a.model;
+    m.path = path;
+    const infer::Session s(load_model_argument(m), session_options(a.dtype));
+    const infer::ModelBundle& b = s.bundle();
+    CONVKIT_CHECK(b.num_classes == first_model.num_classes &&
+                      (b.class_names.empty() || first_model.class_names.empty() ||
+                       b.class_names == first_model.class_names),
+                  "eval --ensemble ", path, ": its ", b.num_classes,
+                  " classes are not the same as those of ", a.model.path, " (",
+                  first_model.num_classes, "); an ensemble averages the same classes");
+    const ModelData d = data_for_model(b, a.data, a.split, a.images);
+    CONVKIT_CHECK(d.inputs->size() == first_data.inputs->size(), "eval --ensemble ", path,
+                  ": reads ", d.inputs->size(), " examples from ", d.name, ", ", a.model.path,
+                  " read ", first_data.inputs->size());
+    probs.push_back(infer::evaluate(s, d.inputs, d.name, eval_options(a.extras)).probabilities);
+    paths.push_back(path);
+  }
+  const EnsembleAccuracy e = ensemble_accuracy(probs, first.labels);
+  std::printf("\nensemble of %zu models:\n", probs.size());
+  for (size_t i = 0; i < paths.size(); ++i)
+    std::printf("  %s: top-1 %.2f%%\n", paths[i].c_str(), 100 * e.members[i]);
+  std::printf("single models: top-1 %.2f%% +- %.2f (mean +- std)\n", 100 * e.mean, 100 * e.std);
+  std::printf("mean probabilities: top-1 %.2f%% (%+.2f points over the mean single model)\n",
+              100 * e.averaged, 100 * (e.averaged - e.mean));
+  std::printf("majority vote: top-1 %.2f%% (%+.2f points)\n", 100 * e.voted,
+              100 * (e.voted - e.mean));
+}
 
 void run_eval(const EvalArgs& a) {
   apply_runtime_options(a.runtime);
@@ -51,6 +88,7 @@ void run_eval(const EvalArgs& a) {
       m.class_names.empty() ? d.inputs->class_names() : m.class_names;
   std::printf("%s", r.confusion.to_string(names).c_str());
   report_eval_extras(a.extras, r, d, names, a.model.path);
+  if (!a.ensemble.empty()) report_ensemble(a, m, r, d);
 }
 }  // namespace
 
@@ -70,6 +108,9 @@ void add_eval(CLI::App& app) {
   add_dtype_option(*cmd, a->dtype);
   add_embed_eval_options(*cmd, a->embed);
   add_eval_extras_options(*cmd, a->extras);
+  cmd->add_option("--ensemble", a->ensemble,
+                  "More models of the same classes (e.g. `convkit cv`'s fold_*/best.safetensors): "
+                  "each one's top-1, then their averaged probabilities and majority vote");
   cmd->callback([a] { run_eval(*a); });
 }
 
