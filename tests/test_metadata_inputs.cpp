@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -204,6 +205,13 @@ TEST(MetadataInputs, TrainsFromTheCommandLine) {
   EXPECT_NE(ev.find("30 images"), std::string::npos) << ev;
   EXPECT_NE(ev.find("top-1 " + acc + "%"), std::string::npos) << "train said " << acc << "%\n"
                                                               << ev;
+  ASSERT_EQ(cli("predict " + last + " --data " + test + " --index 0 29 -k 1", &ev), 0) << ev;
+  EXPECT_NE(ev.find("(true: "), std::string::npos) << ev;
+  EXPECT_EQ(std::count(ev.begin(), ev.end(), '\n'), 2) << ev;
+  EXPECT_NE(cli("predict " + last + " --data " + test + " --index 30", &ev), 0);
+  EXPECT_NE(ev.find("--index 30 is outside"), std::string::npos) << ev;
+  EXPECT_NE(cli("predict " + last + " " + (dir / "test" / "x.png").string(), &ev), 0);
+  EXPECT_NE(ev.find("needs each image's columns"), std::string::npos) << ev;
   EXPECT_NE(cli("eval " + last + " --data " + dir.string(), &ev), 0);
   EXPECT_NE(ev.find("reads its columns from a .csv list"), std::string::npos) << ev;
   EXPECT_NE(run("--metadata-columns v,age", &out), 0);

@@ -2,6 +2,7 @@
 // `convkit train --metadata-columns`: an image + metadata model (docs/transfer.md).
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "convkit/data/image_dataset.h"
 #include "convkit/train/setup.h"
@@ -26,5 +27,11 @@ bool is_metadata_checkpoint(const std::string& path);
 // list, a column is missing or a category was never seen in training.
 void eval_with_metadata(const std::string& path, const std::string& list,
                         const ImageDataArgs& images);
+
+// `convkit predict` of such a checkpoint: top-k for the rows `rows` of the .csv list (all rows
+// when empty), with each row's true class.
+void predict_with_metadata(const std::string& path, const std::string& list,
+                           const std::vector<int64_t>& rows, int64_t k,
+                           const ImageDataArgs& images);
 
 }  // namespace convkit::cli

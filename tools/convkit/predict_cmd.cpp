@@ -5,6 +5,7 @@
 #include "convkit/infer/preprocess.h"
 #include "convkit/infer/session.h"
 #include "image_data.h"
+#include "metadata_train.h"
 
 namespace convkit::cli {
 
@@ -90,6 +91,12 @@ void run_predict(const PredictArgs& a) {
   CONVKIT_CHECK(
       !a.files.empty() || !a.indices.empty(),
       "predict: give image files (convkit predict MODEL IMAGE...) or --index with --data");
+  if (is_metadata_checkpoint(a.model.path)) {
+    CONVKIT_CHECK(a.files.empty() && !a.data.empty(), "predict ", a.model.path,
+                  ": an image + metadata model needs each image's columns; give the rows of a "
+                  ".csv list (--data LIST.csv --index ROW...)");
+    return predict_with_metadata(a.model.path, a.data, a.indices, a.top_k, a.images);
+  }
   const infer::Session session(load_model_argument(a.model), session_options(a.dtype));
   if (!a.files.empty()) predict_files(session, a);
   if (!a.indices.empty()) predict_indices(session, a);

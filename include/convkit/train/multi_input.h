@@ -17,10 +17,10 @@ class MultiInputClassificationTask : public Task {
   Logs evaluate(nn::Module& model, data::DataLoader& loader) override;
   std::vector<std::string> metric_names() const override { return {"loss", "acc", "top5"}; }
   std::string best_metric() const override { return "acc"; }
-
- private:
   // The model's inputs of `batch`; throws naming a missing extra input and the ones it has.
   nn::TensorList inputs(const data::Batch& batch) const;
+
+ private:
   int64_t num_classes_;
   std::vector<std::string> extra_;
 };
