@@ -86,8 +86,10 @@ std::shared_ptr<nn::Module> transfer_module(const ModelBundle& b, const std::str
   } catch (const nlohmann::json::exception& e) {
     throw Error(b.source + ": malformed 'transfer' metadata: " + e.what());
   }
-  CONVKIT_CHECK(base_classes > 0 && !cut.empty(), b.source, ": 'transfer' metadata gives ",
-                base_classes, " base classes and cut '", cut, "'");
+  // The base's classifier is built and then cut away: a hostile count must not allocate it.
+  CONVKIT_CHECK(base_classes > 0 && base_classes <= 1'000'000 && !cut.empty(), b.source,
+                ": 'transfer' metadata gives ", base_classes, " base classes and cut '", cut,
+                "' (expected 1 to 1,000,000 classes and a layer name)");
   auto base = models::create_model(b.name, {b.in_channels, base_classes, b.image_size});
   auto cut_base = std::make_shared<transfer::Truncated>(
       std::move(base), cut, Shape{b.in_channels, b.image_size, b.image_size});
