@@ -247,6 +247,13 @@ TEST(Infer, BadInputsNameTheModelAndWhatItTakes) {
                        {"config", R"({"in_channels":3,"num_classes":4,"image_size":16,)"
                                   R"("normalization":{"mean":[0,0,0],"std":[1,0,1]}})"}});
   EXPECT_THROW_WITH(infer::load_checkpoint(bad), bad, "deviation of 0");
+  // Counts a hostile file gives are bounded before the model is built.
+  for (const char* config : {R"({"in_channels":3,"num_classes":1000000000000,"image_size":16})",
+                             R"({"in_channels":100000000,"num_classes":4,"image_size":16})",
+                             R"({"in_channels":3,"num_classes":4,"image_size":1000000000})"}) {
+    train::save_weights(bad, *s.model, {{"model", "small-cnn"}, {"config", config}});
+    EXPECT_THROW_WITH(infer::load_checkpoint(bad), bad, "expected 1-1024 channels");
+  }
 }
 
 TEST(Infer, EvaluateChecksClassesEmptySetsAndNonFiniteOutputs) {

@@ -49,8 +49,13 @@ void apply_config(ModelBundle& b, const std::string& config) {
   } catch (const Error& e) {
     throw Error(b.source + ": malformed 'config' metadata: " + e.what());
   }
-  CONVKIT_CHECK(b.in_channels > 0 && b.image_size > 0, b.source, ": 'config' metadata gives ",
-                b.in_channels, " input channels and image size ", b.image_size);
+  // Bounded: the model is built from these before any tensor is read, so a hostile file must
+  // not make it allocate without limit.
+  CONVKIT_CHECK(b.in_channels > 0 && b.in_channels <= 1024 && b.image_size > 0 &&
+                    b.image_size <= 16384 && b.num_classes <= 1'000'000,
+                b.source, ": 'config' metadata gives ", b.in_channels,
+                " input channels, image size ", b.image_size, " and ", b.num_classes,
+                " classes (expected 1-1024 channels, sizes up to 16384, up to 1,000,000 classes)");
   CONVKIT_CHECK(b.standardization.mean.size() == b.standardization.std.size() &&
                     (b.standardization.mean.empty() ||
                      int64_t(b.standardization.mean.size()) == b.in_channels),
