@@ -162,8 +162,9 @@ TEST(Plan, WhatCannotBePlannedIsRefusedAndTheSessionRunsTheModel) {
       << report[0];
 }
 
-TEST(Plan, SessionPlansEachShapeAndAnswersLikeTheModel) {
-  manual_seed(2);
+// A 1 x 28 x 28, 10-class ResNet-20 with random batch-norm statistics, weights seeded by `seed`.
+infer::ModelBundle resnet20_bundle(uint64_t seed) {
+  manual_seed(seed);
   infer::ModelBundle b;
   b.module = models::create_model("resnet20", {1, 10, 28});
   randomize_batch_norms(*b.module);
@@ -171,6 +172,11 @@ TEST(Plan, SessionPlansEachShapeAndAnswersLikeTheModel) {
   b.in_channels = 1;
   b.image_size = 28;
   b.num_classes = 10;
+  return b;
+}
+
+TEST(Plan, SessionPlansEachShapeAndAnswersLikeTheModel) {
+  const infer::ModelBundle b = resnet20_bundle(2);
   infer::SessionOptions off;
   off.plan = false;
   const infer::Session planned(b, {}), plain(b, off);
@@ -214,14 +220,7 @@ bool cpu_has_bf16() {
 // bfloat16 convolutions: close to float32 (not identical: the flag reaches the kernels), the same
 // class wherever float32 is decided, and refused where they cannot run.
 TEST(PlanBf16, AgreesWithFloat32AndIsRefusedWithoutOneDnn) {
-  manual_seed(6);
-  infer::ModelBundle b;
-  b.module = models::create_model("resnet20", {1, 10, 28});
-  randomize_batch_norms(*b.module);
-  b.name = "resnet20";
-  b.in_channels = 1;
-  b.image_size = 28;
-  b.num_classes = 10;
+  const infer::ModelBundle b = resnet20_bundle(6);
   b.module->eval();
   const Shape shape{64, 1, 28, 28};
   infer::PlanOptions bf16;
