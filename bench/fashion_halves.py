@@ -6,6 +6,8 @@
 OUT/source:        every training image of the even classes (0, 2, 4, 6, 8)
 OUT/target_K:      K training images of each odd class (1, 3, 5, 7, 9), drawn with the seed
 OUT/test:          every test image of the odd classes
+OUT/val:           200 further training images of each odd class, in no target: for choices
+                   such as the cut, so that the test set is looked at once
 Class folders are named by the Fashion-MNIST class name.
 """
 import gzip
@@ -43,10 +45,15 @@ def main():
     write(os.path.join(out, "source"), tr_x, tr_y, np.flatnonzero(tr_y % 2 == 0))
     write(os.path.join(out, "test"), te_x, te_y, np.flatnonzero(te_y % 2 == 1))
     rng = np.random.default_rng(seed)
+    used = set()
     for k in ks:
         keep = np.concatenate([rng.choice(np.flatnonzero(tr_y == c), k, replace=False)
                                for c in range(1, 10, 2)])
         write(os.path.join(out, "target_%d" % k), tr_x, tr_y, keep)
+        used.update(keep.tolist())
+    val = np.concatenate([rng.choice([i for i in np.flatnonzero(tr_y == c) if i not in used], 200,
+                                     replace=False) for c in range(1, 10, 2)])
+    write(os.path.join(out, "val"), tr_x, tr_y, val)
 
 
 if __name__ == "__main__":

@@ -99,6 +99,29 @@ TEST_F(TransferCmd, TheResultIsAModelEvalAndPredictTake) {
   EXPECT_TRUE(has(ev, "is itself a `convkit transfer` result")) << ev;
 }
 
+// A cut below the top: the feature map is averaged over its positions by default (the head sees
+// 16 features), kept whole with --features map; the pooled result loads in eval as it trained.
+TEST_F(TransferCmd, ALowerCutIsPooledUnlessAskedForTheMap) {
+  std::string out, ev;
+  ASSERT_EQ(cli(transfer("--cut 7 --unfreeze 1 --test-data " + path("tgt")), &out), 0) << out;
+  EXPECT_TRUE(has(out, "cut at 7 (pooled), 3 classes")) << out;
+  EXPECT_TRUE(has(out, "head: 1 epochs, 51 trainable parameters")) << out;
+  const size_t joint = out.find("joint: 1 epochs");
+  ASSERT_NE(joint, std::string::npos) << out;
+  const size_t at = out.find("test ", joint);
+  ASSERT_NE(at, std::string::npos) << out;
+  const std::string acc = out.substr(at + 5, out.find('%', at) - at - 5);
+  ASSERT_EQ(cli("eval " + path("out/transfer.safetensors") + " --data " + path("tgt"), &ev), 0)
+      << ev;
+  EXPECT_TRUE(has(ev, "top-1 " + acc + "%")) << "transfer said " << acc << "%:\n" << ev;
+
+  ASSERT_EQ(cli(transfer("--cut 7 --unfreeze 1 --features map"), &out), 0) << out;
+  EXPECT_TRUE(has(out, "cut at 7, 3 classes")) << out;
+  EXPECT_TRUE(has(out, "head: 1 epochs, 1203 trainable parameters")) << out;  // 16 x 5 x 5 x 3 + 3
+  EXPECT_NE(cli(transfer("--features mean"), &out), 0);
+  EXPECT_TRUE(has(out, "--features")) << out;
+}
+
 TEST_F(TransferCmd, BadArgumentsFailNamingWhatIsWrong) {
   std::string out;
   EXPECT_NE(cli(transfer("--cut layer9"), &out), 0);

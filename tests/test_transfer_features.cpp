@@ -4,11 +4,13 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
 #include "convkit/autograd.h"
 #include "convkit/models/resnet_cifar.h"
+#include "convkit/ops/reduce.h"
 #include "convkit/random.h"
 #include "convkit/transfer/feature_cache.h"
 #include "convkit/transfer/recipe.h"
@@ -71,6 +73,47 @@ TEST(Truncated, ReturnsTheCutLayersOutputAndKeepsOnlyTheLayersBeforeIt) {
     (*base)(x);
   }
   EXPECT_EQ(values(cut(x)), values(hooked));
+}
+
+// Pooled: the cut layer's map averaged over its positions, gradients reaching the layers below.
+TEST(Truncated, PooledAveragesTheMapAndRefusesAVector) {
+  auto base = resnet8(1);
+  transfer::Truncated map(base, "layer2", {1, 8, 8});
+  transfer::Truncated pooled(base, "layer2", {1, 8, 8}, /*pool=*/true);
+  EXPECT_EQ(pooled.feature_shape(), Shape({32}));
+  EXPECT_EQ(pooled.blocks(), map.blocks());
+  base->eval();
+  Tensor x = Tensor::randn({2, 1, 8, 8});
+  Tensor m, p;
+  {
+    NoGradGuard no_grad;
+    m = map(x);
+    p = pooled(x);
+  }
+  ASSERT_EQ(p.shape(), Shape({2, 32}));
+  for (int64_t n = 0; n < 2; ++n)
+    for (int64_t c = 0; c < 32; ++c) {
+      double sum = 0;
+      for (int64_t k = 0; k < 16; ++k) sum += m.data<float>()[(n * 32 + c) * 16 + k];
+      EXPECT_NEAR(p.data<float>()[n * 32 + c], sum / 16, 1e-5);
+    }
+  sum(pooled(x)).backward();
+  Tensor g;
+  for (const auto& [name, t] : base->named_parameters())
+    if (name == "layer1.0.conv1.weight") g = t.grad();
+  ASSERT_TRUE(g.defined());
+  double mass = 0;
+  for (float v : values(g)) mass += std::abs(v);
+  EXPECT_GT(mass, 0);
+
+  try {
+    transfer::Truncated(resnet8(1), "fc", {1, 8, 8}, /*pool=*/true);
+    FAIL() << "no throw";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("layer 'fc' of CifarResNet gives [10] per example"),
+              std::string::npos)
+        << e.what();
+  }
 }
 
 TEST(Truncated, RefusesUnknownLayersNamingThem) {

@@ -84,10 +84,12 @@ void default_preprocessing(ModelBundle& b) {
 std::shared_ptr<nn::Module> transfer_module(const ModelBundle& b, const std::string& spec) {
   int64_t base_classes = 0;
   std::string cut;
+  bool pool = false;
   try {
     const auto j = nlohmann::json::parse(spec);
     base_classes = j.at("base_classes").get<int64_t>();
     cut = j.at("cut").get<std::string>();
+    pool = j.value("pool", false);
   } catch (const nlohmann::json::exception& e) {
     throw Error(b.source + ": malformed 'transfer' metadata: " + e.what());
   }
@@ -97,7 +99,7 @@ std::shared_ptr<nn::Module> transfer_module(const ModelBundle& b, const std::str
                 "' (expected 1 to 1,000,000 classes and a layer name)");
   auto base = models::create_model(b.name, {b.in_channels, base_classes, b.image_size});
   auto cut_base = std::make_shared<transfer::Truncated>(
-      std::move(base), cut, Shape{b.in_channels, b.image_size, b.image_size});
+      std::move(base), cut, Shape{b.in_channels, b.image_size, b.image_size}, pool);
   return std::make_shared<transfer::TransferModel>(std::move(cut_base), b.num_classes);
 }
 

@@ -188,7 +188,8 @@ FeatureCacheFile read_feature_cache(const std::string& path, int64_t num_classes
 
 CachedFeatures cached_features(const std::string& path, Truncated& base, const data::DatasetPtr& ds,
                                const std::string& data_source, int64_t batch_size) {
-  const FeatureKey key{base.layer(), module_checksum(base), dataset_fingerprint(*ds, data_source)};
+  const FeatureKey key{base.layer() + (base.pooled() ? " (pooled)" : ""), module_checksum(base),
+                       dataset_fingerprint(*ds, data_source)};
   CachedFeatures out;
   if (std::filesystem::exists(path)) {
     FeatureCacheFile file = read_feature_cache(path, ds->num_classes(), ds->class_names());

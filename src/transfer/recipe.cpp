@@ -24,9 +24,11 @@ bool has_trainable(const nn::Module& m) {
 }
 
 // SGD with momentum over `groups`, cosine decay over the stage, no per-epoch validation (the
-// stage is evaluated once at its end). Returns the training seconds.
+// stage is evaluated once at its end). Returns the training seconds. `in_memory`: the examples
+// are ready (cached features), so batches are cut on the training thread: a loader thread per
+// epoch would cost more than the head's step.
 double run_stage(nn::Module& model, std::vector<optim::ParamGroup> groups,
-                 const data::DatasetPtr& train, const StageOptions& o) {
+                 const data::DatasetPtr& train, const StageOptions& o, bool in_memory = false) {
   CONVKIT_CHECK(o.epochs >= 0 && o.batch_size > 0 && o.lr > 0,
                 "transfer: a stage needs epochs "
                 ">= 0, batch_size > 0 and lr > 0 (got ",
@@ -34,7 +36,8 @@ double run_stage(nn::Module& model, std::vector<optim::ParamGroup> groups,
   if (o.epochs == 0) return 0;
   optim::SGD sgd(std::move(groups), {.momentum = o.momentum});
   train::ClassificationTask task(train->num_classes());
-  data::DataLoader loader(train, {.batch_size = o.batch_size, .seed = o.seed});
+  data::DataLoader loader(
+      train, {.batch_size = o.batch_size, .seed = o.seed, .prefetch = in_memory ? 0 : 2});
   train::Trainer trainer(model, sgd, task, loader, /*val_loader=*/nullptr, {.epochs = o.epochs});
   trainer.add_callback(
       std::make_shared<train::ScheduleCallback>(optim::cosine_lr(o.epochs * loader.num_batches())));
@@ -142,7 +145,7 @@ StageResult train_head(TransferModel& model, const TransferData& data,
                          test = features(data.test, "test");
   r.extract_seconds = built ? seconds_since(t0) : 0.0;
   r.seconds = run_stage(*model.head, optim::param_groups(*model.head, group_options(options)),
-                        train, options);
+                        train, options, /*in_memory=*/true);
   evaluate_stage(r, *model.head, val, test, options.batch_size);
   return r;
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "convkit/autograd.h"
+#include "convkit/ops/pool.h"
 
 namespace convkit::transfer {
 
@@ -30,8 +31,8 @@ Tensor run_to_cut(nn::Module& base, const std::string& layer, const Tensor& x) {
 }  // namespace
 
 Truncated::Truncated(std::shared_ptr<nn::Module> base, std::string layer,
-                     const Shape& example_shape)
-    : nn::Module("Truncated"), base_(std::move(base)), layer_(std::move(layer)) {
+                     const Shape& example_shape, bool pool)
+    : nn::Module("Truncated"), base_(std::move(base)), layer_(std::move(layer)), pool_(pool) {
   CONVKIT_CHECK(!layer_.empty(), "transfer: the layer to cut ", base_->type_name(),
                 " at is empty; name a module by its dotted path (e.g. 'avgpool')");
   base_->child(layer_);  // throws naming the path and the children that exist
@@ -61,6 +62,13 @@ Truncated::Truncated(std::shared_ptr<nn::Module> base, std::string layer,
   hooks.clear();
   feature_shape_ =
       Shape(std::vector<int64_t>(probe_out.shape().begin() + 1, probe_out.shape().end()));
+  if (pool_) {
+    CONVKIT_CHECK(feature_shape_.ndim() == 3, "transfer: layer '", layer_, "' of ",
+                  base_->type_name(), " gives ", feature_shape_.to_string(),
+                  " per example, not a feature map [C, H, W] to average over its positions; "
+                  "cut at a convolutional layer, or keep its output as it is (no pooling)");
+    feature_shape_ = Shape{feature_shape_[0]};
+  }
 
   for (const std::string& name : order) {
     std::shared_ptr<nn::Module> child = register_module(name, base_->child(name));
@@ -68,6 +76,10 @@ Truncated::Truncated(std::shared_ptr<nn::Module> base, std::string layer,
   }
 }
 
-Tensor Truncated::forward(const Tensor& x) { return run_to_cut(*base_, layer_, x); }
+Tensor Truncated::forward(const Tensor& x) {
+  Tensor out = run_to_cut(*base_, layer_, x);
+  if (!pool_) return out;
+  return global_avg_pool2d(out).flatten();
+}
 
 }  // namespace convkit::transfer

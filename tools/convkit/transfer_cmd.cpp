@@ -20,7 +20,8 @@ namespace convkit::cli {
 
 namespace {
 struct TransferArgs {
-  std::string base, model, data, test_data, cut, unfreeze = "1", cache, out = "runs/transfer";
+  std::string base, model, data, test_data, cut, unfreeze = "1", cache, out = "runs/transfer",
+                                                 features = "pool";
   int64_t image_size = 0, head_epochs = 5, joint_epochs = 5;
   double val_fraction = 0.2;
   bool no_cache = false, compare_uncached = false;
@@ -77,6 +78,13 @@ void run_transfer(const TransferArgs& args) {
   Base b = load_base(a);
   const std::string cut = a.cut.empty() ? default_cut(*b.bundle.module) : a.cut;
   const Shape example{b.bundle.in_channels, b.bundle.image_size, b.bundle.image_size};
+  // "pool" averages a feature map over its positions; a cut that already gives a vector (the
+  // default, after the base's own pooling) passes as it is.
+  auto pooled_at = [&](std::shared_ptr<nn::Module> base, const std::string& at) {
+    const Shape f = transfer::Truncated(std::move(base), at, example).feature_shape();
+    return a.features == "pool" && f.ndim() == 3 && f[1] * f[2] > 1;
+  };
+  const bool pool = pooled_at(b.bundle.module, cut);
 
   auto images = open_image_data(a.data, b.bundle.preprocessing, a.images);
   std::printf("data: %s\n", describe_image_data(a.data, *images).c_str());
@@ -98,8 +106,8 @@ void run_transfer(const TransferArgs& args) {
   const transfer::TransferData data{standardize(d.train), standardize(d.val), standardize(d.test)};
   const int64_t classes = images->num_classes();
   std::printf(
-      "convkit transfer: %s (%s) cut at %s, %lld classes; %lld train, %lld val, %lld test\n",
-      b.arch.c_str(), a.base.c_str(), cut.c_str(), (long long)classes,
+      "convkit transfer: %s (%s) cut at %s%s, %lld classes; %lld train, %lld val, %lld test\n",
+      b.arch.c_str(), a.base.c_str(), cut.c_str(), pool ? " (pooled)" : "", (long long)classes,
       (long long)data.train->size(), (long long)(data.val ? data.val->size() : 0),
       (long long)(data.test ? data.test->size() : 0));
 
@@ -116,17 +124,17 @@ void run_transfer(const TransferArgs& args) {
                        b.bundle.preprocessing.to_json() + "|seed " + std::to_string(a.stage.seed);
   }
 
-  auto new_model = [&](std::shared_ptr<nn::Module> base) {
+  auto new_model = [&](std::shared_ptr<nn::Module> base, const std::string& at, bool pooled) {
     manual_seed(a.stage.seed);
-    return transfer::TransferModel(std::make_shared<transfer::Truncated>(base, cut, example),
+    return transfer::TransferModel(std::make_shared<transfer::Truncated>(base, at, example, pooled),
                                    classes);
   };
-  transfer::TransferModel model = new_model(b.bundle.module);
+  transfer::TransferModel model = new_model(b.bundle.module, cut, pool);
   std::vector<transfer::StageResult> results;
   results.push_back(transfer::train_head(model, data, head));
   std::printf("%s\n", results.back().to_string().c_str());
   if (a.compare_uncached && !head.cache_dir.empty()) {
-    transfer::TransferModel again = new_model(b.bundle.module);
+    transfer::TransferModel again = new_model(b.bundle.module, cut, pool);
     transfer::StageOptions through = head;
     through.cache_dir.clear();
     transfer::StageResult r = transfer::train_head(again, data, through);
@@ -156,7 +164,11 @@ void run_transfer(const TransferArgs& args) {
   results.push_back(transfer::train_joint(model, data, joint));
   std::printf("%s\n", results.back().to_string().c_str());
 
-  transfer::TransferModel fresh = new_model(models::create_model(b.arch, b.config));
+  // The baseline a user would otherwise train: the base's whole architecture (up to its own
+  // classifier, whatever the cut), fresh weights, a new head.
+  std::shared_ptr<nn::Module> fresh_base = models::create_model(b.arch, b.config);
+  const std::string whole = default_cut(*fresh_base);
+  transfer::TransferModel fresh = new_model(fresh_base, whole, pooled_at(fresh_base, whole));
   results.push_back(transfer::train_scratch(fresh, data, scratch));
   std::printf("%s\n", results.back().to_string().c_str());
 
@@ -179,8 +191,11 @@ void run_transfer(const TransferArgs& args) {
   target.class_names = images->class_names();
   target.trained_on_images = true;
   train::Metadata meta = infer::bundle_metadata(target);
-  meta["transfer"] =
-      nlohmann::json{{"base_classes", b.config.num_classes}, {"cut", cut}, {"base", a.base}}.dump();
+  meta["transfer"] = nlohmann::json{
+      {"base_classes", b.config.num_classes},
+      {"cut", cut},
+      {"pool", pool},
+      {"base", a.base}}.dump();
   const std::string weights = a.out + "/transfer.safetensors";
   train::save_weights(weights, model, meta);
   std::printf("fine-tuned model: %s (convkit eval, predict and serve take it)\n", weights.c_str());
@@ -207,6 +222,11 @@ void add_transfer(CLI::App& app) {
   cmd->add_option("--cut", a->cut,
                   "Module the features come from (dotted path; default: the one before the "
                   "classifier)");
+  cmd->add_option("--features", a->features,
+                  "The head's input from the cut layer: pool (a feature map averaged over its "
+                  "positions, as the base's own head does) or map (flattened as it is)")
+      ->check(CLI::IsMember({"pool", "map"}))
+      ->capture_default_str();
   cmd->add_option("--unfreeze", a->unfreeze,
                   "Top blocks to unfreeze for the joint stage: a count, or comma-separated names "
                   "(layer3,layer2; a single numeric name takes a comma: 12,)")
