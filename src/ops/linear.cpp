@@ -63,14 +63,23 @@ void check_linear(const Tensor& x, const Tensor& w, const Tensor& b) {
                 " differs from weight dtype ", dtype_name(w.dtype()));
 }
 
-auto linear_accepts(const Tensor& x, const Tensor& w) {
-  return [&x, &w](std::string* why) { return onednn::linear_accepts(x, w, why); };
+// Below this many multiply-adds the reference loop (a few microseconds) beats a oneDNN call, whose
+// first use of each shape also JIT-compiles a kernel (milliseconds): a linear head on 32 cached
+// features paid more for that than for all its training steps.
+constexpr int64_t kSmallLinearMacs = 8192;
+
+auto linear_accepts(const Tensor& x, const Tensor& w, int64_t macs) {
+  return [&x, &w, macs](std::string* why) {
+    if (macs < kSmallLinearMacs) return *why = "small (the reference loop is faster)", false;
+    return onednn::linear_accepts(x, w, why);
+  };
 }
 
 Tensor linear_backward_data(const Tensor& g, const Tensor& w) {
   Tensor dx = Tensor::empty({g.size(0), w.size(1)}, g.dtype());
   detail::dispatch(
-      "linear", g.dtype(), linear_accepts(g, w), [&] { onednn::linear_backward_data(dx, g, w); },
+      "linear", g.dtype(), linear_accepts(g, w, g.size(0) * w.size(0) * w.size(1)),
+      [&] { onednn::linear_backward_data(dx, g, w); },
       [&]<class T>() { ref::linear_backward_data<T>(dx, g, w); });
   return dx;
 }
@@ -80,7 +89,7 @@ TensorList linear_backward_weights(const Tensor& g, const Tensor& x, bool with_b
   Tensor dw = Tensor::empty({g.size(1), x.size(1)}, g.dtype());
   Tensor db = with_bias ? Tensor::empty({g.size(1)}, g.dtype()) : Tensor();
   detail::dispatch(
-      "linear", g.dtype(), linear_accepts(x, g),
+      "linear", g.dtype(), linear_accepts(x, g, g.size(0) * g.size(1) * x.size(1)),
       [&] { onednn::linear_backward_weights(dw, db, g, x); },
       [&]<class T>() { ref::linear_backward_weights<T>(dw, db, g, x); });
   return {dw, db};
@@ -134,7 +143,7 @@ Tensor linear(const Tensor& x, const Tensor& w, const Tensor& b) {
   const bool training = autograd::grad_enabled() && (x.requires_grad() || w.requires_grad() ||
                                                      (b.defined() && b.requires_grad()));
   detail::dispatch(
-      "linear", x.dtype(), linear_accepts(x, w),
+      "linear", x.dtype(), linear_accepts(x, w, x.size(0) * x.size(1) * w.size(0)),
       [&] { onednn::linear_forward(y, x, w, b, training); },
       [&]<class T>() { ref::linear_forward<T>(y, x, w, b); });
   autograd::record(
