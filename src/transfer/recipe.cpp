@@ -99,12 +99,12 @@ void unfreeze_blocks(TransferModel& model, const std::vector<std::string>& names
 
 std::string StageResult::to_string() const {
   char buf[256];
-  std::snprintf(buf, sizeof buf, "%s: %lld epochs, %lld trainable parameters, %.2f s",
+  std::snprintf(buf, sizeof buf, "%s: %lld epochs, %lld trainable parameters, %.3g s",
                 stage.c_str(), static_cast<long long>(epochs), static_cast<long long>(trainable),
                 seconds);
   std::string s = buf;
   if (extract_seconds > 0) {
-    std::snprintf(buf, sizeof buf, " (+ %.2f s extracting features)", extract_seconds);
+    std::snprintf(buf, sizeof buf, " (+ %.3g s extracting features)", extract_seconds);
     s += buf;
   }
   if (val_acc >= 0) {

@@ -138,11 +138,13 @@ void run_transfer(const TransferArgs& args) {
     transfer::StageOptions through = head;
     through.cache_dir.clear();
     transfer::StageResult r = transfer::train_head(again, data, through);
+    char extraction[64] = "none, the cache was current";
+    if (results.back().extract_seconds > 0)
+      std::snprintf(extraction, sizeof extraction, "%.3g s", results.back().extract_seconds);
     std::printf(
-        "head through the frozen base every step: %.2f s; on cached features: %.2f s "
-        "(%.1fx faster; extraction once: %.2f s)\n",
-        r.seconds, results.back().seconds, r.seconds / results.back().seconds,
-        results.back().extract_seconds);
+        "head through the frozen base every step: %.3g s; on cached features: %.3g s "
+        "(%.1fx faster; extraction once: %s)\n",
+        r.seconds, results.back().seconds, r.seconds / results.back().seconds, extraction);
   }
 
   std::vector<std::string> unfrozen;
