@@ -121,5 +121,43 @@ TEST(EmbedCli, TrainEvalVerifyEnrolIdentify) {
   fs::remove_all(dir);
 }
 
+// Image folders (and CSV lists) train embeddings as they train classifiers: the checkpoint keeps
+// the folder's preprocessing, so verify prepares its files the same way.
+TEST(EmbedCli, TrainsFromAnImageFolder) {
+#ifdef CONVKIT_SANITIZE_BUILD
+  GTEST_SKIP() << "CLI runs with training: Release builds only";
+#endif
+  if (backend() != Backend::dnnl) GTEST_SKIP() << "runs once, on the oneDNN backend";
+  const fs::path dir =
+      fs::temp_directory_path() / ("convkit_embed_folder_" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  const std::string shapes = (dir / "shapes").string(), run = (dir / "run").string();
+  std::string out;
+  ASSERT_EQ(run_cli("make-shapes -o " + shapes + " --count 40 --size 28", &out), 0) << out;
+  ASSERT_EQ(run_cli("train --task embed --data " + shapes +
+                        " --model small-cnn --image-size 28 --grayscale --pk 4,4 "
+                        "--embedding-dim 8 --epochs 1 --val-fraction 0.25 --threads 1 "
+                        "--progress never --out " +
+                        run,
+                    &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("data: " + shapes), std::string::npos) << out;
+  EXPECT_NE(out.find("validation pairs AUC"), std::string::npos) << out;
+  const infer::ModelBundle b = infer::load_bundle(run + "/best.safetensors");
+  EXPECT_EQ(b.preprocessing.image_size, 28);
+  EXPECT_EQ(b.preprocessing.color, data::ColorMode::gray);
+  std::vector<std::string> files;
+  for (const auto& f : fs::recursive_directory_iterator(shapes))
+    if (f.path().extension() == ".png" && files.size() < 2) files.push_back(f.path().string());
+  ASSERT_EQ(files.size(), 2u);
+  ASSERT_EQ(run_cli("verify " + run + "/best.safetensors " + files[0] + " " + files[1], &out), 0)
+      << out;
+  EXPECT_NE(out.find("distance"), std::string::npos) << out;
+  EXPECT_NE(run_cli("train --task embed --data " + shapes + " --test-data " + shapes, &out), 0);
+  EXPECT_NE(out.find("--test-data is not used here"), std::string::npos) << out;
+  fs::remove_all(dir);
+}
+
 }  // namespace
 }  // namespace convkit

@@ -28,7 +28,9 @@ void add_embed_train_options(CLI::App& cmd, EmbedArgs& args);
 // The embedding run of `convkit train --task embed`: the dataset's classes `train_classes`, a P x K
 // sampler, the registry model with num_classes = dim, EmbeddingTask; then the threshold of best
 // validation accuracy is written into the best and last weights' "embedding" metadata.
-void run_train_embed(const EmbedArgs& e, train::TrainOptions o, const std::string& data,
+// `full`: the training images (IDX files, an image folder or a CSV list, opened as train opens
+// them; o.preprocessing set for images).
+void run_train_embed(const EmbedArgs& e, train::TrainOptions o, data::DatasetPtr full,
                      bool normalize, const data::AugmentFlags& augment);
 
 }  // namespace convkit::cli

@@ -162,7 +162,10 @@ void train_in_world(TrainArgs& a, dist::CommunicatorPtr comm) {
     CONVKIT_CHECK(
         a.init.init.empty() && a.init.freeze.empty() && a.init.lr_mult.empty(),
         "train --task embed: --init, --freeze and --lr-mult are not wired for embeddings");
-    return run_train_embed(a.embed, a.opt, a.data, a.normalize, a.augment);
+    CONVKIT_CHECK(a.test_data.empty(), "train --task embed: --test-data is not used here; ",
+                  "`convkit eval --task embed MODEL --data ...` scores a trained embedding");
+    Sources s = open_sources(a);
+    return run_train_embed(a.embed, a.opt, s.full, a.normalize, a.augment);
   }
   if (a.task == "detect") {
     a.detect.opt = a.opt;

@@ -5,7 +5,6 @@
 
 #include "augment_options.h"
 #include "commands.h"
-#include "convkit/data/idx.h"
 #include "convkit/embed/class_subset.h"
 #include "convkit/embed/embedding_task.h"
 #include "convkit/embed/pk_sampler.h"
@@ -15,7 +14,6 @@
 #include "convkit/train/callbacks.h"
 #include "convkit/train/classification_data.h"
 #include "embed_options.h"
-#include "image_data.h"
 
 namespace convkit::cli {
 
@@ -80,16 +78,12 @@ class EpochLine : public train::Callback {
 };
 }  // namespace
 
-void run_train_embed(const EmbedArgs& e, train::TrainOptions o, const std::string& data_dir,
+void run_train_embed(const EmbedArgs& e, train::TrainOptions o, data::DatasetPtr full,
                      bool normalize, const data::AugmentFlags& augment) {
-  CONVKIT_CHECK(!is_image_data(data_dir),
-                "train --task embed: --data must be a folder of "
-                "MNIST-layout IDX files (image folders are not wired for embeddings yet)");
   CONVKIT_CHECK(o.teacher.empty(),
                 "train --task embed: --teacher is for classification "
                 "(distillation of class probabilities)");
   const auto [p, k] = parse_pk(e.pk);
-  data::DatasetPtr full = data::fashion_mnist(data_dir, true);
   std::vector<int64_t> classes;
   if (e.train_classes.empty()) {
     for (int64_t c = 0; c < full->num_classes(); ++c) classes.push_back(c);
