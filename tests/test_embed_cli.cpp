@@ -154,6 +154,13 @@ TEST(EmbedCli, TrainsFromAnImageFolder) {
   ASSERT_EQ(run_cli("verify " + run + "/best.safetensors " + files[0] + " " + files[1], &out), 0)
       << out;
   EXPECT_NE(out.find("distance"), std::string::npos) << out;
+  ASSERT_EQ(run_cli("eval --task embed " + run + "/best.safetensors --data " + shapes +
+                        " --seen-classes 0-1 --unseen-classes 2-3 --pairs 50 --episodes 20 "
+                        "--val-fraction 0.25",
+                    &out),
+            0)
+      << out;
+  EXPECT_NE(out.find("unseen classes, test"), std::string::npos) << out;
   EXPECT_NE(run_cli("train --task embed --data " + shapes + " --test-data " + shapes, &out), 0);
   EXPECT_NE(out.find("--test-data is not used here"), std::string::npos) << out;
   fs::remove_all(dir);

@@ -90,8 +90,10 @@ ModelData data_for_model(const infer::ModelBundle& m, const std::string& path,
     d.name = path;
     d.images = open_image_data(path, m.preprocessing, args, m.class_names);
     std::printf("data: %s\n", describe_image_data(path, *d.images).c_str());
-    CONVKIT_CHECK(m.num_classes <= 0 || d.images->num_classes() == m.num_classes, m.source,
-                  ": the model predicts ", m.num_classes, " classes, but ", path, " has ",
+    // An embedding model's outputs are its dimensions, not classes (the folder's are identities).
+    const bool embedding = m.metadata.count("embedding") > 0;
+    CONVKIT_CHECK(embedding || m.num_classes <= 0 || d.images->num_classes() == m.num_classes,
+                  m.source, ": the model predicts ", m.num_classes, " classes, but ", path, " has ",
                   d.images->num_classes());
     d.inputs = infer::standardized(m, d.images, path);
     return d;
