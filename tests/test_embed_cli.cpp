@@ -161,6 +161,8 @@ TEST(EmbedCli, TrainsFromAnImageFolder) {
             0)
       << out;
   EXPECT_NE(out.find("unseen classes, test"), std::string::npos) << out;
+  EXPECT_NE(run_cli("eval " + run + "/best.safetensors --data " + shapes, &out), 0);
+  EXPECT_NE(out.find("is an embedding model"), std::string::npos) << out;
   EXPECT_NE(run_cli("train --task embed --data " + shapes + " --test-data " + shapes, &out), 0);
   EXPECT_NE(out.find("--test-data is not used here"), std::string::npos) << out;
   fs::remove_all(dir);

@@ -69,6 +69,9 @@ void run_eval(const EvalArgs& a) {
     return eval_with_metadata(a.model.path, a.data, a.images);
   const infer::Session session(load_model_argument(a.model), session_options(a.dtype));
   const infer::ModelBundle& m = session.bundle();
+  CONVKIT_CHECK(!m.metadata.count("embedding"), a.model.path,
+                " is an embedding model (its outputs are not classes); score it with "
+                "`convkit eval --task embed`");
   const ModelData d = data_for_model(m, a.data, a.split, a.images);
   const infer::Evaluation r = infer::evaluate(session, d.inputs, d.name, eval_options(a.extras));
   std::printf("%s (%s) on %s, %lld images: loss %.4f, top-1 %.2f%%", a.model.path.c_str(),
