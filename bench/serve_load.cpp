@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <mutex>
 #include <sstream>
 #include <string>
 #include <thread>
@@ -57,6 +58,8 @@ int main(int argc, char** argv) {
     std::vector<std::vector<double>> lat(static_cast<size_t>(clients)),
         server_total(static_cast<size_t>(clients)), model(static_cast<size_t>(clients));
     std::atomic<int64_t> failed{0};
+    std::mutex first_failure_mu;
+    std::string first_failure;
     const auto end = Clock::now() + std::chrono::duration<double>(seconds);
     std::vector<std::thread> threads;
     for (int c = 0; c < clients; ++c)
@@ -69,9 +72,14 @@ int main(int argc, char** argv) {
           const auto t0 = Clock::now();
           const auto r = cli.Post("/v1/predict", image, "image/png");
           const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
-          if (!r || r->status != 200)
-            ++failed;
-          else {
+          if (!r || r->status != 200) {
+            if (failed++ == 0) {  // the first failure's reason, for the report
+              std::lock_guard<std::mutex> lock(first_failure_mu);
+              first_failure =
+                  r ? "HTTP " + std::to_string(r->status) + ": " + r->body.substr(0, 120)
+                    : "no answer: " + httplib::to_string(r.error());
+            }
+          } else {
             lat[size_t(c)].push_back(ms);
             server_total[size_t(c)].push_back(json_number(r->body, "total"));
             model[size_t(c)].push_back(json_number(r->body, "model"));
@@ -102,6 +110,7 @@ int main(int argc, char** argv) {
         "\"server_total_p50_ms\": %.3f, \"model_p50_ms\": %.3f}\n",
         clients, seconds, all.size(), (long long)failed.load(), double(all.size()) / seconds,
         pct(0.5), pct(0.99), mean_batch, median(totals), median(models));
+    if (failed > 0) std::fprintf(stderr, "first failure: %s\n", first_failure.c_str());
     std::fflush(stdout);
   }
 }

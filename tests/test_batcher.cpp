@@ -187,6 +187,48 @@ TEST(Batcher, ReplicasShareTheQueueAndAnswerLikeOneSession) {
   EXPECT_EQ(ran.size(), 1u);
 }
 
+// run_when_idle: a lone input runs on the caller's thread; under contention from many callers the
+// replicas are never used by two threads at once (every answer is its own input's), and a replica
+// that a caller holds takes no queued work until it is back.
+TEST(Batcher, AnInputThatFindsAnIdleReplicaRunsOnTheCallersThread) {
+  const infer::Session a(small_bundle()), b(small_bundle());
+  const std::vector<Tensor> xs = random_inputs(64);
+  std::vector<Tensor> alone;
+  for (const Tensor& x : xs) alone.push_back(a.probabilities(x.reshape({1, 1, 16, 16})));
+  infer::BatcherOptions o;
+  o.max_batch = 4;
+  o.threads = 1;
+  o.run_when_idle = true;
+  std::mutex mu;
+  std::set<std::thread::id> batch_threads;
+  o.on_batch = [&](int64_t, double) {
+    std::lock_guard<std::mutex> lock(mu);
+    batch_threads.insert(std::this_thread::get_id());
+  };
+  infer::Batcher batcher(std::vector<const infer::Session*>{&a, &b}, o);
+  std::future<infer::BatchedResult> f = batcher.submit(xs[0]);
+  ASSERT_EQ(f.wait_for(std::chrono::seconds(0)), std::future_status::ready) << "ran in submit";
+  EXPECT_LE(max_abs_diff(f.get().probabilities, alone[0].reshape({5})), 1e-5);
+  EXPECT_EQ(batch_threads, std::set<std::thread::id>{std::this_thread::get_id()});
+
+  std::vector<infer::BatchedResult> got(xs.size());
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 8; ++t)
+    threads.emplace_back([&, t] {
+      for (size_t i = 1 + size_t(t); i < xs.size(); i += 8) got[i] = batcher.submit(xs[i]).get();
+    });
+  for (auto& th : threads) th.join();
+  for (size_t i = 1; i < xs.size(); ++i)
+    EXPECT_LE(max_abs_diff(got[i].probabilities, alone[i].reshape({5})), 1e-5) << i;
+  EXPECT_EQ(batcher.inputs_run(), 64);
+
+  o.threads = 2;  // a caller's thread runs one kernel thread: with more, everything queues
+  batch_threads.clear();
+  infer::Batcher two(std::vector<const infer::Session*>{&a}, o);
+  two.submit(xs[0]).get();
+  EXPECT_EQ(batch_threads.count(std::this_thread::get_id()), 0u);
+}
+
 TEST(Batcher, ReplicasAndWarmUpFailuresAreChecked) {
   const infer::Session a(small_bundle());
   infer::BatcherOptions o;

@@ -33,20 +33,22 @@ Batcher::Batcher(const std::vector<const Session*>& replicas, BatcherOptions opt
       CONVKIT_CHECK(replicas[i] != replicas[j], "Batcher: replicas ", j, " and ", i,
                     " are the same session (each worker needs its own copy of the model)");
   }
-  const int threads = options_.threads > 0 ? options_.threads : omp_get_max_threads();
+  threads_ = options_.threads > 0 ? options_.threads : omp_get_max_threads();
+  sessions_ = replicas;
+  busy_.assign(replicas.size(), 0);
   std::vector<std::future<void>> warmed;
-  for (const Session* s : replicas) {
+  for (size_t i = 0; i < replicas.size(); ++i) {
     auto ready = std::make_shared<std::promise<void>>();
     warmed.push_back(ready->get_future());
-    workers_.emplace_back([this, s, threads, ready] {
-      omp_set_num_threads(threads);
+    workers_.emplace_back([this, i, ready] {
+      omp_set_num_threads(threads_);
       try {
-        if (options_.warm_up) options_.warm_up(*s);
+        if (options_.warm_up) options_.warm_up(*sessions_[i]);
         ready->set_value();
       } catch (...) {
         ready->set_exception(std::current_exception());
       }
-      work(*s);
+      work(i);
     });
   }
   try {
@@ -77,8 +79,34 @@ std::future<BatchedResult> Batcher::submit(Tensor input) {
   item.input = std::move(input);
   item.enqueued = std::chrono::steady_clock::now();
   std::future<BatchedResult> f = item.result.get_future();
-  enqueue(std::move(item));
+  const int replica = claim_idle_replica();
+  if (replica < 0) {
+    enqueue(std::move(item));
+    return f;
+  }
+  std::vector<Item> batch;
+  batch.push_back(std::move(item));
+  run_batch(*sessions_[size_t(replica)], batch);  // sets the result or its exception
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    busy_[size_t(replica)] = 0;
+  }
+  wake_.notify_all();  // work may have queued for this replica meanwhile
   return f;
+}
+
+int Batcher::claim_idle_replica() {
+  if (!options_.run_when_idle || threads_ != 1) return -1;
+  std::lock_guard<std::mutex> lock(mu_);
+  if (stopping_ || !queue_.empty()) return -1;
+  for (size_t i = 0; i < busy_.size(); ++i)
+    if (!busy_[i]) {
+      busy_[i] = 1;
+      ++batches_;
+      ++inputs_;
+      return int(i);
+    }
+  return -1;
 }
 
 void Batcher::enqueue(Item item) {
@@ -130,14 +158,17 @@ int64_t Batcher::ready_inputs() const {
   return n;
 }
 
-void Batcher::work(const Session& session) {
+void Batcher::work(size_t replica) {
+  const Session& session = *sessions_[replica];
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+    // A replica that a caller runs an input on (run_when_idle) takes no work until it is back.
+    wake_.wait(lock, [&] { return !busy_[replica] && (stopping_ || !queue_.empty()); });
     if (queue_.empty()) return;  // stopping, and nothing left to run
     if (!queue_.front().input.defined()) {
       Item task = std::move(queue_.front());
       queue_.pop_front();
+      busy_[replica] = 1;
       lock.unlock();
       try {
         task.task(session);
@@ -146,14 +177,15 @@ void Batcher::work(const Session& session) {
         task.done.set_exception(std::current_exception());
       }
       lock.lock();
+      busy_[replica] = 0;
       continue;
     }
     // Wait for a full batch until the oldest input has waited max_wait; when stopping, run now.
     const auto deadline = queue_.front().enqueued + options_.max_wait;
     wake_.wait_until(lock, deadline,
                      [&] { return stopping_ || ready_inputs() >= options_.max_batch; });
-    // Another worker may have taken them meanwhile.
-    if (queue_.empty() || !queue_.front().input.defined()) continue;
+    // Another worker may have taken them meanwhile, or a caller this replica (run_when_idle).
+    if (busy_[replica] || queue_.empty() || !queue_.front().input.defined()) continue;
     int64_t n = ready_inputs();
     if (options_.power_of_two_batches)
       while ((n & (n - 1)) != 0) n &= n - 1;  // clear low bits down to the highest one
@@ -165,9 +197,11 @@ void Batcher::work(const Session& session) {
     }
     ++batches_;
     inputs_ += n;
+    busy_[replica] = 1;
     lock.unlock();
     run_batch(session, batch);
     lock.lock();
+    busy_[replica] = 0;
   }
 }
 

@@ -135,6 +135,11 @@ void add_serve(CLI::App& app) {
       ->group(lim)
       ->capture_default_str()
       ->check(CLI::Range(0.0, 10000.0));
+  c.batching.run_when_idle = true;
+  cmd->add_flag("--always-queue{false}", c.batching.run_when_idle,
+                "Queue every image for a model worker (default: with one kernel thread per "
+                "worker, an image that finds nothing waiting runs at once on its HTTP thread)")
+      ->group(lim);
   cmd->add_flag("--any-batch-size{false}", c.batching.power_of_two_batches,
                 "Run every batch size (default: 1, 2, 4, 8, ...; each size costs its own kernels)")
       ->group(lim);

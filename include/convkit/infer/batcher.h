@@ -50,6 +50,11 @@ struct BatcherOptions {
   std::function<void(const Session&)> warm_up;
   // Called on the worker after each forward pass (for metrics); must not throw.
   std::function<void(int64_t batch_size, double model_ms)> on_batch;
+  // With one kernel thread per worker: when nothing waits and a replica is idle, submit runs the
+  // input at once on the caller's thread with that replica (its future is ready on return). A
+  // lone request then skips the two thread hand-offs (queue -> worker -> caller), each a futex
+  // wake-up on a virtual machine; under load inputs queue and batch as before.
+  bool run_when_idle = false;
 };
 
 // submit / run_exclusive when max_queue items already wait, or after stop(): the caller should
@@ -107,12 +112,17 @@ class Batcher {
   };
   // Queues an input or a task; throws QueueFull when stopping or full.
   void enqueue(Item item);
-  void work(const Session& session);
+  // Claims an idle replica when nothing waits (run_when_idle); -1 when there is none.
+  int claim_idle_replica();
+  void work(size_t replica);
   void run_batch(const Session& session, std::vector<Item>& batch);
   // Leading queued inputs of the front input's shape, up to max_batch (call under mu_).
   int64_t ready_inputs() const;
 
   const BatcherOptions options_;
+  std::vector<const Session*> sessions_;
+  int threads_ = 1;         // kernel threads of each worker
+  std::vector<char> busy_;  // per replica: a batch, task or inline input is running on it
   mutable std::mutex mu_;
   std::condition_variable wake_;
   std::deque<Item> queue_;
