@@ -81,10 +81,28 @@ TEST(DetectCli, TrainDetectEval) {
   EXPECT_TRUE(ev["map50_voc"].is_number());
   EXPECT_GT(convkit::test::read_bytes(t.path("ev/pr.png")).size(), 1000u);  // a PNG was drawn
 
-  // Bad input: an architecture that does not exist yet, a file that is no detector.
-  EXPECT_NE(
-      run(t, "train --task detect --arch frcnn --data " + csv + " --out " + t.path("r2"), out), 0);
-  EXPECT_TRUE(has(out, "--arch 'frcnn' is not available")) << out;
+  // The two-stage detector through the same commands.
+  ASSERT_EQ(run(t,
+                "train --task detect --arch frcnn --data " + csv +
+                    " --image-size 32 --grid 4 --anchors 2 --detector-width 8 --epochs 1 " +
+                    "--batch-size 8 --optimizer adam --lr 0.002 --val-fraction 0.25 " +
+                    "--progress never --out " + t.path("rcnn"),
+                out),
+            0)
+      << out;
+  EXPECT_TRUE(has(out, "frcnn (grid 4")) << out;
+  EXPECT_TRUE(has(out, "validation: mAP@0.5")) << out;
+  const std::string rcnn = t.path("rcnn/detector.safetensors");
+  ASSERT_EQ(run(t, "detect " + rcnn + " " + image + " --conf 0 --out " + t.path("det2"), out), 0)
+      << out;
+  EXPECT_TRUE(std::filesystem::exists(t.path("det2/circle_00000.png"))) << out;
+  ASSERT_EQ(run(t, "eval " + rcnn + " --data " + csv, out), 0) << out;
+  EXPECT_TRUE(has(out, "mAP@0.5")) << out;
+
+  // Bad input: an architecture that does not exist, a file that is no detector.
+  EXPECT_NE(run(t, "train --task detect --arch ssd --data " + csv + " --out " + t.path("r2"), out),
+            0);
+  EXPECT_TRUE(has(out, "ssd")) << out;
   EXPECT_NE(run(t, "train --task detect --strict --data " + csv + " --out " + t.path("r3"), out),
             0);
   EXPECT_TRUE(has(out, "x2 < x1")) << out;

@@ -3,6 +3,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "convkit/autograd.h"
 #include "convkit/error.h"
 #include "convkit/io/safetensors.h"
 
@@ -13,12 +14,32 @@ constexpr const char* kTaskKey = "convkit.task";
 constexpr const char* kDetectorKey = "convkit.detector";
 }  // namespace
 
+std::vector<metrics::Detection> Detector::detect(const Tensor& images, double conf,
+                                                 double iou) const {
+  NoGradGuard no_grad;
+  if (arch == "frcnn") return static_cast<FasterRcnn&>(*model).detect(images, conf, iou);
+  return yolo_decode((*model)(images), config, conf, iou);
+}
+
 void save_detector(const std::string& path, const Detector& d) {
-  nlohmann::json anchors = nlohmann::json::array();
-  for (const AnchorSize& a : d.config.anchors) anchors.push_back({a.w, a.h});
-  const nlohmann::json j = {
-      {"arch", "yolo"},        {"width", d.width},   {"image_size", d.config.image_size},
-      {"grid", d.config.grid}, {"anchors", anchors}, {"class_names", d.class_names}};
+  nlohmann::json j;
+  if (d.arch == "frcnn") {
+    const FasterRcnnConfig& c = d.frcnn;
+    j = {{"arch", "frcnn"},
+         {"width", c.width},
+         {"image_size", c.image_size},
+         {"grid", c.grid},
+         {"anchor_sizes", c.anchor_sizes},
+         {"anchor_ratios", c.anchor_ratios},
+         {"representation", c.representation},
+         {"pool_size", c.pool_size},
+         {"class_names", d.class_names}};
+  } else {
+    nlohmann::json anchors = nlohmann::json::array();
+    for (const AnchorSize& a : d.config.anchors) anchors.push_back({a.w, a.h});
+    j = {{"arch", "yolo"},        {"width", d.width},   {"image_size", d.config.image_size},
+         {"grid", d.config.grid}, {"anchors", anchors}, {"class_names", d.class_names}};
+  }
   io::save_safetensors(path, d.model->state_dict(),
                        {{kTaskKey, "detect"}, {kDetectorKey, j.dump()}});
 }
@@ -41,19 +62,48 @@ Detector load_detector(const std::string& path) {
   Detector d;
   try {
     const nlohmann::json j = nlohmann::json::parse(it->second);
-    CONVKIT_CHECK(j.at("arch").get<std::string>() == "yolo", path, ": unknown detector arch '",
-                  j.at("arch").get<std::string>(), "'");
-    d.width = j.at("width").get<int64_t>();
-    d.config.image_size = j.at("image_size").get<int64_t>();
-    d.config.grid = j.at("grid").get<int64_t>();
-    d.config.anchors.clear();
-    for (const auto& a : j.at("anchors")) d.config.anchors.push_back({a.at(0), a.at(1)});
+    d.arch = j.at("arch").get<std::string>();
+    CONVKIT_CHECK(d.arch == "yolo" || d.arch == "frcnn", path, ": unknown detector arch '", d.arch,
+                  "' (yolo or frcnn)");
     d.class_names = j.at("class_names").get<std::vector<std::string>>();
+    if (d.arch == "frcnn") {
+      FasterRcnnConfig& c = d.frcnn;
+      c.width = j.at("width").get<int64_t>();
+      c.image_size = j.at("image_size").get<int64_t>();
+      c.grid = j.at("grid").get<int64_t>();
+      c.anchor_sizes = j.at("anchor_sizes").get<std::vector<float>>();
+      c.anchor_ratios = j.at("anchor_ratios").get<std::vector<float>>();
+      c.representation = j.at("representation").get<int64_t>();
+      c.pool_size = j.at("pool_size").get<int64_t>();
+    } else {
+      d.width = j.at("width").get<int64_t>();
+      d.config.image_size = j.at("image_size").get<int64_t>();
+      d.config.grid = j.at("grid").get<int64_t>();
+      d.config.anchors.clear();
+      for (const auto& a : j.at("anchors")) d.config.anchors.push_back({a.at(0), a.at(1)});
+    }
   } catch (const nlohmann::json::exception& e) {
     throw Error(path + ": malformed '" + kDetectorKey + "' metadata: " + e.what());
   }
-  d.config.num_classes = int64_t(d.class_names.size());
-  d.model = make_yolo_darknet(d.config, d.width);
+  // Sizes a hostile file could use to ask for terabytes before the weights are compared.
+  const int64_t side = d.arch == "frcnn" ? d.frcnn.image_size : d.config.image_size;
+  const int64_t width = d.arch == "frcnn" ? d.frcnn.width : d.width;
+  CONVKIT_CHECK(side >= 1 && side <= 8192 && width >= 1 && width <= 4096 &&
+                    d.frcnn.representation <= 65536 && d.frcnn.pool_size <= 64 &&
+                    d.class_names.size() <= 100000,
+                path, ": the detector's metadata has implausible sizes (image_size ", side,
+                ", width ", width, ", ", d.class_names.size(), " classes)");
+  try {
+    if (d.arch == "frcnn") {
+      d.frcnn.num_classes = d.num_classes();
+      d.model = std::make_shared<FasterRcnn>(d.frcnn);
+    } else {
+      d.config.num_classes = d.num_classes();
+      d.model = make_yolo_darknet(d.config, d.width);
+    }
+  } catch (const Error& e) {
+    throw Error(path + ": the detector's configuration is invalid: " + e.what());
+  }
   d.model->load_state_dict(f.tensors, /*strict=*/true, path);
   d.model->eval();
   return d;

@@ -8,6 +8,7 @@
 
 #include "convkit/autograd.h"
 #include "convkit/detect/boxes.h"
+#include "convkit/detect/darknet.h"
 #include "convkit/error.h"
 #include "convkit/ops/activation.h"
 #include "convkit/ops/elementwise.h"
@@ -30,23 +31,9 @@ void check_yolo_config(const YoloConfig& c) {
 
 std::shared_ptr<nn::Sequential> make_yolo_darknet(const YoloConfig& config, int64_t width) {
   check_yolo_config(config);
-  int pools = 0;
-  for (int64_t s = config.image_size / config.grid; s > 1; s /= 2) {
-    CONVKIT_CHECK(s % 2 == 0, "yolo darknet: image_size / grid (", config.image_size / config.grid,
-                  ") must be a power of two (one 2x2 pool per halving)");
-    ++pools;
-  }
+  const int pools = pools_for(config.image_size / config.grid, "yolo darknet");
   auto net = std::make_shared<nn::Sequential>();
-  int64_t in = 3, out = width;
-  for (int block = 0; block < std::max(pools, 1) + 1; ++block) {
-    net->add(
-        std::make_shared<nn::Conv2d>(nn::Conv2dOptions(in, out, 3).padding(1).with_bias(false)));
-    net->add(std::make_shared<nn::BatchNorm2d>(out));
-    net->add(std::make_shared<nn::LeakyReLU>(0.1));
-    if (block < pools) net->add(std::make_shared<nn::MaxPool2d>(2, 2));
-    in = out;
-    out = std::min<int64_t>(out * 2, 8 * width);
-  }
+  const int64_t in = add_darknet_trunk(*net, width, pools);
   net->add(std::make_shared<nn::Conv2d>(in, config.channels(), 1));
   return net;
 }

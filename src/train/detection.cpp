@@ -45,6 +45,62 @@ std::vector<metrics::GroundTruth> batch_ground_truth(const data::Batch& batch,
   return out;
 }
 
+namespace {
+
+detect::FasterRcnn& as_frcnn(nn::Module& model) {
+  auto* m = dynamic_cast<detect::FasterRcnn*>(&model);
+  CONVKIT_CHECK(m, "FasterRcnnTask: the model is a ", model.type_name(), ", not a FasterRcnn");
+  return *m;
+}
+
+}  // namespace
+
+FasterRcnnTask::FasterRcnnTask(uint64_t seed, DetectionTaskOptions options)
+    : gen_(seed), opt_(options) {}
+
+StepResult FasterRcnnTask::step(nn::Module& model, const data::Batch& batch) {
+  const auto targets =
+      detect::image_targets(target(batch, "boxes"), target(batch, "box_labels"));
+  const detect::FasterRcnn::Losses l = as_frcnn(model).losses(batch.inputs, targets, gen_);
+  Tensor loss = l.total();
+  return {loss,
+          {{"loss", loss.item()},
+           {"rpn_objectness", l.objectness.item()},
+           {"rpn_box", l.rpn_box.item()},
+           {"classifier", l.classifier.item()},
+           {"box", l.box.item()}},
+          batch.inputs.size(0)};
+}
+
+Logs FasterRcnnTask::evaluate(nn::Module& model, data::DataLoader& loader) {
+  detect::FasterRcnn& m = as_frcnn(model);
+  const bool was_training = model.is_training();
+  model.eval();
+  NoGradGuard no_grad;
+  Generator gen(0x5eed);
+  std::vector<metrics::Detection> dets;
+  std::vector<metrics::GroundTruth> gts;
+  double loss_sum = 0;
+  int64_t images = 0;
+  loader.start_epoch(0);
+  while (auto b = loader.next()) {
+    const int64_t n = b->inputs.size(0);
+    const auto targets = detect::image_targets(target(*b, "boxes"), target(*b, "box_labels"));
+    loss_sum += m.losses(b->inputs, targets, gen).total().item() * double(n);
+    for (metrics::Detection d : m.detect(b->inputs, opt_.conf_threshold, opt_.nms_iou)) {
+      d.image += images;
+      dets.push_back(d);
+    }
+    for (const auto& g : batch_ground_truth(*b, images)) gts.push_back(g);
+    images += n;
+  }
+  model.train(was_training);
+  const int64_t C = m.config().num_classes;
+  return {{"loss", images ? loss_sum / double(images) : 0.0},
+          {"map50", metrics::voc_map(dets, gts, C).map},
+          {"map", metrics::coco_map(dets, gts, C).map}};
+}
+
 Logs DetectionTask::evaluate(nn::Module& model, data::DataLoader& loader) {
   const bool was_training = model.is_training();
   model.eval();

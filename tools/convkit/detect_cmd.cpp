@@ -36,14 +36,13 @@ void run_detect(const DetectArgs& a) {
   apply_runtime_options(a.runtime);
   const detect::Detector det = detect::load_detector(a.model);
   std::filesystem::create_directories(a.out);
-  const int64_t S = det.config.image_size;
+  const int64_t S = det.image_size();
   nlohmann::json all = nlohmann::json::array();
   NoGradGuard no_grad;
   for (const std::string& path : a.images) {
     const cv::Mat rgb = data::read_image(path, data::ColorMode::rgb).image;
     const Tensor input = data::detection_input(rgb, S).reshape({1, 3, S, S});
-    const std::vector<metrics::Detection> found =
-        detect::yolo_decode((*det.model)(input), det.config, a.conf, a.iou);
+    const std::vector<metrics::Detection> found = det.detect(input, a.conf, a.iou);
     cv::Mat canvas;
     cv::cvtColor(rgb, canvas, cv::COLOR_RGB2BGR);
     const double sx = double(rgb.cols) / double(S), sy = double(rgb.rows) / double(S);
@@ -78,7 +77,7 @@ void add_detect(CLI::App& app) {
       "detect", "Detect objects with a detector from `convkit train --task detect`");
   cmd->add_option("MODEL", a->model, "Detector file (<out>/detector.safetensors)")->required();
   cmd->add_option("IMAGE", a->images, "Images")->required();
-  cmd->add_option("--conf", a->conf, "Confidence threshold (objectness x class probability)")
+  cmd->add_option("--conf", a->conf, "Confidence threshold (yolo: objectness x class probability; frcnn: class probability)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--iou", a->iou, "NMS IoU threshold (per class)")

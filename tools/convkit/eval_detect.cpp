@@ -68,7 +68,7 @@ void run_eval_detect(const std::string& model_path, const std::string& data_path
   };
   data::DetectionList list = data_path.ends_with(".csv") ? data::read_box_csv(data_path, lo)
                                                          : data::read_voc_xml({data_path}, lo);
-  auto ds = std::make_shared<data::DetectionDataset>(std::move(list), det.config.image_size);
+  auto ds = std::make_shared<data::DetectionDataset>(std::move(list), det.image_size());
   data::DataLoader loader(ds, {.batch_size = 64, .shuffle = false});
   NoGradGuard no_grad;
   std::vector<metrics::Detection> dets;
@@ -76,15 +76,14 @@ void run_eval_detect(const std::string& model_path, const std::string& data_path
   int64_t images = 0;
   loader.start_epoch(0);
   while (auto b = loader.next()) {
-    for (metrics::Detection d :
-         detect::yolo_decode((*det.model)(b->inputs), det.config, 0.01, 0.45)) {
+    for (metrics::Detection d : det.detect(b->inputs, 0.01, det.arch == "frcnn" ? 0.5 : 0.45)) {
       d.image += images;
       dets.push_back(d);
     }
     for (const auto& g : train::batch_ground_truth(*b, images)) gts.push_back(g);
     images += b->inputs.size(0);
   }
-  const int64_t C = det.config.num_classes;
+  const int64_t C = det.num_classes();
   const metrics::DetectionReport voc = metrics::voc_map(dets, gts, C);
   const metrics::DetectionReport coco = metrics::coco_map(dets, gts, C);
   std::printf("%s on %s, %lld images, %zu objects\n\n", model_path.c_str(), data_path.c_str(),

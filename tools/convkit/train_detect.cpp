@@ -1,9 +1,11 @@
-// convkit train --task detect --arch yolo: boxes from a CSV (or VOC XML), k-means anchors, a
-// Darknet-style YOLO trained by the Trainer with DetectionTask, mAP on validation (and test) data,
-// the detector saved as <out>/detector.safetensors (detect/detector_file.h).
+// convkit train --task detect --arch yolo|frcnn: boxes from a CSV (or VOC XML), k-means anchors, a
+// Darknet-style YOLO (DetectionTask) or a Faster R-CNN on the same trunk (FasterRcnnTask) trained
+// by the Trainer, mAP on validation (and test) data, the detector saved as
+// <out>/detector.safetensors (detect/detector_file.h).
 #include "train_detect.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 
@@ -58,22 +60,27 @@ class DetectProgress : public train::Callback {
 }  // namespace
 
 void add_detect_train_options(CLI::App& cmd, DetectTrainArgs& a) {
-  cmd.add_option("--arch", a.arch, "Detector architecture (--task detect): yolo")
-      ->capture_default_str();
-  cmd.add_option("--grid", a.grid, "YOLO grid size S (--image-size must be S times a power of 2)")
+  cmd.add_option("--arch", a.arch, "Detector architecture (--task detect): yolo or frcnn")
+      ->capture_default_str()
+      ->check(CLI::IsMember({"yolo", "frcnn"}));
+  cmd.add_option("--grid", a.grid,
+                 "Detector grid: YOLO's S, Faster R-CNN's feature map side (--image-size must be "
+                 "it times a power of 2)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  cmd.add_option("--anchors", a.anchors, "YOLO anchors per cell, chosen by k-means")
+  cmd.add_option("--anchors", a.anchors,
+                 "k-means anchor shapes: YOLO's anchors per cell; Faster R-CNN's scales (each at "
+                 "ratios 0.5, 1, 2)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  cmd.add_option("--detector-width", a.width, "Channels of the detector's first block")
-      ->capture_default_str()
+  cmd.add_option("--detector-width", a.width,
+                 "Channels of the detector's first block [default: yolo 16, frcnn 32]")
       ->check(CLI::PositiveNumber);
 }
 
 void run_train_detect(const DetectTrainArgs& a) {
-  CONVKIT_CHECK(a.arch == "yolo", "train --task detect: --arch '", a.arch,
-                "' is not available (yolo is; frcnn is not implemented yet)");
+  CONVKIT_CHECK(a.arch == "yolo" || a.arch == "frcnn", "train --task detect: --arch '", a.arch,
+                "' is not available (yolo or frcnn)");
   const train::TrainOptions& o = a.opt;
   CONVKIT_CHECK(o.overwrite || !std::filesystem::exists(o.out_dir + "/detector.safetensors"),
                 o.out_dir, "/detector.safetensors exists; pass --overwrite or another --out");
@@ -81,12 +88,24 @@ void run_train_detect(const DetectTrainArgs& a) {
   std::printf("data: %s, %zu images, %lld objects, %zu classes\n", a.data.c_str(),
               list.images.size(), (long long)list.num_objects(), list.class_names.size());
   detect::Detector det;
+  det.arch = a.arch;
   det.class_names = list.class_names;
-  det.width = a.width;
-  det.config.image_size = a.image_size;
-  det.config.grid = a.grid;
-  det.config.num_classes = int64_t(list.class_names.size());
-  det.config.anchors = choose_anchors(list, a.image_size, a.anchors, o.seed);
+  const std::vector<detect::AnchorSize> shapes =
+      choose_anchors(list, a.image_size, a.anchors, o.seed);
+  if (a.arch == "yolo") {
+    det.width = a.width ? a.width : 16;
+    det.config.image_size = a.image_size;
+    det.config.grid = a.grid;
+    det.config.num_classes = int64_t(list.class_names.size());
+    det.config.anchors = shapes;
+  } else {
+    det.frcnn.width = a.width ? a.width : 32;
+    det.frcnn.image_size = a.image_size;
+    det.frcnn.grid = a.grid;
+    det.frcnn.num_classes = int64_t(list.class_names.size());
+    det.frcnn.anchor_sizes.clear();  // each k-means shape's scale, sqrt(w h)
+    for (const detect::AnchorSize& s : shapes) det.frcnn.anchor_sizes.push_back(std::sqrt(s.w * s.h));
+  }
   const std::vector<std::string> names = list.class_names;
   auto plain = std::make_shared<data::DetectionDataset>(std::move(list), a.image_size);
   auto augmented = plain->with_augmentation(
@@ -104,7 +123,14 @@ void run_train_detect(const DetectTrainArgs& a) {
       std::make_shared<data::Subset>(plain, std::vector<int64_t>(order.end() - n_val, order.end()));
 
   manual_seed(o.seed);
-  det.model = detect::make_yolo_darknet(det.config, a.width);
+  std::unique_ptr<train::Task> task;
+  if (a.arch == "yolo") {
+    det.model = detect::make_yolo_darknet(det.config, det.width);
+    task = std::make_unique<train::DetectionTask>(det.config);
+  } else {
+    det.model = std::make_shared<detect::FasterRcnn>(det.frcnn);
+    task = std::make_unique<train::FasterRcnnTask>(o.seed);
+  }
   auto optimizer = train::make_optimizer(train::make_param_groups(*det.model, o), o);
   data::DataLoader loader(train_set, {.batch_size = o.batch_size,
                                       .shuffle = true,
@@ -115,24 +141,23 @@ void run_train_detect(const DetectTrainArgs& a) {
   if (n_val > 0)
     val_loader = std::make_unique<data::DataLoader>(
         val_set, data::LoaderOptions{.batch_size = 64, .shuffle = false, .prefetch = 2});
-  train::DetectionTask task(det.config);
-  train::Trainer trainer(*det.model, *optimizer, task, loader, val_loader.get(),
+  train::Trainer trainer(*det.model, *optimizer, *task, loader, val_loader.get(),
                          {.epochs = o.epochs, .clip_grad_norm = o.clip_grad_norm});
   if (optim::SchedulePtr s = train::make_schedule(o, loader.num_batches()))
     trainer.add_callback(std::make_shared<train::ScheduleCallback>(s));
   trainer.add_callback(std::make_shared<DetectProgress>());
   trainer.on_message([](const std::string& s) { std::printf("%s\n", s.c_str()); });
-  std::printf(
-      "convkit train --task detect: yolo (grid %lld, %zu anchors) on %lld train, %lld "
-      "validation images\n",
-      (long long)a.grid, det.config.anchors.size(), (long long)train_set->size(), (long long)n_val);
+  std::printf("convkit train --task detect: %s (grid %lld, %lld anchor shapes) on %lld train, %lld "
+              "validation images\n",
+              a.arch.c_str(), (long long)a.grid, (long long)a.anchors,
+              (long long)train_set->size(), (long long)n_val);
   trainer.run();
   std::filesystem::create_directories(o.out_dir);
   const std::string path = o.out_dir + "/detector.safetensors";
   det.model->eval();
   detect::save_detector(path, det);
   if (val_loader) {
-    const train::Logs v = task.evaluate(*det.model, *val_loader);
+    const train::Logs v = task->evaluate(*det.model, *val_loader);
     std::printf("validation: mAP@0.5 %.4f, mAP@[.5:.95] %.4f\n", v.at("map50"), v.at("map"));
   }
   if (!a.test_data.empty()) {
@@ -142,7 +167,7 @@ void run_train_detect(const DetectTrainArgs& a) {
     auto test =
         std::make_shared<data::DetectionDataset>(data::read_box_csv(a.test_data, lo), a.image_size);
     data::DataLoader tl(test, {.batch_size = 64, .shuffle = false});
-    const train::Logs t = task.evaluate(*det.model, tl);
+    const train::Logs t = task->evaluate(*det.model, tl);
     std::printf("test: mAP@0.5 %.4f, mAP@[.5:.95] %.4f on %lld images\n", t.at("map50"),
                 t.at("map"), (long long)test->size());
   }

@@ -15,7 +15,7 @@ struct DetectTrainArgs {
   int64_t image_size = 64;
   int64_t grid = 8;
   int64_t anchors = 3;  // k of the k-means anchors
-  int64_t width = 16;   // channels of the first Darknet block
+  int64_t width = 0;    // channels of the first Darknet block; 0: yolo 16, frcnn 32
   bool strict = false;  // --strict (image data's flag): the first bad row or image is fatal
 };
 

@@ -1,6 +1,7 @@
 #pragma once
 // Detection with a YOLO v2-style model (detect/yolo.h): batches carry targets["boxes"] [N, M, 4]
 // and targets["box_labels"] [N, M] (data/detection.h's DetectionDataset).
+#include "convkit/detect/faster_rcnn.h"
 #include "convkit/detect/yolo.h"
 #include "convkit/train/task.h"
 
@@ -26,6 +27,23 @@ class DetectionTask : public Task {
 
  private:
   detect::YoloConfig config_;
+  DetectionTaskOptions opt_;
+};
+
+// Detection with a Faster R-CNN (detect/faster_rcnn.h); the model given to step() and evaluate()
+// must be that FasterRcnn. step(): the sum of its four losses; logs {"loss", "rpn_objectness",
+// "rpn_box", "classifier", "box"}. evaluate(): {"loss", "map50", "map"} as DetectionTask, the loss
+// with samples drawn from a generator seeded alike on every call. `seed` seeds the training samples.
+class FasterRcnnTask : public Task {
+ public:
+  explicit FasterRcnnTask(uint64_t seed, DetectionTaskOptions options = {{}, 0.01, 0.5});
+  StepResult step(nn::Module& model, const data::Batch& batch) override;
+  Logs evaluate(nn::Module& model, data::DataLoader& loader) override;
+  std::vector<std::string> metric_names() const override { return {"loss", "map50", "map"}; }
+  std::string best_metric() const override { return "map50"; }
+
+ private:
+  Generator gen_;
   DetectionTaskOptions opt_;
 };
 
