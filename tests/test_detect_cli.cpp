@@ -56,7 +56,7 @@ TEST(DetectCli, TrainDetectEval) {
   EXPECT_TRUE(has(out, csv + ":")) << out;
   EXPECT_TRUE(has(out, "x2 < x1")) << out;
   EXPECT_TRUE(has(out, "anchors (k-means")) << out;
-  EXPECT_TRUE(has(out, "validation: mAP@0.5")) << out;
+  EXPECT_TRUE(has(out, "validation (best epoch): mAP@0.5")) << out;
   const std::string model = t.path("run/detector.safetensors");
   ASSERT_TRUE(std::filesystem::exists(model)) << out;
 
@@ -91,13 +91,30 @@ TEST(DetectCli, TrainDetectEval) {
             0)
       << out;
   EXPECT_TRUE(has(out, "frcnn (grid 4")) << out;
-  EXPECT_TRUE(has(out, "validation: mAP@0.5")) << out;
+  EXPECT_TRUE(has(out, "validation (best epoch): mAP@0.5")) << out;
   const std::string rcnn = t.path("rcnn/detector.safetensors");
   ASSERT_EQ(run(t, "detect " + rcnn + " " + image + " --conf 0 --out " + t.path("det2"), out), 0)
       << out;
   EXPECT_TRUE(std::filesystem::exists(t.path("det2/circle_00000.png"))) << out;
   ASSERT_EQ(run(t, "eval " + rcnn + " --data " + csv, out), 0) << out;
   EXPECT_TRUE(has(out, "mAP@0.5")) << out;
+
+  // A run continues with --resume (epoch 2 only, the saved anchors); its best.safetensors is a
+  // detector file too; resuming it as another architecture is refused.
+  const std::string common = " --data " + csv + " --image-size 32 --grid 4 --detector-width 8 " +
+                             "--batch-size 8 --optimizer adam --lr 0.002 --val-fraction 0.25 " +
+                             "--progress never --out " + t.path("rcnn");
+  ASSERT_EQ(run(t, "train --task detect --arch frcnn --epochs 2 --resume" + common, out), 0) << out;
+  EXPECT_TRUE(has(out, "resuming the frcnn detector")) << out;
+  EXPECT_TRUE(has(out, "epoch 2:")) << out;
+  EXPECT_FALSE(has(out, "epoch 1:")) << out;
+  ASSERT_EQ(run(t, "detect " + t.path("rcnn/best.safetensors") + " " + image + " --out " +
+                       t.path("det3"),
+                out),
+            0)
+      << out;
+  EXPECT_NE(run(t, "train --task detect --arch yolo --epochs 3 --resume" + common, out), 0);
+  EXPECT_TRUE(has(out, "holds a frcnn detector")) << out;
 
   // Bad input: an architecture that does not exist, a file that is no detector.
   EXPECT_NE(run(t, "train --task detect --arch ssd --data " + csv + " --out " + t.path("r2"), out),

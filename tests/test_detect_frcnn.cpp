@@ -234,7 +234,7 @@ TEST(FasterRcnn, GradientsReachTheTrunkThroughBothStages) {
   c.image_size = 32;
   c.grid = 4;
   c.num_classes = 2;
-  c.width = 4;
+  c.backbone.width = 4;
   c.representation = 16;
   c.anchor_sizes = {8, 16};
   manual_seed(2);
@@ -291,14 +291,15 @@ TEST(FasterRcnn, TrainsThroughTheTrainerAndRoundTripsAsADetectorFile) {
   det.frcnn.image_size = 32;
   det.frcnn.grid = 4;
   det.frcnn.num_classes = 2;
-  det.frcnn.width = 8;
+  det.backbone.width = 8;
+  det.frcnn.backbone = det.backbone;
   det.frcnn.representation = 64;
   det.frcnn.anchor_sizes = {8, 12, 16};
   manual_seed(3);
   auto model = std::make_shared<detect::FasterRcnn>(det.frcnn);
   det.model = model;
   optim::Adam opt({{model->parameters(), /*lr=*/2e-3}});
-  train::FasterRcnnTask task(7);
+  train::FasterRcnnTask task;
   data::DataLoader loader(
       ds, {.batch_size = 8, .shuffle = true, .seed = 1, .prefetch = 0, .workers = 1});
   data::DataLoader eval_loader(ds,
@@ -327,6 +328,60 @@ TEST(FasterRcnn, TrainsThroughTheTrainerAndRoundTripsAsADetectorFile) {
     EXPECT_FLOAT_EQ(a[i].score, b[i].score);
     EXPECT_EQ(a[i].box, b[i].box);
   }
+}
+
+// Both detectors on a zoo trunk cut at a layer: ResNet-20's layer3 is 8 x 8 on 32 x 32 images.
+TEST(FasterRcnn, ZooBackbonesCutAtALayerAndRoundTrip) {
+  test::TempDir dir;
+  manual_seed(4);
+  detect::Detector det;
+  det.arch = "frcnn";
+  det.class_names = {"a", "b"};
+  det.backbone = {"resnet20", "layer3", 16, ""};
+  det.frcnn.image_size = 32;
+  det.frcnn.grid = 8;
+  det.frcnn.num_classes = 2;
+  det.frcnn.representation = 32;
+  det.frcnn.anchor_sizes = {8, 16};
+  det.frcnn.backbone = det.backbone;
+  auto m = std::make_shared<detect::FasterRcnn>(det.frcnn);
+  det.model = m;
+  Generator g(2);
+  const Tensor images = Tensor::uniform({2, 3, 32, 32}, 0, 1, &g);
+  EXPECT_EQ(m->forward(images).shape(), Shape({2, 64, 8, 8}));
+  std::vector<detect::ImageTargets> t(2);
+  t[1] = {{{3, 5, 20, 18}}, {0}};
+  m->losses(images, t, g).total().backward();
+  EXPECT_TRUE(m->backbone->named_parameters().front().second.grad().defined());
+  m->eval();
+  const std::string path = dir.path("zoo.safetensors");
+  detect::save_detector(path, det);
+  const detect::Detector back = detect::load_detector(path);
+  EXPECT_EQ(back.backbone.name, "resnet20");
+  EXPECT_EQ(back.backbone.layer, "layer3");
+  const auto a = det.detect(images, 0.0, 0.5), b = back.detect(images, 0.0, 0.5);
+  ASSERT_EQ(a.size(), b.size());
+  for (size_t i = 0; i < a.size(); ++i) EXPECT_FLOAT_EQ(a[i].score, b[i].score);
+
+  detect::YoloConfig yc;
+  yc.image_size = 32;
+  yc.grid = 8;
+  yc.num_classes = 2;
+  auto yolo = detect::make_yolo(yc, {"resnet20", "layer3", 16, ""});
+  yolo->eval();
+  EXPECT_EQ((*yolo)(images).shape(), Shape({2, yc.channels(), 8, 8}));
+
+  // A cut whose map is not the grid, a missing layer, an unknown model: each named.
+  try {
+    detect::make_backbone({"resnet20", "layer2", 16, ""}, 32, 8);
+    ADD_FAILURE() << "a 16x16 map was accepted for grid 8";
+  } catch (const Error& e) {
+    const std::string w = e.what();
+    EXPECT_NE(w.find("layer2 gives [32,16,16]"), std::string::npos) << w;
+    EXPECT_NE(w.find("[C, 8, 8]"), std::string::npos) << w;
+  }
+  EXPECT_THROW(detect::make_backbone({"resnet20", "", 16, ""}, 32, 8), Error);
+  EXPECT_THROW(detect::make_backbone({"no-such-net", "layer1", 16, ""}, 32, 8), Error);
 }
 
 }  // namespace

@@ -73,6 +73,45 @@ TEST(Roi, BadInputIsNamed) {
   EXPECT_THROW_WITH(roi_pool(x, Tensor::zeros({1, 5}), p), "output size 0x7");
 }
 
+// A detector's batch (hundreds of boxes, many channels) takes the kernels' parallel, channels-last
+// path; each box alone takes the serial one. Outputs are equal bit for bit, input gradients (sums
+// over boxes, in another grouping) to rounding.
+TEST(Roi, ManyBoxesInParallelEqualOneAtATime) {
+  Generator g(5);
+  const Tensor x0 = Tensor::randn({3, 24, 10, 9}, &g, DType::f64);
+  std::vector<double> v;
+  for (int k = 0; k < 60; ++k) {
+    const double x1 = g.uniform(-4, 60), y1 = g.uniform(-4, 70);
+    v.insert(v.end(), {double(k % 3), x1, y1, x1 + g.uniform(1, 40), y1 + g.uniform(1, 40)});
+  }
+  const Tensor rois = rois_of(v);
+  RoiParams p;
+  p.spatial_scale = 1.0 / 8;
+  p.sampling_ratio = 2;
+  Tensor x = x0.detach();
+  x.set_requires_grad(true);
+  const Tensor up = Tensor::randn({60, 24, 7, 7}, &g, DType::f64);
+  const Tensor y = roi_align(x, rois, p);
+  sum(mul(y, up)).backward();
+  const std::vector<double> all = values(y), all_grad = values(x.grad());
+  std::vector<double> grad(all_grad.size(), 0.0);
+  const int64_t per = 24 * 49;
+  for (int64_t k = 0; k < 60; ++k) {
+    Tensor xk = x0.detach();
+    xk.set_requires_grad(true);
+    const Tensor yk = roi_align(xk, rois_of({v.begin() + k * 5, v.begin() + k * 5 + 5}), p);
+    const std::vector<double> got = values(yk);
+    for (int64_t i = 0; i < per; ++i) ASSERT_EQ(got[size_t(i)], all[size_t(k * per + i)]) << k;
+    const Tensor upk = Tensor::from_vector(
+        std::vector<double>(up.data<double>() + k * per, up.data<double>() + (k + 1) * per),
+        Shape({1, 24, 7, 7}));
+    sum(mul(yk, upk)).backward();
+    const std::vector<double> gk = values(xk.grad());
+    for (size_t i = 0; i < grad.size(); ++i) grad[i] += gk[i];
+  }
+  for (size_t i = 0; i < grad.size(); ++i) ASSERT_NEAR(all_grad[i], grad[i], 1e-12) << i;
+}
+
 TEST(RoiGolden, MatchesTorchvision) {
   // The RoI ops have reference kernels only: one pass (dnnl) pays torch's start-up.
   if (backend() == Backend::ref)

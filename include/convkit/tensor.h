@@ -66,6 +66,7 @@ class Storage {
 
   mutable void* data_ = nullptr;
   mutable std::size_t bytes_ = 0;
+  mutable std::size_t alloc_ = 0;  // the block's size as allocated (its cache class); owned only
   bool owned_ = true;
   std::function<void(void*)> deleter_;
   mutable std::atomic<bool> laid_out_{false};

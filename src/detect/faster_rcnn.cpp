@@ -5,7 +5,6 @@
 #include <cmath>
 
 #include "convkit/autograd.h"
-#include "convkit/detect/darknet.h"
 #include "convkit/error.h"
 #include "convkit/ops/elementwise.h"
 
@@ -14,19 +13,17 @@ namespace convkit::detect {
 void check_faster_rcnn_config(const FasterRcnnConfig& c) {
   CONVKIT_CHECK(c.grid >= 1 && c.image_size >= c.grid && c.image_size % c.grid == 0,
                 "frcnn: image_size (", c.image_size, ") must be a multiple of grid (", c.grid, ")");
-  pools_for(c.image_size / c.grid, "frcnn");
   CONVKIT_CHECK(c.num_classes >= 1, "frcnn: num_classes must be >= 1, got ", c.num_classes);
-  CONVKIT_CHECK(c.width >= 1 && c.representation >= 1 && c.pool_size >= 1,
-                "frcnn: width (", c.width, "), representation (", c.representation,
-                ") and pool size (", c.pool_size, ") must be >= 1");
+  CONVKIT_CHECK(c.representation >= 1 && c.pool_size >= 1, "frcnn: representation (",
+                c.representation, ") and pool size (", c.pool_size, ") must be >= 1");
   check_anchor_config(c.anchors());
 }
 
 FasterRcnn::FasterRcnn(FasterRcnnConfig config) : Module("FasterRcnn"), config_(std::move(config)) {
   check_faster_rcnn_config(config_);
-  backbone = register_module("backbone", std::make_shared<nn::Sequential>());
-  const int64_t channels = add_darknet_trunk(
-      *backbone, config_.width, pools_for(config_.image_size / config_.grid, "frcnn"));
+  const Backbone trunk = make_backbone(config_.backbone, config_.image_size, config_.grid);
+  backbone = register_module("backbone", trunk.module);
+  const int64_t channels = trunk.channels;
   rpn = register_module("rpn", std::make_shared<RpnHead>(channels,
                                                          config_.anchors().per_position()));
   roi_heads = register_module(

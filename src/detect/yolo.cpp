@@ -38,6 +38,16 @@ std::shared_ptr<nn::Sequential> make_yolo_darknet(const YoloConfig& config, int6
   return net;
 }
 
+std::shared_ptr<nn::Module> make_yolo(const YoloConfig& config, const BackboneSpec& backbone) {
+  if (backbone.name == "darknet") return make_yolo_darknet(config, backbone.width);
+  check_yolo_config(config);
+  const Backbone trunk = make_backbone(backbone, config.image_size, config.grid);
+  auto net = std::make_shared<nn::Sequential>();
+  net->add(trunk.module);
+  net->add(std::make_shared<nn::Conv2d>(trunk.channels, config.channels(), 1));
+  return net;
+}
+
 namespace {
 
 // [N, B (5 + C), S, S] -> [N S S B, 5 + C]: one row per prediction.

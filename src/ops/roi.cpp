@@ -28,6 +28,8 @@ void check_roi_args(const Tensor& x, const Tensor& rois, const RoiParams& p, con
                 "x", p.out_w, " and spatial_scale ", p.spatial_scale, " must be positive");
   CONVKIT_CHECK(x.size(2) >= 1 && x.size(3) >= 1, op, ": x ", x.shape().to_string(),
                 " has an empty plane");
+  CONVKIT_CHECK(x.size(2) * x.size(3) < (int64_t(1) << 31), op, ": x ", x.shape().to_string(),
+                " has a plane of 2^31 elements or more");
   const Tensor r = rois.to(DType::f64);
   const double* v = r.data<double>();
   for (int64_t k = 0; k < rois.size(0); ++k) {

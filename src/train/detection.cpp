@@ -55,13 +55,10 @@ detect::FasterRcnn& as_frcnn(nn::Module& model) {
 
 }  // namespace
 
-FasterRcnnTask::FasterRcnnTask(uint64_t seed, DetectionTaskOptions options)
-    : gen_(seed), opt_(options) {}
-
 StepResult FasterRcnnTask::step(nn::Module& model, const data::Batch& batch) {
   const auto targets =
       detect::image_targets(target(batch, "boxes"), target(batch, "box_labels"));
-  const detect::FasterRcnn::Losses l = as_frcnn(model).losses(batch.inputs, targets, gen_);
+  const detect::FasterRcnn::Losses l = as_frcnn(model).losses(batch.inputs, targets, default_generator());
   Tensor loss = l.total();
   return {loss,
           {{"loss", loss.item()},

@@ -20,6 +20,7 @@
 #include "init_options.h"
 #include "leak_check.h"
 #include "metadata_train.h"
+#include "pausable.h"
 #include "progress.h"
 #include "train_detect.h"
 #include "train_dist.h"
@@ -58,14 +59,6 @@ std::pair<int64_t, int64_t> parse_fold(const std::string& s) {
   }
   throw Error("train --fold: expected K/N with 0 <= K < N and N >= 2 (fold K of N), got '" + s +
               "'");
-}
-
-// Exit status of a run stopped by Ctrl-C after saving its state (128 + SIGINT, as the shell).
-constexpr int kInterruptedStatus = 130;
-
-extern "C" void on_sigint(int) {
-  train::Trainer::request_stop();
-  std::signal(SIGINT, SIG_DFL);  // a second Ctrl-C exits at once
 }
 
 // The training set and the test set (null when there is none): Fashion-MNIST-layout IDX files, or

@@ -13,7 +13,10 @@
 #include "convkit/detect/detector_file.h"
 #include "convkit/train/callbacks.h"
 #include "convkit/train/detection.h"
+#include "convkit/train/checkpoint.h"
+#include "convkit/train/setup.h"
 #include "convkit/train/trainer.h"
+#include "pausable.h"
 
 namespace convkit::cli {
 
@@ -74,40 +77,73 @@ void add_detect_train_options(CLI::App& cmd, DetectTrainArgs& a) {
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   cmd.add_option("--detector-width", a.width,
-                 "Channels of the detector's first block [default: yolo 16, frcnn 32]")
+                 "Channels of the darknet backbone's first block")
+      ->capture_default_str()
       ->check(CLI::PositiveNumber);
+  cmd.add_option("--backbone", a.backbone,
+                 "Detector trunk: darknet, or a zoo model cut at --backbone-layer (convkit "
+                 "summary --list)")
+      ->capture_default_str();
+  cmd.add_option("--backbone-layer", a.backbone_layer,
+                 "Where to cut a zoo backbone (a layer name, e.g. layer2); its map must be grid x "
+                 "grid");
+  cmd.add_option("--backbone-weights", a.backbone_weights,
+                 "Pretrained weights for a zoo backbone (convkit checkpoint, torchvision-named "
+                 "safetensors or ONNX)");
+}
+
+// The detector's configuration from the flags and the training boxes, or, resuming, the saved
+// run's (the anchors its k-means chose), which must be of the same architecture and classes.
+detect::Detector configure(const DetectTrainArgs& a, const data::DetectionList& list) {
+  const train::TrainOptions& o = a.opt;
+  const std::string state = o.out_dir + "/train_state.safetensors";
+  if (o.resume && std::filesystem::exists(state)) {
+    detect::Detector saved = detect::detector_config(train::read_metadata(state), state);
+    CONVKIT_CHECK(saved.arch == a.arch, state, " holds a ", saved.arch, " detector, not --arch ",
+                  a.arch, "; resume with --arch ", saved.arch, " or train into another --out");
+    CONVKIT_CHECK(saved.class_names == list.class_names, state,
+                  " was trained on other classes than ", a.data, " holds");
+    std::printf("resuming the %s detector in %s (its image size, grid and anchors)\n",
+                saved.arch.c_str(), o.out_dir.c_str());
+    return saved;
+  }
+  detect::Detector det;
+  det.arch = a.arch;
+  det.class_names = list.class_names;
+  det.backbone = {a.backbone, a.backbone_layer, a.width, a.backbone_weights};
+  det.frcnn.backbone = det.backbone;
+  const std::vector<detect::AnchorSize> shapes =
+      choose_anchors(list, a.image_size, a.anchors, o.seed);
+  if (a.arch == "yolo") {
+    det.config.image_size = a.image_size;
+    det.config.grid = a.grid;
+    det.config.num_classes = det.num_classes();
+    det.config.anchors = shapes;
+  } else {
+    det.frcnn.image_size = a.image_size;
+    det.frcnn.grid = a.grid;
+    det.frcnn.num_classes = det.num_classes();
+    det.frcnn.anchor_sizes.clear();  // each k-means shape's scale, sqrt(w h)
+    for (const detect::AnchorSize& s : shapes)
+      det.frcnn.anchor_sizes.push_back(std::sqrt(s.w * s.h));
+  }
+  return det;
 }
 
 void run_train_detect(const DetectTrainArgs& a) {
   CONVKIT_CHECK(a.arch == "yolo" || a.arch == "frcnn", "train --task detect: --arch '", a.arch,
                 "' is not available (yolo or frcnn)");
   const train::TrainOptions& o = a.opt;
-  CONVKIT_CHECK(o.overwrite || !std::filesystem::exists(o.out_dir + "/detector.safetensors"),
-                o.out_dir, "/detector.safetensors exists; pass --overwrite or another --out");
+  CONVKIT_CHECK(o.overwrite || o.resume ||
+                    !std::filesystem::exists(o.out_dir + "/detector.safetensors"),
+                o.out_dir, "/detector.safetensors exists; pass --overwrite, --resume or another --out");
   data::DetectionList list = read_list(a.data, a.strict);
   std::printf("data: %s, %zu images, %lld objects, %zu classes\n", a.data.c_str(),
               list.images.size(), (long long)list.num_objects(), list.class_names.size());
-  detect::Detector det;
-  det.arch = a.arch;
-  det.class_names = list.class_names;
-  const std::vector<detect::AnchorSize> shapes =
-      choose_anchors(list, a.image_size, a.anchors, o.seed);
-  if (a.arch == "yolo") {
-    det.width = a.width ? a.width : 16;
-    det.config.image_size = a.image_size;
-    det.config.grid = a.grid;
-    det.config.num_classes = int64_t(list.class_names.size());
-    det.config.anchors = shapes;
-  } else {
-    det.frcnn.width = a.width ? a.width : 32;
-    det.frcnn.image_size = a.image_size;
-    det.frcnn.grid = a.grid;
-    det.frcnn.num_classes = int64_t(list.class_names.size());
-    det.frcnn.anchor_sizes.clear();  // each k-means shape's scale, sqrt(w h)
-    for (const detect::AnchorSize& s : shapes) det.frcnn.anchor_sizes.push_back(std::sqrt(s.w * s.h));
-  }
+  detect::Detector det = configure(a, list);
+  const int64_t size = det.image_size();
   const std::vector<std::string> names = list.class_names;
-  auto plain = std::make_shared<data::DetectionDataset>(std::move(list), a.image_size);
+  auto plain = std::make_shared<data::DetectionDataset>(std::move(list), size);
   auto augmented = plain->with_augmentation(
       {.hflip = 0.5, .scale_min = 0.9, .scale_max = 1.1, .translate = 0.1});
   // A seeded split: the last val_fraction of a permutation.
@@ -124,12 +160,12 @@ void run_train_detect(const DetectTrainArgs& a) {
 
   manual_seed(o.seed);
   std::unique_ptr<train::Task> task;
-  if (a.arch == "yolo") {
-    det.model = detect::make_yolo_darknet(det.config, det.width);
+  if (det.arch == "yolo") {
+    det.model = detect::make_yolo(det.config, det.backbone);
     task = std::make_unique<train::DetectionTask>(det.config);
   } else {
     det.model = std::make_shared<detect::FasterRcnn>(det.frcnn);
-    task = std::make_unique<train::FasterRcnnTask>(o.seed);
+    task = std::make_unique<train::FasterRcnnTask>();
   }
   auto optimizer = train::make_optimizer(train::make_param_groups(*det.model, o), o);
   data::DataLoader loader(train_set, {.batch_size = o.batch_size,
@@ -143,29 +179,40 @@ void run_train_detect(const DetectTrainArgs& a) {
         val_set, data::LoaderOptions{.batch_size = 64, .shuffle = false, .prefetch = 2});
   train::Trainer trainer(*det.model, *optimizer, *task, loader, val_loader.get(),
                          {.epochs = o.epochs, .clip_grad_norm = o.clip_grad_norm});
-  if (optim::SchedulePtr s = train::make_schedule(o, loader.num_batches()))
-    trainer.add_callback(std::make_shared<train::ScheduleCallback>(s));
+  // Checkpoints carry the detector's metadata: best.safetensors and last.safetensors load as
+  // detectors, and a resume rebuilds the same network. "model" makes a resume refuse another.
+  train::Metadata meta = detect::detector_metadata(det);
+  meta["model"] = "detector " + det.arch;
+  auto checkpoint = train::add_standard_callbacks(trainer, o, loader.num_batches(), meta);
   trainer.add_callback(std::make_shared<DetectProgress>());
   trainer.on_message([](const std::string& s) { std::printf("%s\n", s.c_str()); });
-  std::printf("convkit train --task detect: %s (grid %lld, %lld anchor shapes) on %lld train, %lld "
+  std::printf("convkit train --task detect: %s (grid %lld, %zu anchor shapes) on %lld train, %lld "
               "validation images\n",
-              a.arch.c_str(), (long long)a.grid, (long long)a.anchors,
+              det.arch.c_str(), (long long)(det.arch == "yolo" ? det.config.grid : det.frcnn.grid),
+              det.arch == "yolo" ? det.config.anchors.size() : det.frcnn.anchor_sizes.size(),
               (long long)train_set->size(), (long long)n_val);
-  trainer.run();
-  std::filesystem::create_directories(o.out_dir);
+  run_pausable(trainer);
+  // The detector: the best validation epoch's weights (by mAP@0.5), the last without validation.
+  if (val_loader) train::load_weights(checkpoint->weights_path("best"), *det.model);
   const std::string path = o.out_dir + "/detector.safetensors";
   det.model->eval();
   detect::save_detector(path, det);
   if (val_loader) {
     const train::Logs v = task->evaluate(*det.model, *val_loader);
-    std::printf("validation: mAP@0.5 %.4f, mAP@[.5:.95] %.4f\n", v.at("map50"), v.at("map"));
+    std::printf("validation (best epoch): mAP@0.5 %.4f, mAP@[.5:.95] %.4f\n", v.at("map50"),
+                v.at("map"));
   }
   if (!a.test_data.empty()) {
     data::DetectionListOptions lo;
     lo.class_names = names;
     lo.policy = a.strict ? data::BadDataPolicy::strict : data::BadDataPolicy::skip;
-    auto test =
-        std::make_shared<data::DetectionDataset>(data::read_box_csv(a.test_data, lo), a.image_size);
+    lo.on_issue = [](const data::BoxIssue& i) {
+      std::fprintf(stderr, "convkit: warning: %s (%s)\n", i.message.c_str(), i.action.c_str());
+    };
+    auto test = std::make_shared<data::DetectionDataset>(
+        a.test_data.ends_with(".csv") ? data::read_box_csv(a.test_data, lo)
+                                      : data::read_voc_xml({a.test_data}, lo),
+        size);
     data::DataLoader tl(test, {.batch_size = 64, .shuffle = false});
     const train::Logs t = task->evaluate(*det.model, tl);
     std::printf("test: mAP@0.5 %.4f, mAP@[.5:.95] %.4f on %lld images\n", t.at("map50"),

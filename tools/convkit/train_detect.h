@@ -15,7 +15,8 @@ struct DetectTrainArgs {
   int64_t image_size = 64;
   int64_t grid = 8;
   int64_t anchors = 3;  // k of the k-means anchors
-  int64_t width = 0;    // channels of the first Darknet block; 0: yolo 16, frcnn 32
+  int64_t width = 16;   // channels of the first Darknet block
+  std::string backbone = "darknet", backbone_layer, backbone_weights;
   bool strict = false;  // --strict (image data's flag): the first bad row or image is fatal
 };
 

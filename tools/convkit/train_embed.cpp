@@ -14,6 +14,7 @@
 #include "convkit/train/callbacks.h"
 #include "convkit/train/classification_data.h"
 #include "embed_options.h"
+#include "pausable.h"
 
 namespace convkit::cli {
 
@@ -149,8 +150,7 @@ void run_train_embed(const EmbedArgs& e, train::TrainOptions o, data::DatasetPtr
   auto checkpoint = train::add_standard_callbacks(trainer, o, loader.num_batches(), meta);
   trainer.add_callback(std::make_shared<EpochLine>());
   trainer.on_message([](const std::string& s) { std::printf("%s\n", s.c_str()); });
-  train::Trainer::clear_stop();
-  trainer.run();
+  run_pausable(trainer);
 
   if (!val_loader) return;
   // The verification threshold of best accuracy on validation pairs, saved with each weights file.

@@ -2,8 +2,10 @@
 // A trained detector as one safetensors file: the weights plus metadata "convkit.task" = "detect"
 // and "convkit.detector" (JSON) = {"arch": "yolo", "width", "image_size", "grid", "anchors":
 // [[w, h], ...], "class_names"} or {"arch": "frcnn", "width", "image_size", "grid",
-// "anchor_sizes", "anchor_ratios", "representation", "pool_size", "class_names"}, so that
+// "anchor_sizes", "anchor_ratios", "representation", "pool_size", "class_names"}, plus "backbone"
+// and "backbone_layer" for a zoo trunk (none: darknet), so that
 // `convkit detect` and `convkit eval` rebuild the network without flags.
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
@@ -17,8 +19,8 @@ namespace convkit::detect {
 struct Detector {
   std::string arch = "yolo";  // "yolo" or "frcnn"
   YoloConfig config;          // yolo
-  int64_t width = 16;         // yolo: make_yolo_darknet's width
-  FasterRcnnConfig frcnn;     // frcnn (its width is frcnn.width)
+  FasterRcnnConfig frcnn;     // frcnn
+  BackboneSpec backbone;      // both (frcnn.backbone is a copy)
   std::vector<std::string> class_names;
   std::shared_ptr<nn::Module> model;  // in eval mode after load_detector
 
@@ -28,6 +30,15 @@ struct Detector {
   // yolo_decode or FasterRcnn::detect. No gradient.
   std::vector<metrics::Detection> detect(const Tensor& images, double conf, double iou) const;
 };
+
+// The metadata that makes a safetensors file a detector file ("convkit.task", "convkit.detector"):
+// save_detector writes it, and training checkpoints carry it so that best.safetensors loads as a
+// detector too.
+std::map<std::string, std::string> detector_metadata(const Detector& detector);
+// A Detector's configuration and class names (no model) from such metadata; throws naming `path`
+// when they are missing, malformed or implausible.
+Detector detector_config(const std::map<std::string, std::string>& metadata,
+                         const std::string& path);
 
 // Writes atomically (io::save_safetensors).
 void save_detector(const std::string& path, const Detector& detector);

@@ -1,6 +1,6 @@
 #pragma once
-// A two-stage detector, Faster R-CNN (Ren et al. 2015) on one feature map: a Darknet-style trunk
-// (detect/darknet.h) down to stride image_size / grid, the region-proposal network (detect/rpn.h)
+// A two-stage detector, Faster R-CNN (Ren et al. 2015) on one feature map: a trunk
+// (detect/backbone.h: Darknet-style, or a zoo model cut at a layer) down to stride image_size / grid, the region-proposal network (detect/rpn.h)
 // and the RoI head (detect/roi_heads.h), trained end to end with the sum of the four losses
 // (torchvision's GeneralizedRCNN: proposals are constants for the second stage; its gradient
 // reaches the trunk through RoI Align). docs/detection.md has the lineage and the defaults.
@@ -8,6 +8,7 @@
 #include <memory>
 #include <vector>
 
+#include "convkit/detect/backbone.h"
 #include "convkit/detect/roi_heads.h"
 #include "convkit/detect/rpn.h"
 #include "convkit/nn/layers.h"
@@ -18,7 +19,7 @@ struct FasterRcnnConfig {
   int64_t image_size = 64;  // input height = width
   int64_t grid = 8;         // feature map side; image_size / grid is a power of two
   int64_t num_classes = 4;  // C, without the background
-  int64_t width = 32;       // the trunk's first channels (doubling per block, at most 8x)
+  BackboneSpec backbone;    // darknet of width 16 by default
   std::vector<float> anchor_sizes{16, 32, 64};
   std::vector<float> anchor_ratios{0.5f, 1.f, 2.f};
   int64_t representation = 256;  // fc6 / fc7 width
@@ -52,7 +53,7 @@ class FasterRcnn : public nn::Module {
                                          double nms_iou);
   const FasterRcnnConfig& config() const { return config_; }
 
-  std::shared_ptr<nn::Sequential> backbone;
+  std::shared_ptr<nn::Module> backbone;
   std::shared_ptr<RpnHead> rpn;
   std::shared_ptr<BoxHead> roi_heads;
 

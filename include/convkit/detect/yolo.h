@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "convkit/detect/anchors.h"
+#include "convkit/detect/backbone.h"
 #include "convkit/metrics/detection.h"
 #include "convkit/nn/layers.h"
 #include "convkit/tensor.h"
@@ -36,6 +37,11 @@ void check_yolo_config(const YoloConfig& config);
 // channels doubling from `width`, then a 1x1 conv to config.channels(). Input [N, 3, image_size,
 // image_size], output [N, B (5 + C), S, S].
 std::shared_ptr<nn::Sequential> make_yolo_darknet(const YoloConfig& config, int64_t width = 16);
+
+// A YOLO network on any trunk (detect/backbone.h): the darknet spec gives make_yolo_darknet's
+// network (its parameter names unchanged); a zoo trunk is followed by the 1x1 conv to
+// config.channels() (children "0": the trunk, "1": the head).
+std::shared_ptr<nn::Module> make_yolo(const YoloConfig& config, const BackboneSpec& backbone);
 
 // Loss weights (the paper's lambda_coord = 5, lambda_noobj = 0.5 from YOLO v1, section 2.2).
 struct YoloLossOptions {

@@ -36,14 +36,13 @@ class DetectionTask : public Task {
 // with samples drawn from a generator seeded alike on every call. `seed` seeds the training samples.
 class FasterRcnnTask : public Task {
  public:
-  explicit FasterRcnnTask(uint64_t seed, DetectionTaskOptions options = {{}, 0.01, 0.5});
+  explicit FasterRcnnTask(DetectionTaskOptions options = {{}, 0.01, 0.5}) : opt_(options) {}
   StepResult step(nn::Module& model, const data::Batch& batch) override;
   Logs evaluate(nn::Module& model, data::DataLoader& loader) override;
   std::vector<std::string> metric_names() const override { return {"loss", "map50", "map"}; }
   std::string best_metric() const override { return "map50"; }
 
  private:
-  Generator gen_;
   DetectionTaskOptions opt_;
 };
 

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <vector>
 
 namespace convkit::ref {
 
@@ -129,46 +130,112 @@ void roi_pool_backward(Tensor& dx, const Tensor& dy, const Tensor& argmax, const
   }
 }
 
+namespace {
+
+// Every box's bilinear taps, computed once and shared by all channels (torchvision's pre_calc):
+// taps of box k, bin b are tap[begin[k * bins + b], begin[k * bins + b + 1]).
 template <class T>
-void roi_align_forward(Tensor& y, const Tensor& x, const Tensor& rois, const RoiParams& p) {
-  const int64_t K = rois.size(0), C = x.size(1), H = x.size(2), W = x.size(3);
-  const T* X = x.data<T>();
-  T* Y = y.data<T>();
+struct AlignTaps {
+  std::vector<T> weight;
+  std::vector<int32_t> offset;  // h * W + w within a plane
+  std::vector<int64_t> begin;   // K * bins + 1
+};
+
+// Scratch buffers live per thread and keep their capacity: a detector's training step asks for tens
+// of MB here every time, which fresh allocations would fault in page by page.
+template <class T>
+const AlignTaps<T>& align_taps(const Tensor& rois, int64_t H, int64_t W, const RoiParams& p) {
+  const int64_t K = rois.size(0), bins = p.out_h * p.out_w;
+  static thread_local AlignTaps<T> t;
+  t.weight.clear();
+  t.offset.clear();
+  t.begin.clear();
+  t.begin.reserve(size_t(K * bins + 1));
+  t.begin.push_back(0);
   for (int64_t k = 0; k < K; ++k) {
     const T* roi = rois.data<T>() + k * 5;
-    const int64_t n = int64_t(roi[0]);
-    for (int64_t c = 0; c < C; ++c) {
-      const T* plane = X + (n * C + c) * H * W;
-      for (int64_t ph = 0; ph < p.out_h; ++ph)
-        for (int64_t pw = 0; pw < p.out_w; ++pw) {
-          T acc = 0;
-          align_samples(roi, ph, pw, H, W, p,
-                        [&](T wgt, int64_t h, int64_t w) { acc += wgt * plane[h * W + w]; });
-          Y[((k * C + c) * p.out_h + ph) * p.out_w + pw] = acc;
+    for (int64_t ph = 0; ph < p.out_h; ++ph)
+      for (int64_t pw = 0; pw < p.out_w; ++pw) {
+        align_samples(roi, ph, pw, H, W, p, [&](T wgt, int64_t h, int64_t w) {
+          t.weight.push_back(wgt);
+          t.offset.push_back(int32_t(h * W + w));
+        });
+        t.begin.push_back(int64_t(t.weight.size()));
+      }
+  }
+  return t;
+}
+
+}  // namespace
+
+// Both passes work on channels-last copies so that the innermost loop runs over contiguous
+// channels; every sum keeps the reference order (taps in sample order; in the backward, boxes in
+// order for each element), so results equal the one-loop form bit for bit. The forward runs boxes
+// in parallel, the backward blocks of channels (each writes only its own).
+template <class T>
+void roi_align_forward(Tensor& y, const Tensor& x, const Tensor& rois, const RoiParams& p) {
+  const int64_t K = rois.size(0), N = x.size(0), C = x.size(1), HW = x.size(2) * x.size(3);
+  const int64_t bins = p.out_h * p.out_w;
+  const AlignTaps<T>& t = align_taps<T>(rois, x.size(2), x.size(3), p);
+  static thread_local std::vector<T> xt;
+  xt.resize(size_t(N * HW * C));
+  const T* X = x.data<T>();
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t i = 0; i < HW; ++i) xt[size_t((n * HW + i) * C + c)] = X[(n * C + c) * HW + i];
+  T* Y = y.data<T>();
+  const T* XT = xt.data();  // thread_local: the team must use the calling thread's buffer
+#pragma omp parallel if (K * C * bins > 32768)
+  {
+    std::vector<T> acc(static_cast<size_t>(C));
+#pragma omp for
+    for (int64_t k = 0; k < K; ++k) {
+      const int64_t n = int64_t(rois.data<T>()[k * 5]);
+      for (int64_t b = 0; b < bins; ++b) {
+        std::fill(acc.begin(), acc.end(), T(0));
+        for (int64_t i = t.begin[size_t(k * bins + b)]; i < t.begin[size_t(k * bins + b + 1)];
+             ++i) {
+          const T w = t.weight[size_t(i)];
+          const T* px = XT + (n * HW + t.offset[size_t(i)]) * C;
+          for (int64_t c = 0; c < C; ++c) acc[size_t(c)] += w * px[c];
         }
+        for (int64_t c = 0; c < C; ++c) Y[(k * C + c) * bins + b] = acc[size_t(c)];
+      }
     }
   }
 }
 
 template <class T>
 void roi_align_backward(Tensor& dx, const Tensor& dy, const Tensor& rois, const RoiParams& p) {
-  const int64_t K = rois.size(0), C = dx.size(1), H = dx.size(2), W = dx.size(3);
-  std::fill_n(dx.data<T>(), dx.numel(), T(0));
+  const int64_t K = rois.size(0), N = dx.size(0), C = dx.size(1), HW = dx.size(2) * dx.size(3);
+  const int64_t bins = p.out_h * p.out_w;
+  const AlignTaps<T>& t = align_taps<T>(rois, dx.size(2), dx.size(3), p);
+  static thread_local std::vector<T> dxt;
+  dxt.assign(size_t(N * HW * C), T(0));
   const T* G = dy.data<T>();
-  T* D = dx.data<T>();
-  for (int64_t k = 0; k < K; ++k) {
-    const T* roi = rois.data<T>() + k * 5;
-    const int64_t n = int64_t(roi[0]);
-    for (int64_t c = 0; c < C; ++c) {
-      T* plane = D + (n * C + c) * H * W;
-      for (int64_t ph = 0; ph < p.out_h; ++ph)
-        for (int64_t pw = 0; pw < p.out_w; ++pw) {
-          const T g = G[((k * C + c) * p.out_h + ph) * p.out_w + pw];
-          align_samples(roi, ph, pw, H, W, p,
-                        [&](T wgt, int64_t h, int64_t w) { plane[h * W + w] += wgt * g; });
+  T* DT = dxt.data();  // thread_local: the team must use the calling thread's buffer
+  constexpr int64_t kBlock = 16;
+  const int64_t blocks = (C + kBlock - 1) / kBlock;
+#pragma omp parallel for if (K * C * bins > 32768)
+  for (int64_t blk = 0; blk < blocks; ++blk) {
+    const int64_t c0 = blk * kBlock, c1 = std::min(C, c0 + kBlock);
+    for (int64_t k = 0; k < K; ++k) {
+      const int64_t n = int64_t(rois.data<T>()[k * 5]);
+      for (int64_t b = 0; b < bins; ++b) {
+        const T* g = G + k * C * bins + b;  // g[c * bins]: channel c of this bin
+        for (int64_t i = t.begin[size_t(k * bins + b)]; i < t.begin[size_t(k * bins + b + 1)];
+             ++i) {
+          const T w = t.weight[size_t(i)];
+          T* pd = DT + (n * HW + t.offset[size_t(i)]) * C;
+          for (int64_t c = c0; c < c1; ++c) pd[c] += w * g[c * bins];
         }
+      }
     }
   }
+  T* D = dx.data<T>();
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t i = 0; i < HW; ++i) D[(n * C + c) * HW + i] = dxt[size_t((n * HW + i) * C + c)];
 }
 
 #define CONVKIT_ROI_INSTANTIATE(T)                                                             \
