@@ -116,6 +116,40 @@ TEST(DetectCli, TrainDetectEval) {
   EXPECT_NE(run(t, "train --task detect --arch yolo --epochs 3 --resume" + common, out), 0);
   EXPECT_TRUE(has(out, "holds a frcnn detector")) << out;
 
+  // Classification + localization: one box per image, from the CLI; several objects are refused.
+  ASSERT_EQ(run(t,
+                "make-shapes -o " + t.path("one") + " -n 24 --size 32 --objects-max 1 " +
+                    "--classes circle square --threads 1",
+                out),
+            0)
+      << out;
+  const std::string one = t.path("one/boxes.csv");
+  ASSERT_EQ(run(t,
+                "train --task detect --arch localize --data " + one +
+                    " --image-size 32 --grid 4 --detector-width 8 --epochs 1 --batch-size 8 " +
+                    "--optimizer adam --lr 0.002 --val-fraction 0.25 --progress never --out " +
+                    t.path("loc"),
+                out),
+            0)
+      << out;
+  EXPECT_TRUE(has(out, "validation (best epoch): class accuracy")) << out;
+  ASSERT_EQ(run(t, "eval " + t.path("loc/detector.safetensors") + " --data " + one, out), 0)
+      << out;
+  EXPECT_TRUE(has(out, "localization accuracy (IoU >= 0.5)")) << out;
+  ASSERT_EQ(run(t, "detect " + t.path("loc/detector.safetensors") + " " + image + " --conf 0 " +
+                       "--out " + t.path("det4"),
+                out),
+            0)
+      << out;
+  EXPECT_EQ(nlohmann::json::parse(convkit::test::read_bytes(t.path("det4/detections.json")))[0]
+                ["detections"]
+                    .size(),
+            1u);
+  EXPECT_NE(run(t, "train --task detect --arch localize --data " + csv + " --out " + t.path("l2"),
+                out),
+            0);
+  EXPECT_TRUE(has(out, "do not hold exactly one object")) << out;
+
   // Bad input: an architecture that does not exist, a file that is no detector.
   EXPECT_NE(run(t, "train --task detect --arch ssd --data " + csv + " --out " + t.path("r2"), out),
             0);

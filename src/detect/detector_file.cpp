@@ -18,6 +18,8 @@ std::vector<metrics::Detection> Detector::detect(const Tensor& images, double co
                                                  double iou) const {
   NoGradGuard no_grad;
   if (arch == "frcnn") return static_cast<FasterRcnn&>(*model).detect(images, conf, iou);
+  if (arch == "localize")
+    return localization_detections((*model)(images), localization_options(localizer), conf);
   return yolo_decode((*model)(images), config, conf, iou);
 }
 
@@ -33,6 +35,12 @@ std::map<std::string, std::string> detector_metadata(const Detector& d) {
          {"anchor_ratios", c.anchor_ratios},
          {"representation", c.representation},
          {"pool_size", c.pool_size},
+         {"class_names", d.class_names}};
+  } else if (d.arch == "localize") {
+    j = {{"arch", "localize"},
+         {"width", d.backbone.width},
+         {"image_size", d.localizer.image_size},
+         {"grid", d.localizer.grid},
          {"class_names", d.class_names}};
   } else {
     nlohmann::json anchors = nlohmann::json::array();
@@ -70,8 +78,8 @@ Detector detector_config(const std::map<std::string, std::string>& metadata,
   try {
     const nlohmann::json j = nlohmann::json::parse(it->second);
     d.arch = j.at("arch").get<std::string>();
-    CONVKIT_CHECK(d.arch == "yolo" || d.arch == "frcnn", path, ": unknown detector arch '", d.arch,
-                  "' (yolo or frcnn)");
+    CONVKIT_CHECK(d.arch == "yolo" || d.arch == "frcnn" || d.arch == "localize", path,
+                  ": unknown detector arch '", d.arch, "' (yolo, frcnn or localize)");
     d.class_names = j.at("class_names").get<std::vector<std::string>>();
     d.backbone.width = j.at("width").get<int64_t>();
     if (j.contains("backbone")) {
@@ -88,6 +96,10 @@ Detector detector_config(const std::map<std::string, std::string>& metadata,
       c.representation = j.at("representation").get<int64_t>();
       c.pool_size = j.at("pool_size").get<int64_t>();
       c.num_classes = d.num_classes();
+    } else if (d.arch == "localize") {
+      d.localizer.image_size = j.at("image_size").get<int64_t>();
+      d.localizer.grid = j.at("grid").get<int64_t>();
+      d.localizer.num_classes = d.num_classes();
     } else {
       d.config.image_size = j.at("image_size").get<int64_t>();
       d.config.grid = j.at("grid").get<int64_t>();
@@ -110,8 +122,13 @@ Detector detector_config(const std::map<std::string, std::string>& metadata,
   try {
     if (d.arch == "frcnn")
       check_faster_rcnn_config(d.frcnn);
-    else
+    else if (d.arch == "yolo")
       check_yolo_config(d.config);
+    else
+      CONVKIT_CHECK(d.localizer.grid >= 1 && d.localizer.grid <= d.localizer.image_size &&
+                        d.num_classes() >= 1,
+                    "localize: grid ", d.localizer.grid, " for image size ",
+                    d.localizer.image_size, " with ", d.num_classes(), " classes");
   } catch (const Error& e) {
     throw Error(path + ": the detector's configuration is invalid: " + e.what());
   }
@@ -124,6 +141,8 @@ Detector load_detector(const std::string& path) {
   try {
     if (d.arch == "frcnn")
       d.model = std::make_shared<FasterRcnn>(d.frcnn);
+    else if (d.arch == "localize")
+      d.model = make_localizer(d.localizer, d.backbone);
     else
       d.model = make_yolo(d.config, d.backbone);
   } catch (const Error& e) {

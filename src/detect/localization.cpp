@@ -2,14 +2,52 @@
 #include "convkit/detect/localization.h"
 
 #include <algorithm>
+#include <cmath>
 
 #include "convkit/autograd.h"
 #include "convkit/error.h"
+#include "convkit/nn/layers.h"
 #include "convkit/ops/elementwise.h"
 #include "convkit/ops/loss.h"
 #include "convkit/ops/shape_ops.h"
 
 namespace convkit::detect {
+
+std::shared_ptr<nn::Module> make_localizer(const LocalizerConfig& c, const BackboneSpec& backbone) {
+  CONVKIT_CHECK(c.num_classes >= 1, "localizer: num_classes must be >= 1, got ", c.num_classes);
+  const Backbone trunk = make_backbone(backbone, c.image_size, c.grid);
+  auto net = std::make_shared<nn::Sequential>();
+  net->add(trunk.module);
+  net->add(std::make_shared<nn::Flatten>());
+  net->add(std::make_shared<nn::Linear>(trunk.channels * c.grid * c.grid, c.num_classes + 4));
+  return net;
+}
+
+LocalizationOptions localization_options(const LocalizerConfig& c) {
+  LocalizationOptions o;
+  o.num_classes = c.num_classes;
+  o.image_size = c.image_size;
+  return o;
+}
+
+std::vector<metrics::Detection> localization_detections(const Tensor& output,
+                                                        const LocalizationOptions& o,
+                                                        double conf) {
+  CONVKIT_CHECK(output.ndim() == 2 && output.size(1) == o.num_classes + 4,
+                "localization: output ", output.shape().to_string(), " is not [N, ",
+                o.num_classes + 4, "] (", o.num_classes, " classes + 4 box numbers)");
+  const Tensor o32 = output.detach().to(DType::f32);
+  std::vector<metrics::Detection> out;
+  for (int64_t i = 0; i < o32.size(0); ++i) {
+    const float* row = o32.data<float>() + i * o32.size(1);
+    const int64_t cls = std::max_element(row, row + o.num_classes) - row;
+    double denom = 0;
+    for (int64_t k = 0; k < o.num_classes; ++k) denom += std::exp(double(row[k] - row[cls]));
+    const double score = 1.0 / denom;
+    if (score >= conf) out.push_back({i, cls, float(score), localization_box(o32, i, o)});
+  }
+  return out;
+}
 
 void localization_targets(const data::Batch& b, const LocalizationOptions& o, Tensor* boxes,
                           Tensor* labels) {

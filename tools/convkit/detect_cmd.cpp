@@ -1,5 +1,6 @@
 // convkit detect MODEL IMAGE...: runs a detector (written by `convkit train --task detect`) on
 // images; writes each image with its boxes drawn (PNG) and every detection to detections.json.
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -34,6 +35,11 @@ cv::Scalar class_colour(int64_t label) {
 
 void run_detect(const DetectArgs& a) {
   apply_runtime_options(a.runtime);
+  // Every input is checked before the first is drawn: a typo in the last one should not leave a
+  // folder of drawings without their detections.json.
+  for (const std::string& path : a.images)
+    CONVKIT_CHECK(std::filesystem::is_regular_file(path), path,
+                  ": no such file; nothing was detected (check the image paths)");
   const detect::Detector det = detect::load_detector(a.model);
   std::filesystem::create_directories(a.out);
   const int64_t S = det.image_size();
@@ -43,8 +49,13 @@ void run_detect(const DetectArgs& a) {
     const cv::Mat rgb = data::read_image(path, data::ColorMode::rgb).image;
     const Tensor input = data::detection_input(rgb, S).reshape({1, 3, S, S});
     const std::vector<metrics::Detection> found = det.detect(input, a.conf, a.iou);
+    // Small images are drawn enlarged (whole pixels, no smoothing) so the labels stay readable;
+    // detections.json keeps the image's own pixels.
+    const int zoom = std::max(1, (256 + std::min(rgb.rows, rgb.cols) - 1) /
+                                     std::max(1, std::min(rgb.rows, rgb.cols)));
     cv::Mat canvas;
     cv::cvtColor(rgb, canvas, cv::COLOR_RGB2BGR);
+    if (zoom > 1) cv::resize(canvas, canvas, {}, zoom, zoom, cv::INTER_NEAREST);
     const double sx = double(rgb.cols) / double(S), sy = double(rgb.rows) / double(S);
     nlohmann::json list = nlohmann::json::array();
     for (const metrics::Detection& d : found) {
@@ -53,11 +64,12 @@ void run_detect(const DetectArgs& a) {
       list.push_back(
           {{"class", name}, {"label", d.label}, {"score", d.score}, {"box", {x1, y1, x2, y2}}});
       const cv::Scalar c = class_colour(d.label);
-      cv::rectangle(canvas, cv::Point2d(x1, y1), cv::Point2d(x2, y2), c, 1);
+      cv::rectangle(canvas, cv::Point2d(x1 * zoom, y1 * zoom), cv::Point2d(x2 * zoom, y2 * zoom), c,
+                    zoom > 1 ? 2 : 1);
       char text[96];
       std::snprintf(text, sizeof text, "%s %.2f", name.c_str(), d.score);
-      cv::putText(canvas, text, cv::Point2d(x1, std::max(8.0, y1 - 2)), cv::FONT_HERSHEY_PLAIN, 0.7,
-                  c, 1);
+      cv::putText(canvas, text, cv::Point2d(x1 * zoom + 2, std::max(10.0, y1 * zoom - 3)),
+                  cv::FONT_HERSHEY_PLAIN, 0.8, c, 1);
     }
     const std::string png =
         (std::filesystem::path(a.out) / std::filesystem::path(path).stem()).string() + ".png";

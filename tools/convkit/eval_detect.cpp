@@ -1,6 +1,7 @@
 // convkit eval on a detector file: VOC mAP@0.5 with per-class AP, and COCO mAP@[.5:.95].
 #include "eval_detect.h"
 
+#include <chrono>
 #include <cstdio>
 #include <nlohmann/json.hpp>
 
@@ -74,9 +75,14 @@ void run_eval_detect(const std::string& model_path, const std::string& data_path
   std::vector<metrics::Detection> dets;
   std::vector<metrics::GroundTruth> gts;
   int64_t images = 0;
+  double seconds = 0;  // in the detector (network, decoding, NMS), not in reading the images
   loader.start_epoch(0);
   while (auto b = loader.next()) {
-    for (metrics::Detection d : det.detect(b->inputs, 0.01, det.arch == "frcnn" ? 0.5 : 0.45)) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const std::vector<metrics::Detection> found =
+        det.detect(b->inputs, 0.01, det.arch == "frcnn" ? 0.5 : 0.45);
+    seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    for (metrics::Detection d : found) {
       d.image += images;
       dets.push_back(d);
     }
@@ -91,6 +97,14 @@ void run_eval_detect(const std::string& model_path, const std::string& data_path
   std::printf("VOC AP@0.5 per class:\n%s\n", voc.to_string(det.class_names).c_str());
   std::printf("mAP@0.5 %.4f  mAP@0.75 %.4f  mAP@[.5:.95] %.4f (COCO definition)\n", coco.map50,
               coco.map75, coco.map);
+  std::printf("inference: %.3f ms per image (batches of 64, %s; confidence >= 0.01, as for mAP)\n",
+              images ? 1e3 * seconds / double(images) : 0.0, det.arch.c_str());
+  if (det.arch == "localize") {
+    detect::LocalizationTask task(detect::localization_options(det.localizer));
+    const train::Logs m = task.evaluate(*det.model, loader);
+    std::printf("class accuracy %.2f%%, localization accuracy (IoU >= 0.5) %.2f%%, both %.2f%%\n",
+                100 * m.at("acc"), 100 * m.at("loc_acc"), 100 * m.at("both"));
+  }
   if (!out_dir.empty()) write_detection_files(out_dir, voc, coco, det.class_names);
 }
 

@@ -47,25 +47,51 @@ std::vector<detect::AnchorSize> choose_anchors(const data::DetectionList& l, int
   return r.anchors;
 }
 
+// The metrics of an evaluation: mAP for the detectors, accuracies for a localizer.
+std::string metrics_text(const train::Logs& m) {
+  char text[160];
+  if (m.count("map50"))
+    std::snprintf(text, sizeof text, "mAP@0.5 %.4f mAP@[.5:.95] %.4f", m.at("map50"), m.at("map"));
+  else
+    std::snprintf(text, sizeof text,
+                  "class accuracy %.2f%%, localization accuracy (IoU >= 0.5) %.2f%%, both %.2f%%",
+                  100 * m.at("acc"), 100 * m.at("loc_acc"), 100 * m.at("both"));
+  return text;
+}
+
 // One line per epoch with the detection metrics (Progress prints classification's).
 class DetectProgress : public train::Callback {
  public:
   void on_epoch_end(train::TrainContext&, train::EpochRecord& r) override {
     std::printf("epoch %lld: train loss %.4f", (long long)r.epoch, r.train.at("loss"));
     if (r.has_val)
-      std::printf(" | val loss %.4f mAP@0.5 %.4f mAP@[.5:.95] %.4f", r.val.at("loss"),
-                  r.val.at("map50"), r.val.at("map"));
+      std::printf(" | val loss %.4f %s", r.val.at("loss"), metrics_text(r.val).c_str());
     std::printf(" | lr %.5f | %.1f s, %.0f img/s\n", r.lr, r.seconds, r.images_per_second);
     std::fflush(stdout);
   }
 };
 
+// A localizer regresses the one object of each image: refuse data with none or several.
+void check_one_object_each(const data::DetectionList& l, const std::string& path) {
+  int64_t bad = 0;
+  std::string first;
+  for (const auto& im : l.images)
+    if (im.objects.size() != 1) {
+      if (!bad++) first = im.path + " (" + std::to_string(im.objects.size()) + " objects)";
+    }
+  CONVKIT_CHECK(bad == 0, "train --arch localize: ", path, ": ", bad,
+                " images do not hold exactly one object, the first ", first,
+                "; a localization head predicts one box per image (make-shapes --objects-max 1), "
+                "use --arch yolo or frcnn for several");
+}
+
 }  // namespace
 
 void add_detect_train_options(CLI::App& cmd, DetectTrainArgs& a) {
-  cmd.add_option("--arch", a.arch, "Detector architecture (--task detect): yolo or frcnn")
+  cmd.add_option("--arch", a.arch, "Detector architecture (--task detect): yolo, frcnn, or localize (classification + one box "
+                 "per image)")
       ->capture_default_str()
-      ->check(CLI::IsMember({"yolo", "frcnn"}));
+      ->check(CLI::IsMember({"yolo", "frcnn", "localize"}));
   cmd.add_option("--grid", a.grid,
                  "Detector grid: YOLO's S, Faster R-CNN's feature map side (--image-size must be "
                  "it times a power of 2)")
@@ -112,6 +138,11 @@ detect::Detector configure(const DetectTrainArgs& a, const data::DetectionList& 
   det.class_names = list.class_names;
   det.backbone = {a.backbone, a.backbone_layer, a.width, a.backbone_weights};
   det.frcnn.backbone = det.backbone;
+  if (a.arch == "localize") {
+    check_one_object_each(list, a.data);
+    det.localizer = {a.image_size, a.grid, det.num_classes()};
+    return det;
+  }
   const std::vector<detect::AnchorSize> shapes =
       choose_anchors(list, a.image_size, a.anchors, o.seed);
   if (a.arch == "yolo") {
@@ -131,8 +162,9 @@ detect::Detector configure(const DetectTrainArgs& a, const data::DetectionList& 
 }
 
 void run_train_detect(const DetectTrainArgs& a) {
-  CONVKIT_CHECK(a.arch == "yolo" || a.arch == "frcnn", "train --task detect: --arch '", a.arch,
-                "' is not available (yolo or frcnn)");
+  CONVKIT_CHECK(a.arch == "yolo" || a.arch == "frcnn" || a.arch == "localize",
+                "train --task detect: --arch '", a.arch,
+                "' is not available (yolo, frcnn or localize)");
   const train::TrainOptions& o = a.opt;
   CONVKIT_CHECK(o.overwrite || o.resume ||
                     !std::filesystem::exists(o.out_dir + "/detector.safetensors"),
@@ -144,8 +176,12 @@ void run_train_detect(const DetectTrainArgs& a) {
   const int64_t size = det.image_size();
   const std::vector<std::string> names = list.class_names;
   auto plain = std::make_shared<data::DetectionDataset>(std::move(list), size);
-  auto augmented = plain->with_augmentation(
-      {.hflip = 0.5, .scale_min = 0.9, .scale_max = 1.1, .translate = 0.1});
+  // A localizer's image must keep its one object: flips only (a translated box may be dropped).
+  auto augmented =
+      det.arch == "localize"
+          ? plain->with_augmentation({.hflip = 0.5})
+          : plain->with_augmentation(
+                {.hflip = 0.5, .scale_min = 0.9, .scale_max = 1.1, .translate = 0.1});
   // A seeded split: the last val_fraction of a permutation.
   std::vector<int64_t> order(plain->size());
   for (int64_t i = 0; i < plain->size(); ++i) order[i] = i;
@@ -163,9 +199,12 @@ void run_train_detect(const DetectTrainArgs& a) {
   if (det.arch == "yolo") {
     det.model = detect::make_yolo(det.config, det.backbone);
     task = std::make_unique<train::DetectionTask>(det.config);
-  } else {
+  } else if (det.arch == "frcnn") {
     det.model = std::make_shared<detect::FasterRcnn>(det.frcnn);
     task = std::make_unique<train::FasterRcnnTask>();
+  } else {
+    det.model = detect::make_localizer(det.localizer, det.backbone);
+    task = std::make_unique<detect::LocalizationTask>(detect::localization_options(det.localizer));
   }
   auto optimizer = train::make_optimizer(train::make_param_groups(*det.model, o), o);
   data::DataLoader loader(train_set, {.batch_size = o.batch_size,
@@ -186,11 +225,17 @@ void run_train_detect(const DetectTrainArgs& a) {
   auto checkpoint = train::add_standard_callbacks(trainer, o, loader.num_batches(), meta);
   trainer.add_callback(std::make_shared<DetectProgress>());
   trainer.on_message([](const std::string& s) { std::printf("%s\n", s.c_str()); });
-  std::printf("convkit train --task detect: %s (grid %lld, %zu anchor shapes) on %lld train, %lld "
-              "validation images\n",
-              det.arch.c_str(), (long long)(det.arch == "yolo" ? det.config.grid : det.frcnn.grid),
-              det.arch == "yolo" ? det.config.anchors.size() : det.frcnn.anchor_sizes.size(),
-              (long long)train_set->size(), (long long)n_val);
+  const int64_t grid = det.arch == "yolo"    ? det.config.grid
+                       : det.arch == "frcnn" ? det.frcnn.grid
+                                             : det.localizer.grid;
+  const size_t shapes = det.arch == "yolo"    ? det.config.anchors.size()
+                        : det.arch == "frcnn" ? det.frcnn.anchor_sizes.size()
+                                              : 0;
+  const std::string anchors = shapes ? ", " + std::to_string(shapes) + " anchor shapes" : "";
+  std::printf("convkit train --task detect: %s (grid %lld%s) on %lld train, %lld validation "
+              "images\n",
+              det.arch.c_str(), (long long)grid, anchors.c_str(), (long long)train_set->size(),
+              (long long)n_val);
   run_pausable(trainer);
   // The detector: the best validation epoch's weights (by mAP@0.5), the last without validation.
   if (val_loader) train::load_weights(checkpoint->weights_path("best"), *det.model);
@@ -199,8 +244,7 @@ void run_train_detect(const DetectTrainArgs& a) {
   detect::save_detector(path, det);
   if (val_loader) {
     const train::Logs v = task->evaluate(*det.model, *val_loader);
-    std::printf("validation (best epoch): mAP@0.5 %.4f, mAP@[.5:.95] %.4f\n", v.at("map50"),
-                v.at("map"));
+    std::printf("validation (best epoch): %s\n", metrics_text(v).c_str());
   }
   if (!a.test_data.empty()) {
     data::DetectionListOptions lo;
@@ -215,8 +259,7 @@ void run_train_detect(const DetectTrainArgs& a) {
         size);
     data::DataLoader tl(test, {.batch_size = 64, .shuffle = false});
     const train::Logs t = task->evaluate(*det.model, tl);
-    std::printf("test: mAP@0.5 %.4f, mAP@[.5:.95] %.4f on %lld images\n", t.at("map50"),
-                t.at("map"), (long long)test->size());
+    std::printf("test: %s on %lld images\n", metrics_text(t).c_str(), (long long)test->size());
   }
   std::printf("detector: %s\n", path.c_str());
 }

@@ -5,7 +5,11 @@
 //   loss = CE(logits, label) + box_weight * mean over the 4 box numbers of smooth_l1(box - box*)
 // (smooth-L1 as Fast R-CNN, beta 1/9 there; here `beta`). Targets come from DetectionDataset
 // batches: the first object of each image.
+#include <memory>
+
+#include "convkit/detect/backbone.h"
 #include "convkit/detect/boxes.h"
+#include "convkit/metrics/detection.h"
 #include "convkit/train/task.h"
 
 namespace convkit::detect {
@@ -16,6 +20,21 @@ struct LocalizationOptions {
   double box_weight = 5.0;
   double beta = 0.05;  // smooth-L1 transition, in normalized units (about 3 px at 64)
 };
+
+// The network of `convkit train --task detect --arch localize`: a trunk (detect/backbone.h) to a
+// grid x grid map, flattened, and one linear layer to C + 4 outputs (OverFeat's regression head
+// reads the whole map, so the box can depend on where things are; a global pool would lose it).
+// Children "0" trunk, "1" flatten, "2" the linear layer.
+struct LocalizerConfig {
+  int64_t image_size = 64, grid = 8, num_classes = 4;
+};
+std::shared_ptr<nn::Module> make_localizer(const LocalizerConfig& config,
+                                           const BackboneSpec& backbone);
+LocalizationOptions localization_options(const LocalizerConfig& config);
+// One detection per image: the arg-max class with its softmax probability as the score, and the
+// predicted box, when the score is >= conf. output [N, C + 4].
+std::vector<metrics::Detection> localization_detections(const Tensor& output,
+                                                        const LocalizationOptions& o, double conf);
 
 // Normalized (cx, cy, w, h) [N, 4] of each image's first object from targets["boxes"] [N, M, 4]
 // and targets["box_labels"] [N, M]; labels [N]. Throws naming the image when it has no object.
