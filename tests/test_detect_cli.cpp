@@ -108,10 +108,10 @@ TEST(DetectCli, TrainDetectEval) {
   EXPECT_TRUE(has(out, "resuming the frcnn detector")) << out;
   EXPECT_TRUE(has(out, "epoch 2:")) << out;
   EXPECT_FALSE(has(out, "epoch 1:")) << out;
-  ASSERT_EQ(run(t, "detect " + t.path("rcnn/best.safetensors") + " " + image + " --out " +
-                       t.path("det3"),
-                out),
-            0)
+  ASSERT_EQ(
+      run(t, "detect " + t.path("rcnn/best.safetensors") + " " + image + " --out " + t.path("det3"),
+          out),
+      0)
       << out;
   EXPECT_NE(run(t, "train --task detect --arch yolo --epochs 3 --resume" + common, out), 0);
   EXPECT_TRUE(has(out, "holds a frcnn detector")) << out;
@@ -133,21 +133,21 @@ TEST(DetectCli, TrainDetectEval) {
             0)
       << out;
   EXPECT_TRUE(has(out, "validation (best epoch): class accuracy")) << out;
-  ASSERT_EQ(run(t, "eval " + t.path("loc/detector.safetensors") + " --data " + one, out), 0)
-      << out;
+  ASSERT_EQ(run(t, "eval " + t.path("loc/detector.safetensors") + " --data " + one, out), 0) << out;
   EXPECT_TRUE(has(out, "localization accuracy (IoU >= 0.5)")) << out;
-  ASSERT_EQ(run(t, "detect " + t.path("loc/detector.safetensors") + " " + image + " --conf 0 " +
-                       "--out " + t.path("det4"),
+  ASSERT_EQ(run(t,
+                "detect " + t.path("loc/detector.safetensors") + " " + image + " --conf 0 " +
+                    "--out " + t.path("det4"),
                 out),
             0)
       << out;
-  EXPECT_EQ(nlohmann::json::parse(convkit::test::read_bytes(t.path("det4/detections.json")))[0]
-                ["detections"]
-                    .size(),
+  EXPECT_EQ(nlohmann::json::parse(
+                convkit::test::read_bytes(t.path("det4/detections.json")))[0]["detections"]
+                .size(),
             1u);
-  EXPECT_NE(run(t, "train --task detect --arch localize --data " + csv + " --out " + t.path("l2"),
-                out),
-            0);
+  EXPECT_NE(
+      run(t, "train --task detect --arch localize --data " + csv + " --out " + t.path("l2"), out),
+      0);
   EXPECT_TRUE(has(out, "do not hold exactly one object")) << out;
 
   // Bad input: an architecture that does not exist, a file that is no detector.

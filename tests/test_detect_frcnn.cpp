@@ -44,7 +44,8 @@ void expect_close(const std::vector<float>& got, const std::vector<double>& want
                   const std::string& what) {
   ASSERT_EQ(got.size(), want.size()) << what;
   for (size_t i = 0; i < got.size(); ++i)
-    ASSERT_NEAR(got[i], want[i], tol * std::max(1.0, std::abs(want[i]))) << what << " [" << i << "]";
+    ASSERT_NEAR(got[i], want[i], tol * std::max(1.0, std::abs(want[i])))
+        << what << " [" << i << "]";
 }
 
 Box jitter(const Box& b, Generator& g, float amount) {
@@ -142,10 +143,10 @@ TEST(FasterRcnn, PiecesMatchTorchvision) {
   const std::string base = test::onnx_work_dir() + "/frcnn_" + std::to_string(::getpid());
   std::ofstream(base + "_in.json") << in.dump();
   std::string out;
-  const int rc = test::run_python(std::string(CONVKIT_TESTS_DIR) +
-                                      "/golden/detect_frcnn_oracle.py " + base + "_in.json " +
-                                      base + "_out.json",
-                                  &out);
+  const int rc =
+      test::run_python(std::string(CONVKIT_TESTS_DIR) + "/golden/detect_frcnn_oracle.py " + base +
+                           "_in.json " + base + "_out.json",
+                       &out);
   std::filesystem::remove(base + "_in.json");
   ASSERT_EQ(rc, 0) << out;
   const nlohmann::json ref = nlohmann::json::parse(std::ifstream(base + "_out.json"));
@@ -166,8 +167,8 @@ TEST(FasterRcnn, PiecesMatchTorchvision) {
   for (int64_t n = 0; n < N; ++n) {
     expect_close(flat(got[size_t(n)].boxes), ref["rpn_boxes"][n].get<std::vector<double>>(), 1e-4,
                  "rpn boxes of image " + std::to_string(n));
-    expect_close(flat(got[size_t(n)].scores), ref["rpn_scores"][n].get<std::vector<double>>(),
-                 1e-5, "rpn scores of image " + std::to_string(n));
+    expect_close(flat(got[size_t(n)].scores), ref["rpn_scores"][n].get<std::vector<double>>(), 1e-5,
+                 "rpn scores of image " + std::to_string(n));
   }
 
   const detect::RoiSamples s = detect::sample_rois(proposals, targets, rho, unused);
@@ -182,9 +183,8 @@ TEST(FasterRcnn, PiecesMatchTorchvision) {
   for (size_t n = 0; n < proposals.size(); ++n)
     for (const Box& b : detect::to_boxes(proposals[n].boxes))
       rois.insert(rois.end(), {float(n), b.x1, b.y1, b.x2, b.y2});
-  const detect::BoxHead::Output eval_out =
-      box_head.run(features, Tensor::from_vector(rois, Shape({int64_t(rois.size() / 5), 5})),
-                   1.0 / 8);
+  const detect::BoxHead::Output eval_out = box_head.run(
+      features, Tensor::from_vector(rois, Shape({int64_t(rois.size() / 5), 5})), 1.0 / 8);
   const std::vector<metrics::Detection> dets =
       detect::roi_detections(eval_out, proposals, S, S, rho);
   for (int64_t n = 0; n < N; ++n) {

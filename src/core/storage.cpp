@@ -1,9 +1,9 @@
 #include <sys/mman.h>
 
 #include <cstdlib>
+#include <map>
 #include <mutex>
 #include <new>
-#include <map>
 #include <vector>
 
 #include "convkit/tensor.h"

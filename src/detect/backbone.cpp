@@ -33,7 +33,8 @@ Backbone make_backbone(const BackboneSpec& spec, int64_t image_size, int64_t gri
     o.image_size = image_size;
     base = infer::load_bundle(spec.weights, o).module;
   }
-  auto cut = std::make_shared<transfer::Truncated>(base, spec.layer, Shape({3, image_size, image_size}));
+  auto cut =
+      std::make_shared<transfer::Truncated>(base, spec.layer, Shape({3, image_size, image_size}));
   const Shape& f = cut->feature_shape();
   CONVKIT_CHECK(f.ndim() == 3 && f[1] == grid && f[2] == grid, "backbone ", spec.name, " cut at ",
                 spec.layer, " gives ", f.to_string(), " for a ", image_size, "x", image_size,

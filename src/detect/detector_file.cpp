@@ -127,8 +127,8 @@ Detector detector_config(const std::map<std::string, std::string>& metadata,
     else
       CONVKIT_CHECK(d.localizer.grid >= 1 && d.localizer.grid <= d.localizer.image_size &&
                         d.num_classes() >= 1,
-                    "localize: grid ", d.localizer.grid, " for image size ",
-                    d.localizer.image_size, " with ", d.num_classes(), " classes");
+                    "localize: grid ", d.localizer.grid, " for image size ", d.localizer.image_size,
+                    " with ", d.num_classes(), " classes");
   } catch (const Error& e) {
     throw Error(path + ": the detector's configuration is invalid: " + e.what());
   }

@@ -24,11 +24,11 @@ FasterRcnn::FasterRcnn(FasterRcnnConfig config) : Module("FasterRcnn"), config_(
   const Backbone trunk = make_backbone(config_.backbone, config_.image_size, config_.grid);
   backbone = register_module("backbone", trunk.module);
   const int64_t channels = trunk.channels;
-  rpn = register_module("rpn", std::make_shared<RpnHead>(channels,
-                                                         config_.anchors().per_position()));
+  rpn =
+      register_module("rpn", std::make_shared<RpnHead>(channels, config_.anchors().per_position()));
   roi_heads = register_module(
-      "roi_heads", std::make_shared<BoxHead>(channels, config_.num_classes,
-                                             config_.representation, config_.pool_size));
+      "roi_heads", std::make_shared<BoxHead>(channels, config_.num_classes, config_.representation,
+                                             config_.pool_size));
   anchors_ = grid_anchors(config_.anchors(), config_.grid, config_.grid);
 }
 
@@ -50,11 +50,10 @@ FasterRcnn::Losses FasterRcnn::losses(const Tensor& images,
   const Tensor features = forward(images);
   const RpnHead::Output r = rpn->run(features);
   const RpnLosses rl = rpn_loss(r, anchors_, targets, config_.rpn_train, gen);
-  const std::vector<Proposals> proposals = rpn_proposals(
-      r, anchors_, config_.image_size, config_.image_size, config_.rpn_train);
+  const std::vector<Proposals> proposals =
+      rpn_proposals(r, anchors_, config_.image_size, config_.image_size, config_.rpn_train);
   const RoiSamples s = sample_rois(proposals, targets, config_.roi, gen);
-  const BoxHead::Output h =
-      roi_heads->run(features, s.rois, 1.0 / double(config_.stride()));
+  const BoxHead::Output h = roi_heads->run(features, s.rois, 1.0 / double(config_.stride()));
   const RoiLosses hl = roi_loss(h, s);
   return {rl.objectness, rl.box, hl.classifier, hl.box};
 }
@@ -64,8 +63,8 @@ std::vector<metrics::Detection> FasterRcnn::detect(const Tensor& images, double 
   NoGradGuard no_grad;
   const Tensor features = forward(images);
   const RpnHead::Output r = rpn->run(features);
-  const std::vector<Proposals> proposals = rpn_proposals(
-      r, anchors_, config_.image_size, config_.image_size, config_.rpn_test);
+  const std::vector<Proposals> proposals =
+      rpn_proposals(r, anchors_, config_.image_size, config_.image_size, config_.rpn_test);
   std::vector<float> rois;
   for (size_t n = 0; n < proposals.size(); ++n)
     for (int64_t k = 0; k < proposals[n].boxes.size(0); ++k) {

@@ -31,11 +31,10 @@ LocalizationOptions localization_options(const LocalizerConfig& c) {
 }
 
 std::vector<metrics::Detection> localization_detections(const Tensor& output,
-                                                        const LocalizationOptions& o,
-                                                        double conf) {
-  CONVKIT_CHECK(output.ndim() == 2 && output.size(1) == o.num_classes + 4,
-                "localization: output ", output.shape().to_string(), " is not [N, ",
-                o.num_classes + 4, "] (", o.num_classes, " classes + 4 box numbers)");
+                                                        const LocalizationOptions& o, double conf) {
+  CONVKIT_CHECK(output.ndim() == 2 && output.size(1) == o.num_classes + 4, "localization: output ",
+                output.shape().to_string(), " is not [N, ", o.num_classes + 4, "] (", o.num_classes,
+                " classes + 4 box numbers)");
   const Tensor o32 = output.detach().to(DType::f32);
   std::vector<metrics::Detection> out;
   for (int64_t i = 0; i < o32.size(0); ++i) {

@@ -44,8 +44,8 @@ RoiSamples sample_rois(const std::vector<Proposals>& proposals,
     const int64_t P = int64_t(boxes.size());
     std::vector<int64_t> matches(size_t(P), kBelowLow), labels(size_t(P), 0);
     if (!t.boxes.empty()) {
-      matches = match_boxes(box_iou(to_tensor(t.boxes), to_tensor(boxes)), P, o.fg_iou, o.bg_iou,
-                            false);
+      matches =
+          match_boxes(box_iou(to_tensor(t.boxes), to_tensor(boxes)), P, o.fg_iou, o.bg_iou, false);
       for (int64_t p = 0; p < P; ++p) {
         const int64_t m = matches[size_t(p)];
         labels[size_t(p)] = m >= 0 ? t.labels[size_t(m)] + 1 : m == kBelowLow ? 0 : -1;
@@ -84,10 +84,11 @@ RoiSamples sample_rois(const std::vector<Proposals>& proposals,
 
 BoxHead::BoxHead(int64_t channels, int64_t C, int64_t representation, int64_t pool)
     : Module("BoxHead"), num_classes(C), pool_size(pool) {
-  CONVKIT_CHECK(channels >= 1 && C >= 1 && representation >= 1 && pool >= 1,
-                "BoxHead: channels (", channels, "), classes (", C, "), representation (",
-                representation, ") and pool size (", pool, ") must be >= 1");
-  fc6 = register_module("fc6", std::make_shared<nn::Linear>(channels * pool * pool, representation));
+  CONVKIT_CHECK(channels >= 1 && C >= 1 && representation >= 1 && pool >= 1, "BoxHead: channels (",
+                channels, "), classes (", C, "), representation (", representation,
+                ") and pool size (", pool, ") must be >= 1");
+  fc6 =
+      register_module("fc6", std::make_shared<nn::Linear>(channels * pool * pool, representation));
   fc7 = register_module("fc7", std::make_shared<nn::Linear>(representation, representation));
   cls_score = register_module("cls_score", std::make_shared<nn::Linear>(representation, C + 1));
   bbox_pred =
@@ -101,7 +102,8 @@ BoxHead::Output BoxHead::run(const Tensor& features, const Tensor& rois, double 
   p.sampling_ratio = 2;
   const Tensor pooled = roi_align(features, rois, p);  // [K, F, P, P]
   const int64_t K = pooled.size(0);
-  const Tensor h = relu((*fc7)(relu((*fc6)(pooled.reshape({K, pooled.numel() / std::max<int64_t>(K, 1)})))));
+  const Tensor h =
+      relu((*fc7)(relu((*fc6)(pooled.reshape({K, pooled.numel() / std::max<int64_t>(K, 1)})))));
   return {(*cls_score)(h), (*bbox_pred)(h)};
 }
 
@@ -122,7 +124,8 @@ RoiLosses roi_loss(const BoxHead::Output& out, const RoiSamples& s) {
   if (rows.empty()) {
     l.box = mul(sum(out.box_regression), 0.0);
   } else {
-    const Tensor pred = index_select(out.box_regression.reshape({K * C1, 4}), 0, index_tensor(rows));
+    const Tensor pred =
+        index_select(out.box_regression.reshape({K * C1, 4}), 0, index_tensor(rows));
     const Tensor target =
         index_select(s.box_targets, 0, index_tensor(pos)).to(out.box_regression.dtype());
     l.box = mul(smooth_l1_loss(pred, target, 1.0 / 9.0, Reduction::sum), 1.0 / double(K));
@@ -138,11 +141,11 @@ std::vector<metrics::Detection> roi_detections(const BoxHead::Output& out,
   const int64_t C1 = out.class_logits.size(1), K = out.class_logits.size(0);
   int64_t total = 0;
   for (const Proposals& p : proposals) total += p.boxes.size(0);
-  CONVKIT_CHECK(total == K && out.box_regression.size(0) == K &&
-                    out.box_regression.size(1) == 4 * C1,
-                "roi_detections: ", total, " proposals, but class logits ",
-                out.class_logits.shape().to_string(), " and box regression ",
-                out.box_regression.shape().to_string());
+  CONVKIT_CHECK(
+      total == K && out.box_regression.size(0) == K && out.box_regression.size(1) == 4 * C1,
+      "roi_detections: ", total, " proposals, but class logits ",
+      out.class_logits.shape().to_string(), " and box regression ",
+      out.box_regression.shape().to_string());
   const Tensor prob = softmax(out.class_logits.detach().to(DType::f32), 1);
   // Each proposal repeated per class, decoded against its class's deltas.
   std::vector<float> repeated;

@@ -131,8 +131,7 @@ BalancedSample sample_balanced(const std::vector<int64_t>& labels, int64_t batch
   return {choose(std::move(pos), n_pos, gen), choose(std::move(neg), n_neg, gen)};
 }
 
-RpnHead::RpnHead(int64_t channels, int64_t A)
-    : Module("RpnHead"), anchors_per_position(A) {
+RpnHead::RpnHead(int64_t channels, int64_t A) : Module("RpnHead"), anchors_per_position(A) {
   CONVKIT_CHECK(channels >= 1 && A >= 1, "RpnHead: channels (", channels, ") and anchors (", A,
                 ") must be >= 1");
   conv = register_module("conv", std::make_shared<nn::Conv2d>(channels, channels, 3, 1, 1));
@@ -245,9 +244,8 @@ std::vector<Proposals> rpn_proposals(const RpnHead::Output& out, const Tensor& a
     std::iota(order.begin(), order.end(), 0);
     const float* z = logit.data() + n * R;
     const int64_t top = std::min(R, o.pre_nms_top_n);
-    std::partial_sort(order.begin(), order.begin() + top, order.end(), [&](int64_t a, int64_t b) {
-      return z[a] > z[b] || (z[a] == z[b] && a < b);
-    });
+    std::partial_sort(order.begin(), order.begin() + top, order.end(),
+                      [&](int64_t a, int64_t b) { return z[a] > z[b] || (z[a] == z[b] && a < b); });
     std::vector<Box> boxes;
     std::vector<float> scores;
     for (int64_t k = 0; k < top; ++k) {

@@ -56,9 +56,9 @@ detect::FasterRcnn& as_frcnn(nn::Module& model) {
 }  // namespace
 
 StepResult FasterRcnnTask::step(nn::Module& model, const data::Batch& batch) {
-  const auto targets =
-      detect::image_targets(target(batch, "boxes"), target(batch, "box_labels"));
-  const detect::FasterRcnn::Losses l = as_frcnn(model).losses(batch.inputs, targets, default_generator());
+  const auto targets = detect::image_targets(target(batch, "boxes"), target(batch, "box_labels"));
+  const detect::FasterRcnn::Losses l =
+      as_frcnn(model).losses(batch.inputs, targets, default_generator());
   Tensor loss = l.total();
   return {loss,
           {{"loss", loss.item()},

@@ -51,8 +51,8 @@ void run_detect(const DetectArgs& a) {
     const std::vector<metrics::Detection> found = det.detect(input, a.conf, a.iou);
     // Small images are drawn enlarged (whole pixels, no smoothing) so the labels stay readable;
     // detections.json keeps the image's own pixels.
-    const int zoom = std::max(1, (256 + std::min(rgb.rows, rgb.cols) - 1) /
-                                     std::max(1, std::min(rgb.rows, rgb.cols)));
+    const int zoom = std::max(
+        1, (256 + std::min(rgb.rows, rgb.cols) - 1) / std::max(1, std::min(rgb.rows, rgb.cols)));
     cv::Mat canvas;
     cv::cvtColor(rgb, canvas, cv::COLOR_RGB2BGR);
     if (zoom > 1) cv::resize(canvas, canvas, {}, zoom, zoom, cv::INTER_NEAREST);
@@ -89,7 +89,9 @@ void add_detect(CLI::App& app) {
       "detect", "Detect objects with a detector from `convkit train --task detect`");
   cmd->add_option("MODEL", a->model, "Detector file (<out>/detector.safetensors)")->required();
   cmd->add_option("IMAGE", a->images, "Images")->required();
-  cmd->add_option("--conf", a->conf, "Confidence threshold (yolo: objectness x class probability; frcnn: class probability)")
+  cmd->add_option(
+         "--conf", a->conf,
+         "Confidence threshold (yolo: objectness x class probability; frcnn: class probability)")
       ->capture_default_str()
       ->check(CLI::Range(0.0, 1.0));
   cmd->add_option("--iou", a->iou, "NMS IoU threshold (per class)")

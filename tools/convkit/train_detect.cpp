@@ -12,8 +12,8 @@
 #include "convkit/data/detection.h"
 #include "convkit/detect/detector_file.h"
 #include "convkit/train/callbacks.h"
-#include "convkit/train/detection.h"
 #include "convkit/train/checkpoint.h"
+#include "convkit/train/detection.h"
 #include "convkit/train/setup.h"
 #include "convkit/train/trainer.h"
 #include "pausable.h"
@@ -88,7 +88,9 @@ void check_one_object_each(const data::DetectionList& l, const std::string& path
 }  // namespace
 
 void add_detect_train_options(CLI::App& cmd, DetectTrainArgs& a) {
-  cmd.add_option("--arch", a.arch, "Detector architecture (--task detect): yolo, frcnn, or localize (classification + one box "
+  cmd.add_option("--arch", a.arch,
+                 "Detector architecture (--task detect): yolo, frcnn, or localize (classification "
+                 "+ one box "
                  "per image)")
       ->capture_default_str()
       ->check(CLI::IsMember({"yolo", "frcnn", "localize"}));
@@ -102,8 +104,7 @@ void add_detect_train_options(CLI::App& cmd, DetectTrainArgs& a) {
                  "ratios 0.5, 1, 2)")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
-  cmd.add_option("--detector-width", a.width,
-                 "Channels of the darknet backbone's first block")
+  cmd.add_option("--detector-width", a.width, "Channels of the darknet backbone's first block")
       ->capture_default_str()
       ->check(CLI::PositiveNumber);
   cmd.add_option("--backbone", a.backbone,
@@ -166,9 +167,9 @@ void run_train_detect(const DetectTrainArgs& a) {
                 "train --task detect: --arch '", a.arch,
                 "' is not available (yolo, frcnn or localize)");
   const train::TrainOptions& o = a.opt;
-  CONVKIT_CHECK(o.overwrite || o.resume ||
-                    !std::filesystem::exists(o.out_dir + "/detector.safetensors"),
-                o.out_dir, "/detector.safetensors exists; pass --overwrite, --resume or another --out");
+  CONVKIT_CHECK(
+      o.overwrite || o.resume || !std::filesystem::exists(o.out_dir + "/detector.safetensors"),
+      o.out_dir, "/detector.safetensors exists; pass --overwrite, --resume or another --out");
   data::DetectionList list = read_list(a.data, a.strict);
   std::printf("data: %s, %zu images, %lld objects, %zu classes\n", a.data.c_str(),
               list.images.size(), (long long)list.num_objects(), list.class_names.size());
@@ -177,11 +178,10 @@ void run_train_detect(const DetectTrainArgs& a) {
   const std::vector<std::string> names = list.class_names;
   auto plain = std::make_shared<data::DetectionDataset>(std::move(list), size);
   // A localizer's image must keep its one object: flips only (a translated box may be dropped).
-  auto augmented =
-      det.arch == "localize"
-          ? plain->with_augmentation({.hflip = 0.5})
-          : plain->with_augmentation(
-                {.hflip = 0.5, .scale_min = 0.9, .scale_max = 1.1, .translate = 0.1});
+  auto augmented = det.arch == "localize"
+                       ? plain->with_augmentation({.hflip = 0.5})
+                       : plain->with_augmentation(
+                             {.hflip = 0.5, .scale_min = 0.9, .scale_max = 1.1, .translate = 0.1});
   // A seeded split: the last val_fraction of a permutation.
   std::vector<int64_t> order(plain->size());
   for (int64_t i = 0; i < plain->size(); ++i) order[i] = i;
@@ -232,10 +232,11 @@ void run_train_detect(const DetectTrainArgs& a) {
                         : det.arch == "frcnn" ? det.frcnn.anchor_sizes.size()
                                               : 0;
   const std::string anchors = shapes ? ", " + std::to_string(shapes) + " anchor shapes" : "";
-  std::printf("convkit train --task detect: %s (grid %lld%s) on %lld train, %lld validation "
-              "images\n",
-              det.arch.c_str(), (long long)grid, anchors.c_str(), (long long)train_set->size(),
-              (long long)n_val);
+  std::printf(
+      "convkit train --task detect: %s (grid %lld%s) on %lld train, %lld validation "
+      "images\n",
+      det.arch.c_str(), (long long)grid, anchors.c_str(), (long long)train_set->size(),
+      (long long)n_val);
   run_pausable(trainer);
   // The detector: the best validation epoch's weights (by mAP@0.5), the last without validation.
   if (val_loader) train::load_weights(checkpoint->weights_path("best"), *det.model);

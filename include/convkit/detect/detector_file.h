@@ -28,8 +28,9 @@ struct Detector {
   std::shared_ptr<nn::Module> model;  // in eval mode after load_detector
 
   int64_t image_size() const {
-    return arch == "frcnn" ? frcnn.image_size : arch == "localize" ? localizer.image_size
-                                                                     : config.image_size;
+    return arch == "frcnn"      ? frcnn.image_size
+           : arch == "localize" ? localizer.image_size
+                                : config.image_size;
   }
   int64_t num_classes() const { return int64_t(class_names.size()); }
   // Detections of images [N, 3, S, S] with confidence >= conf after NMS per class at iou:

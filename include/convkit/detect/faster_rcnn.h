@@ -1,9 +1,10 @@
 #pragma once
 // A two-stage detector, Faster R-CNN (Ren et al. 2015) on one feature map: a trunk
-// (detect/backbone.h: Darknet-style, or a zoo model cut at a layer) down to stride image_size / grid, the region-proposal network (detect/rpn.h)
-// and the RoI head (detect/roi_heads.h), trained end to end with the sum of the four losses
-// (torchvision's GeneralizedRCNN: proposals are constants for the second stage; its gradient
-// reaches the trunk through RoI Align). docs/detection.md has the lineage and the defaults.
+// (detect/backbone.h: Darknet-style, or a zoo model cut at a layer) down to stride image_size /
+// grid, the region-proposal network (detect/rpn.h) and the RoI head (detect/roi_heads.h), trained
+// end to end with the sum of the four losses (torchvision's GeneralizedRCNN: proposals are
+// constants for the second stage; its gradient reaches the trunk through RoI Align).
+// docs/detection.md has the lineage and the defaults.
 #include <cstdint>
 #include <memory>
 #include <vector>

@@ -28,9 +28,9 @@ struct RoiHeadsOptions {
 
 // The sampled proposals of a batch with their targets, in image order.
 struct RoiSamples {
-  Tensor rois;            // [K, 5]: image index, x1, y1, x2, y2 (roi_align's rows)
-  Tensor labels;          // int64 [K]: 0 background, c + 1 for class c
-  Tensor box_targets;     // [K, 4] encoded against the proposal (zeros where no ground truth)
+  Tensor rois;         // [K, 5]: image index, x1, y1, x2, y2 (roi_align's rows)
+  Tensor labels;       // int64 [K]: 0 background, c + 1 for class c
+  Tensor box_targets;  // [K, 4] encoded against the proposal (zeros where no ground truth)
   std::vector<int64_t> per_image;  // rows per image
 };
 // torchvision's select_training_samples: per image, proposals [P, 4] followed by the ground-truth
@@ -40,8 +40,9 @@ RoiSamples sample_rois(const std::vector<Proposals>& proposals,
                        const std::vector<ImageTargets>& targets, const RoiHeadsOptions& o,
                        Generator& gen);
 
-// RoI Align (7 x 7 by default, sampling ratio 2, not aligned: torchvision's MultiScaleRoIAlign on one
-// map) then fc6, fc7 (ReLU each) and the predictor cls_score (-> C + 1), bbox_pred (-> 4 (C + 1)).
+// RoI Align (7 x 7 by default, sampling ratio 2, not aligned: torchvision's MultiScaleRoIAlign on
+// one map) then fc6, fc7 (ReLU each) and the predictor cls_score (-> C + 1), bbox_pred (-> 4 (C +
+// 1)).
 class BoxHead : public nn::Module {
  public:
   BoxHead(int64_t channels, int64_t num_classes, int64_t representation = 256,

@@ -2,9 +2,9 @@
 // The region-proposal network of Faster R-CNN (Ren et al. 2015, section 3.1), as torchvision's
 // detection/rpn.py on one feature map: A = |sizes| x |ratios| anchors at every feature position, a
 // 3x3 conv + ReLU then two 1x1 convs for A objectness logits and 4A box deltas, anchors labelled by
-// IoU with the ground truth, a balanced sample of them in the loss, and proposals by decoding, top-N
-// by score, clipping, NMS and top-N again. tests/test_detect_frcnn.cpp checks anchors, matching,
-// the loss and the proposals against torchvision 0.14 on the same numbers.
+// IoU with the ground truth, a balanced sample of them in the loss, and proposals by decoding,
+// top-N by score, clipping, NMS and top-N again. tests/test_detect_frcnn.cpp checks anchors,
+// matching, the loss and the proposals against torchvision 0.14 on the same numbers.
 #include <cstdint>
 #include <memory>
 #include <vector>
@@ -17,9 +17,9 @@
 namespace convkit::detect {
 
 struct AnchorGridConfig {
-  std::vector<float> sizes{16, 32, 64};      // sqrt of the anchor area, input pixels
-  std::vector<float> ratios{0.5f, 1.f, 2.f}; // height / width
-  int64_t stride = 8;                        // input pixels per feature pixel
+  std::vector<float> sizes{16, 32, 64};       // sqrt of the anchor area, input pixels
+  std::vector<float> ratios{0.5f, 1.f, 2.f};  // height / width
+  int64_t stride = 8;                         // input pixels per feature pixel
   int64_t per_position() const { return int64_t(sizes.size() * ratios.size()); }
 };
 // Throws naming the field when a size, ratio or the stride is not positive and finite.
@@ -97,7 +97,8 @@ RpnLosses rpn_loss(const RpnHead::Output& out, const Tensor& anchors,
 
 // Proposals per image (no gradient): every anchor decoded by its deltas, the pre_nms_top_n by
 // objectness, clipped to the image, small boxes and those under score_threshold dropped, NMS at
-// nms_iou, then the post_nms_top_n best. boxes [P, 4] and scores [P] (sigmoid), by decreasing score.
+// nms_iou, then the post_nms_top_n best. boxes [P, 4] and scores [P] (sigmoid), by decreasing
+// score.
 struct Proposals {
   Tensor boxes, scores;
 };

@@ -33,7 +33,8 @@ class DetectionTask : public Task {
 // Detection with a Faster R-CNN (detect/faster_rcnn.h); the model given to step() and evaluate()
 // must be that FasterRcnn. step(): the sum of its four losses; logs {"loss", "rpn_objectness",
 // "rpn_box", "classifier", "box"}. evaluate(): {"loss", "map50", "map"} as DetectionTask, the loss
-// with samples drawn from a generator seeded alike on every call. `seed` seeds the training samples.
+// with samples drawn from a generator seeded alike on every call. `seed` seeds the training
+// samples.
 class FasterRcnnTask : public Task {
  public:
   explicit FasterRcnnTask(DetectionTaskOptions options = {{}, 0.01, 0.5}) : opt_(options) {}
