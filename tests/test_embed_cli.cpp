@@ -161,6 +161,8 @@ TEST(EmbedCli, TrainsFromAnImageFolder) {
             0)
       << out;
   EXPECT_NE(out.find("unseen classes, test"), std::string::npos) << out;
+  // One folder: the threshold's images and the seen-class test images are disjoint parts of it.
+  EXPECT_NE(out.find(" is one set: "), std::string::npos) << out;
   EXPECT_NE(run_cli("eval " + run + "/best.safetensors --data " + shapes, &out), 0);
   EXPECT_NE(out.find("is an embedding model"), std::string::npos) << out;
   EXPECT_NE(run_cli("train --task embed --data " + shapes + " --test-data " + shapes, &out), 0);

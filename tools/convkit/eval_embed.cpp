@@ -1,7 +1,9 @@
 // convkit eval --task embed: the unseen-class verification protocol (docs/similarity.md). The
 // threshold is chosen on validation pairs of the classes the model was trained on (the same split
 // as training: --val-fraction and --seed of the run), then applied to test pairs of those classes
-// and of the classes it never saw; AUC, TAR@FAR and N-way one-shot accuracy beside it.
+// and of the classes it never saw; AUC, TAR@FAR and N-way one-shot accuracy beside it. An image
+// folder or list is one set: its seen-class images are split the same way, the threshold chosen on
+// one part and the seen-class test pairs drawn from the other, so no image is in both.
 #include <cstdio>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -74,7 +76,7 @@ void run_eval_embed(const EmbedEvalArgs& e, const ModelArgs& model, const std::s
     seen = j["train_classes"].get<std::vector<int64_t>>();
   }
   const ModelData train = data_for_model(m, data_dir, "train", images);
-  const ModelData test = data_for_model(m, data_dir, "test", images);
+  const ModelData test = train.images ? train : data_for_model(m, data_dir, "test", images);
   std::vector<int64_t> unseen;
   if (!e.unseen.empty()) {
     unseen = embed::parse_class_list(e.unseen);
@@ -83,9 +85,18 @@ void run_eval_embed(const EmbedEvalArgs& e, const ModelArgs& model, const std::s
     for (int64_t c = 0; c < test.inputs->num_classes(); ++c)
       if (!s.count(c)) unseen.push_back(c);
   }
-  const auto val =
-      data::train_val_split(embed::subset_of_classes(train.inputs, seen), e.val_fraction, e.seed)
-          .second;
+  const auto split =
+      data::train_val_split(embed::subset_of_classes(train.inputs, seen), e.val_fraction, e.seed);
+  const auto& val = split.second;
+  // IDX data has a test file; one image set gives its seen-class test pairs from what validation
+  // did not take.
+  const data::DatasetPtr seen_test =
+      train.images ? split.first : embed::subset_of_classes(test.inputs, seen);
+  if (train.images)
+    std::printf(
+        "%s is one set: %lld seen-class images choose the threshold, the other %lld are "
+        "tested\n",
+        data_dir.c_str(), (long long)val->size(), (long long)seen_test->size());
   CONVKIT_CHECK(val && val->size() > 1, "eval --task embed: no validation images (--val-fraction ",
                 e.val_fraction, ")");
   const embed::EmbeddedSet val_set = emb.embed_dataset(*val);
@@ -99,9 +110,7 @@ void run_eval_embed(const EmbedEvalArgs& e, const ModelArgs& model, const std::s
   std::printf("\n");
   print("seen classes, validation", verify_group(val_set, e.pairs, threshold, e, false), e);
   print("seen classes, test",
-        verify_group(emb.embed_dataset(*embed::subset_of_classes(test.inputs, seen)), e.pairs,
-                     threshold, e, true),
-        e);
+        verify_group(emb.embed_dataset(*seen_test), e.pairs, threshold, e, true), e);
   if (!unseen.empty())
     print("unseen classes, test",
           verify_group(emb.embed_dataset(*embed::subset_of_classes(test.inputs, unseen)), e.pairs,
