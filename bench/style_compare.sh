@@ -13,11 +13,16 @@ threads=${1:-2}
 iters=${2:-20}
 weights=${3:-}
 rounds=3
-launcher=()
-command -v ccache > /dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
-cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DCONVKIT_BUILD_TESTS=OFF \
-  "${launcher[@]}" > /dev/null
-cmake --build build-bench --target convkit_cli -j"$threads" > /dev/null
+# BUILD_DIR=build uses an existing Release build instead of configuring build-bench.
+build=${BUILD_DIR:-}
+if [[ -z $build ]]; then
+  build=build-bench
+  launcher=()
+  command -v ccache > /dev/null && launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache)
+  cmake -S . -B build-bench -G Ninja -DCMAKE_BUILD_TYPE=Release -DCONVKIT_BUILD_TESTS=OFF \
+    "${launcher[@]}" > /dev/null
+  cmake --build build-bench --target convkit_cli -j"$threads" > /dev/null
+fi
 img=$(mktemp -d)
 trap 'rm -rf "$img"' EXIT
 /usr/bin/python3 scripts/style_samples.py "$img" > /dev/null
@@ -29,11 +34,13 @@ wargs=()
 for size in 256 512; do
   for r in $(seq "$rounds"); do
     echo "size $size round $r/$rounds (load: $(cut -d' ' -f1-3 /proc/loadavg))" >&2
-    s=$(build-bench/convkit style --content "$content" --style "$style" --size "$size" \
+    s=$("$build"/convkit style --content "$content" --style "$style" --size "$size" \
       --iters "$iters" --output "$img/out.png" --progress never --threads "$threads" \
       "${wargs[@]}" | sed -n 's/.*, \([0-9.]*\) s\/iteration.*/\1/p')
     echo "convkit $size $s"
-    /usr/bin/python3 bench/style_torch.py --content "$content" --style "$style" --size "$size" \
+    # PyTorch at its best here: OpenBLAS with its own core detection, glibc huge pages.
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE GLIBC_TUNABLES=glibc.malloc.hugetlb=1 \
+      /usr/bin/python3 bench/style_torch.py --content "$content" --style "$style" --size "$size" \
       --iters "$iters" --threads "$threads" "${wargs[@]}"
   done
 done

@@ -71,7 +71,8 @@ class BlockCache {
   }
 
  private:
-  static constexpr std::size_t kMaxCached = std::size_t(1) << 30;
+  // 4 GiB: a 512 x 512 style-transfer iteration frees more than 1 GiB (docs/style.md, "Speed").
+  static constexpr std::size_t kMaxCached = std::size_t(4) << 30;
   std::mutex mu_;
   std::map<std::size_t, std::vector<void*>> free_;
   std::size_t cached_ = 0;
