@@ -252,6 +252,13 @@ TEST(FasterRcnn, GradientsReachTheTrunkThroughBothStages) {
     const std::vector<float> v = flat(p.grad());
     EXPECT_TRUE(std::any_of(v.begin(), v.end(), [](float x) { return x != 0; })) << name;
   }
+  // A diverged head (NaN weights): NaN losses for the non-finite guard to report, no exception
+  // from proposals or NMS, and no detections.
+  m.rpn->cls_logits->weight.fill_(std::nan(""));
+  EXPECT_TRUE(std::isnan(m.losses(images, t, g).total().item()));
+  m.eval();
+  EXPECT_TRUE(m.detect(images, 0.0, 0.5).empty());
+  m.train();
   // Bad input, each named.
   try {
     m.losses(Tensor::randn({1, 3, 30, 30}), {detect::ImageTargets{}}, g);

@@ -102,19 +102,24 @@ BoxHead::Output BoxHead::run(const Tensor& features, const Tensor& rois, double 
   p.sampling_ratio = 2;
   const Tensor pooled = roi_align(features, rois, p);  // [K, F, P, P]
   const int64_t K = pooled.size(0);
-  const Tensor h =
-      relu((*fc7)(relu((*fc6)(pooled.reshape({K, pooled.numel() / std::max<int64_t>(K, 1)})))));
+  const Tensor h = relu(
+      (*fc7)(relu((*fc6)(pooled.reshape({K, pooled.size(1) * pooled.size(2) * pooled.size(3)})))));
   return {(*cls_score)(h), (*bbox_pred)(h)};
 }
 
 RoiLosses roi_loss(const BoxHead::Output& out, const RoiSamples& s) {
   const int64_t K = s.labels.numel(), C1 = out.class_logits.size(1);
-  CONVKIT_CHECK(K > 0 && out.class_logits.size(0) == K && out.box_regression.size(0) == K &&
+  RoiLosses l;
+  if (K == 0) {  // no proposal and no ground truth in the batch: a zero loss
+    l.classifier = mul(sum(out.class_logits), 0.0);
+    l.box = mul(sum(out.box_regression), 0.0);
+    return l;
+  }
+  CONVKIT_CHECK(out.class_logits.size(0) == K && out.box_regression.size(0) == K &&
                     out.box_regression.size(1) == 4 * C1,
                 "roi_loss: ", K, " samples, but class logits ",
                 out.class_logits.shape().to_string(), " and box regression ",
                 out.box_regression.shape().to_string());
-  RoiLosses l;
   l.classifier = cross_entropy(out.class_logits, s.labels);
   std::vector<int64_t> rows, pos;
   for (int64_t k = 0; k < K; ++k) {
@@ -170,8 +175,9 @@ std::vector<metrics::Detection> roi_detections(const BoxHead::Output& out,
     for (int64_t k = 0; k < proposals[n].boxes.size(0); ++k, ++row)
       for (int64_t c = 1; c < C1; ++c) {
         const float score = pr[row * C1 + c];
-        if (!(score > o.score_threshold)) continue;
+        if (!(score > o.score_threshold)) continue;  // NaN too
         const float* b = d + (row * C1 + c) * 4;
+        if (!std::isfinite(b[0] + b[1] + b[2] + b[3])) continue;
         const Box box{std::clamp(b[0], 0.0f, w), std::clamp(b[1], 0.0f, h),
                       std::clamp(b[2], 0.0f, w), std::clamp(b[3], 0.0f, h)};
         if (box.width() < o.min_size || box.height() < o.min_size) continue;

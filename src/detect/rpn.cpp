@@ -214,7 +214,11 @@ RpnLosses rpn_loss(const RpnHead::Output& out, const Tensor& anchors,
   const DType dt = out.objectness.dtype();
   const int64_t S = int64_t(sampled.size());
   RpnLosses l;
-  CONVKIT_CHECK(S > 0, "rpn_loss: no anchor was sampled (every anchor was ignored)");
+  if (S == 0) {  // every anchor ignored: nothing to learn from this batch, a zero loss
+    l.objectness = mul(sum(out.objectness), 0.0);
+    l.box = mul(sum(out.deltas), 0.0);
+    return l;
+  }
   const Tensor logits = index_select(out.objectness.reshape({N * R}), 0, index_tensor(sampled));
   l.objectness = binary_cross_entropy_with_logits(
       logits, Tensor::from_vector(sampled_label, Shape({S})).to(dt), Reduction::mean);
@@ -251,6 +255,8 @@ std::vector<Proposals> rpn_proposals(const RpnHead::Output& out, const Tensor& a
     for (int64_t k = 0; k < top; ++k) {
       const int64_t r = order[size_t(k)];
       const float* d = decoded.data() + (n * R + r) * 4;
+      // A diverged head's NaN is no proposal (the non-finite guard reports the loss).
+      if (!std::isfinite(z[r]) || !std::isfinite(d[0] + d[1] + d[2] + d[3])) continue;
       const Box b = clip({d[0], d[1], d[2], d[3]}, float(image_w), float(image_h));
       const float score = float(1.0 / (1.0 + std::exp(-double(z[r]))));
       if (b.width() < o.min_size || b.height() < o.min_size || score < o.score_threshold) continue;

@@ -92,11 +92,13 @@ struct RpnLosses {
 };
 // The RPN's loss: anchors matched with (fg_iou, bg_iou, allow_low_quality), a balanced sample per
 // image, box targets by BoxCoder with weights (1, 1, 1, 1). Gradients to objectness and deltas.
+// Zero losses (with zero gradients) when no anchor is sampled.
 RpnLosses rpn_loss(const RpnHead::Output& out, const Tensor& anchors,
                    const std::vector<ImageTargets>& targets, const RpnOptions& o, Generator& gen);
 
 // Proposals per image (no gradient): every anchor decoded by its deltas, the pre_nms_top_n by
-// objectness, clipped to the image, small boxes and those under score_threshold dropped, NMS at
+// objectness, clipped to the image, non-finite ones, small boxes and those under score_threshold
+// dropped, NMS at
 // nms_iou, then the post_nms_top_n best. boxes [P, 4] and scores [P] (sigmoid), by decreasing
 // score.
 struct Proposals {
