@@ -68,7 +68,9 @@ int main(int argc, char** argv) {
         cli.set_keep_alive(true);
         cli.set_tcp_nodelay(true);
         cli.set_read_timeout(60, 0);
+        int64_t sent = 0;  // this client's requests so far: a failure's position in its run
         while (Clock::now() < end) {
+          ++sent;
           const auto t0 = Clock::now();
           const auto r = cli.Post("/v1/predict", image, "image/png");
           const double ms = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
@@ -78,6 +80,8 @@ int main(int argc, char** argv) {
               first_failure =
                   r ? "HTTP " + std::to_string(r->status) + ": " + r->body.substr(0, 120)
                     : "no answer: " + httplib::to_string(r.error());
+              first_failure +=
+                  " (client " + std::to_string(c) + ", its request " + std::to_string(sent) + ")";
             }
           } else {
             lat[size_t(c)].push_back(ms);

@@ -112,9 +112,10 @@ ModelServer::ModelServer(const std::vector<const infer::Session*>& replicas, Ser
   // starts without an error and takes half of the first one's connections. TCP_NODELAY: an answer
   // goes out as headers then body, and Nagle's algorithm would hold the body until the client's
   // delayed ACK (40 ms; measured: 92 ms per request without it).
-  http_->set_socket_options([](socket_t sock) {
+  http_->set_socket_options([this](socket_t sock) {
     int yes = 1;
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof yes);
+    listen_fd_ = sock;
   });
   http_->set_tcp_nodelay(true);
   install_routes();
@@ -131,6 +132,11 @@ int ModelServer::bind() {
     CONVKIT_CHECK(http_->bind_to_port(config_.host, port), "serve: cannot bind to ", config_.host,
                   ":", port, " (in use, or not an address of this machine; try --port 0)");
   }
+  // Debian's cpp-httplib listens with a backlog of 5 (CPPHTTPLIB_LISTEN_BACKLOG, compiled into
+  // the library): 64 clients connecting at once overflowed the accept queue, and a few of them
+  // lost their first request ("no answer: Read" in bench/serve_load, always a client's first).
+  // Listening again on the bound socket raises the queue (Linux takes the new backlog).
+  if (listen_fd_ >= 0) ::listen(listen_fd_, SOMAXCONN);
   return port;
 }
 

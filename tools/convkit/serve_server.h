@@ -55,6 +55,7 @@ class ModelServer {
   std::unique_ptr<infer::Batcher> batcher_;
   std::unique_ptr<httplib::Server> http_;
   std::atomic<int64_t> in_flight_{0};
+  int listen_fd_ = -1;  // the listening socket, seen by the socket-options callback before bind
 };
 
 }  // namespace convkit::cli
