@@ -8,6 +8,7 @@
 
 #include "convkit/autograd.h"
 #include "convkit/detect/box_coder.h"
+#include "convkit/detect/class_nms.h"
 #include "convkit/error.h"
 #include "convkit/ops/activation.h"
 #include "convkit/ops/elementwise.h"
@@ -183,16 +184,8 @@ std::vector<metrics::Detection> roi_detections(const BoxHead::Output& out,
         if (box.width() < o.min_size || box.height() < o.min_size) continue;
         cand.push_back({int64_t(n), c - 1, score, box});
       }
-    std::vector<Box> bs;
-    std::vector<float> scores;
-    std::vector<int64_t> classes;
-    for (const auto& c : cand)
-      bs.push_back(c.box), scores.push_back(c.score), classes.push_back(c.label);
-    const Tensor keep =
-        batched_nms(to_tensor(bs), Tensor::from_vector(scores, Shape({int64_t(scores.size())})),
-                    index_tensor(classes), o.nms_iou);
-    for (int64_t k = 0; k < std::min(keep.numel(), o.detections_per_image); ++k)
-      result.push_back(cand[size_t(keep.data<int64_t>()[k])]);
+    for (const metrics::Detection& d : nms_by_class(cand, o.nms_iou, o.detections_per_image))
+      result.push_back(d);
   }
   return result;
 }

@@ -8,6 +8,7 @@
 
 #include "convkit/autograd.h"
 #include "convkit/detect/boxes.h"
+#include "convkit/detect/class_nms.h"
 #include "convkit/detect/darknet.h"
 #include "convkit/error.h"
 #include "convkit/ops/activation.h"
@@ -206,15 +207,7 @@ std::vector<metrics::Detection> yolo_decode(const Tensor& output, const YoloConf
            std::clamp(b.y2, 0.0f, side)};
       cand.push_back({n, best, float(conf), b});
     }
-    std::vector<Box> bs;
-    std::vector<float> scores;
-    std::vector<int64_t> classes;
-    for (const auto& d : cand)
-      bs.push_back(d.box), scores.push_back(d.score), classes.push_back(d.label);
-    const Tensor keep =
-        batched_nms(to_tensor(bs), Tensor::from_vector(scores, Shape({int64_t(scores.size())})),
-                    Tensor::from_vector(classes, Shape({int64_t(classes.size())})), iou_threshold);
-    for (int64_t k = 0; k < keep.numel(); ++k) out.push_back(cand[size_t(keep.data<int64_t>()[k])]);
+    for (const metrics::Detection& d : nms_by_class(cand, iou_threshold)) out.push_back(d);
   }
   return out;
 }

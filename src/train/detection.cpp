@@ -1,5 +1,8 @@
 #include "convkit/train/detection.h"
 
+#include <functional>
+#include <utility>
+
 #include "convkit/autograd.h"
 #include "convkit/error.h"
 
@@ -69,12 +72,19 @@ StepResult FasterRcnnTask::step(nn::Module& model, const data::Batch& batch) {
           batch.inputs.size(0)};
 }
 
-Logs FasterRcnnTask::evaluate(nn::Module& model, data::DataLoader& loader) {
-  detect::FasterRcnn& m = as_frcnn(model);
+namespace {
+
+// One batch's loss (mean over its images) and detections (images numbered from 0 in the batch).
+using BatchEval =
+    std::function<std::pair<double, std::vector<metrics::Detection>>(const data::Batch&)>;
+
+// The evaluation both tasks share: the model in eval mode without gradients over every batch, the
+// mean loss per image, VOC mAP@0.5 and COCO mAP over all detections.
+Logs evaluate_detector(nn::Module& model, data::DataLoader& loader, int64_t num_classes,
+                       const BatchEval& per_batch) {
   const bool was_training = model.is_training();
   model.eval();
   NoGradGuard no_grad;
-  Generator gen(0x5eed);
   std::vector<metrics::Detection> dets;
   std::vector<metrics::GroundTruth> gts;
   double loss_sum = 0;
@@ -82,9 +92,9 @@ Logs FasterRcnnTask::evaluate(nn::Module& model, data::DataLoader& loader) {
   loader.start_epoch(0);
   while (auto b = loader.next()) {
     const int64_t n = b->inputs.size(0);
-    const auto targets = detect::image_targets(target(*b, "boxes"), target(*b, "box_labels"));
-    loss_sum += m.losses(b->inputs, targets, gen).total().item() * double(n);
-    for (metrics::Detection d : m.detect(b->inputs, opt_.conf_threshold, opt_.nms_iou)) {
+    auto [loss, found] = per_batch(*b);
+    loss_sum += loss * double(n);
+    for (metrics::Detection d : found) {
       d.image += images;
       dets.push_back(d);
     }
@@ -92,39 +102,31 @@ Logs FasterRcnnTask::evaluate(nn::Module& model, data::DataLoader& loader) {
     images += n;
   }
   model.train(was_training);
-  const int64_t C = m.config().num_classes;
   return {{"loss", images ? loss_sum / double(images) : 0.0},
-          {"map50", metrics::voc_map(dets, gts, C).map},
-          {"map", metrics::coco_map(dets, gts, C).map}};
+          {"map50", metrics::voc_map(dets, gts, num_classes).map},
+          {"map", metrics::coco_map(dets, gts, num_classes).map}};
+}
+
+}  // namespace
+
+Logs FasterRcnnTask::evaluate(nn::Module& model, data::DataLoader& loader) {
+  detect::FasterRcnn& m = as_frcnn(model);
+  Generator gen(0x5eed);  // the loss's samples, alike on every call
+  return evaluate_detector(model, loader, m.config().num_classes, [&](const data::Batch& b) {
+    const auto targets = detect::image_targets(target(b, "boxes"), target(b, "box_labels"));
+    return std::make_pair(m.losses(b.inputs, targets, gen).total().item(),
+                          m.detect(b.inputs, opt_.conf_threshold, opt_.nms_iou));
+  });
 }
 
 Logs DetectionTask::evaluate(nn::Module& model, data::DataLoader& loader) {
-  const bool was_training = model.is_training();
-  model.eval();
-  NoGradGuard no_grad;
-  std::vector<metrics::Detection> dets;
-  std::vector<metrics::GroundTruth> gts;
-  double loss_sum = 0;
-  int64_t images = 0;
-  loader.start_epoch(0);
-  while (auto b = loader.next()) {
-    const Tensor out = model(b->inputs);
+  return evaluate_detector(model, loader, config_.num_classes, [&](const data::Batch& b) {
+    const Tensor out = model(b.inputs);
     const detect::YoloTargets t =
-        detect::build_yolo_targets(config_, target(*b, "boxes"), target(*b, "box_labels"));
-    const int64_t n = b->inputs.size(0);
-    loss_sum += detect::yolo_loss(out, config_, t, opt_.loss).item() * double(n);
-    for (metrics::Detection d :
-         detect::yolo_decode(out, config_, opt_.conf_threshold, opt_.nms_iou)) {
-      d.image += images;
-      dets.push_back(d);
-    }
-    for (const auto& g : batch_ground_truth(*b, images)) gts.push_back(g);
-    images += n;
-  }
-  model.train(was_training);
-  return {{"loss", images ? loss_sum / double(images) : 0.0},
-          {"map50", metrics::voc_map(dets, gts, config_.num_classes).map},
-          {"map", metrics::coco_map(dets, gts, config_.num_classes).map}};
+        detect::build_yolo_targets(config_, target(b, "boxes"), target(b, "box_labels"));
+    return std::make_pair(detect::yolo_loss(out, config_, t, opt_.loss).item(),
+                          detect::yolo_decode(out, config_, opt_.conf_threshold, opt_.nms_iou));
+  });
 }
 
 }  // namespace convkit::train
