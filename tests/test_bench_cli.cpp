@@ -50,6 +50,21 @@ TEST(BenchCli, TimesThePlanTheModuleAndTrainingSteps) {
       run(t, "bench resnet20 --image-size 28 --in-channels 1 --batch 4 --reps 2 --train", out), 0)
       << out;
   EXPECT_TRUE(has(out, "training step")) << out;
+  ASSERT_EQ(run(t,
+                "bench resnet20 --image-size 28 --in-channels 1 --batch 2 --reps 2 --dtype int8 "
+                "--int8-images 4",
+                out),
+            0)
+      << out;
+  EXPECT_TRUE(has(out, "21 int8 fused convolutions")) << out;
+  EXPECT_TRUE(has(out, "relative error")) << out;
+  ASSERT_EQ(run(t,
+                "bench resnet20 --image-size 28 --in-channels 1 --batch 4 --reps 2 --train "
+                "--dtype bf16",
+                out),
+            0)
+      << out;
+  EXPECT_TRUE(has(out, "bfloat16 convolutions (mixed precision)")) << out;
 }
 
 TEST(BenchCli, BadOptionsAreNamed) {
@@ -62,6 +77,8 @@ TEST(BenchCli, BadOptionsAreNamed) {
   EXPECT_TRUE(has(out, "--batch must be at least 1")) << out;
   EXPECT_NE(run(t, "bench resnet20 --image-size 28 --train --profile", out), 0);
   EXPECT_TRUE(has(out, "--profile is for inference")) << out;
+  EXPECT_NE(run(t, "bench resnet20 --image-size 28 --train --dtype int8", out), 0);
+  EXPECT_TRUE(has(out, "--dtype int8 runs the planned inference path (not --train)")) << out;
   EXPECT_NE(run(t, "bench nosuchnet", out), 0);
   EXPECT_TRUE(has(out, "nosuchnet")) << out;
 }

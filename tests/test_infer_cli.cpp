@@ -260,3 +260,39 @@ TEST(InferCli, ExportTakesTheModelPositionallyAndReportsWriteErrors) {
   EXPECT_EQ(run(t, "export " + r.weights, out), 1);
   EXPECT_TRUE(has(out, "convkit export MODEL OUT.onnx")) << out;
 }
+
+// --dtype int8 on eval and predict: calibrated on --int8-data, refused without calibration images
+// (the message says how to give them), --int8-data without int8 refused, and a model with NaN
+// weights refused (quantized, they would be ordinary numbers).
+TEST(InferCli, Int8IsCalibratedOnTheImagesGiven) {
+  ONCE();
+  TempDir t;
+  const ImageRun r = image_run(t);
+  std::string out;
+  ASSERT_EQ(run(t, "eval " + r.weights + " --data " + r.data + " --dtype int8 --int8-data " +
+                       r.data + " --int8-images 5",
+                out),
+            0)
+      << out;
+  EXPECT_TRUE(has(out, "int8: calibrating on 5 of the 12 images")) << out;
+  EXPECT_TRUE(has(out, "12 images: loss")) << out;
+  ASSERT_EQ(run(t, "predict " + r.weights + " --dtype int8 --int8-data " + r.data + " " + r.data +
+                       "/circle/circle_00000.png",
+                out),
+            0)
+      << out;
+  EXPECT_TRUE(has(out, "circle")) << out;
+  EXPECT_EQ(run(t, "eval " + r.weights + " --data " + r.data + " --dtype int8", out), 1);
+  EXPECT_TRUE(has(out, "--dtype int8 needs calibration images")) << out;
+  EXPECT_TRUE(has(out, "--int8-data DATA")) << out;
+  EXPECT_EQ(run(t, "eval " + r.weights + " --data " + r.data + " --int8-data " + r.data, out), 1);
+  EXPECT_TRUE(has(out, "--int8-data is for --dtype int8")) << out;
+
+  TempDir t2;
+  const ImageRun bad = image_run(t2, /*nan_weights=*/true);
+  EXPECT_EQ(run(t2, "eval " + bad.weights + " --data " + bad.data + " --dtype int8 --int8-data " +
+                        bad.data,
+                out),
+            1);
+  EXPECT_TRUE(has(out, "weights or bias hold NaN or infinite values")) << out;
+}

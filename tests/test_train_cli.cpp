@@ -307,5 +307,17 @@ TEST_F(TrainCli, CrossValidationTrainsAFoldEachAndReportsTheEnsemble) {
   EXPECT_EQ(run_cli_output("train --data " + path("data") + " --fold 3/3 --epochs 1", &out), 1);
   EXPECT_NE(out.find("expected K/N with 0 <= K < N"), std::string::npos) << out;
 }
+
+// --dtype bf16 trains with mixed-precision convolutions (oneDNN only; the reference backend is
+// refused rather than silently float32).
+TEST_F(TrainCli, Bf16TrainsAndTheReferenceBackendIsRefused) {
+  std::string out;
+  std::string args = train_args(path("data"), path("bf"), 1);
+  args.replace(args.find("--backend ref"), 13, "--backend dnnl");
+  ASSERT_EQ(run_cli_output(args + " --dtype bf16", &out), 0) << out;
+  EXPECT_TRUE(fs::exists(path("bf/best.safetensors"))) << out;
+  EXPECT_EQ(run_cli_output(train_args(path("data"), path("bf2"), 1) + " --dtype bf16", &out), 1);
+  EXPECT_NE(out.find("mixed precision runs on the oneDNN backend"), std::string::npos) << out;
+}
 }  // namespace
 }  // namespace convkit

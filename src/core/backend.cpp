@@ -32,6 +32,12 @@ Backend backend() { return current().load(std::memory_order_relaxed); }
 void set_backend(Backend b) { current().store(b); }
 const char* backend_name(Backend b) { return b == Backend::ref ? "ref" : "dnnl"; }
 
+namespace {
+std::atomic<bool> conv_bf16_on{false};
+}
+bool conv_bf16() { return conv_bf16_on.load(std::memory_order_relaxed); }
+void set_conv_bf16(bool on) { conv_bf16_on.store(on); }
+
 namespace detail {
 bool use_dnnl(const char* op, const std::function<bool(std::string*)>& accepts) {
   if (backend() != Backend::dnnl) return false;

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
+#include <map>
 #include <optional>
 #include <sstream>
 #include <unordered_map>
@@ -88,9 +89,10 @@ PostActivation activation_of(const std::string& op) {
 std::string PlanStats::to_string() const {
   std::ostringstream os;
   os << traced_ops << " ops -> " << steps << " steps on " << threads << " thread"
-     << (threads == 1 ? "" : "s") << "; " << fused_convolutions << (bf16 ? " bfloat16" : "")
+     << (threads == 1 ? "" : "s") << "; " << fused_convolutions << (bf16 ? " bfloat16" : int8 ? " int8" : "")
      << " fused convolutions (" << folded_batch_norms << " batch norms folded, "
      << fused_activations << " activations and " << fused_sums << " residual sums fused)";
+  if (int8) os << "; relative error " << relative_rms_error << " on the calibration sample";
   return os.str();
 }
 
@@ -105,6 +107,7 @@ struct InferencePlan::Impl {
     PostActivation activation = PostActivation::none;
     double alpha = 0;
     std::shared_ptr<onednn::FusedConv> kernel;  // null: run through the ops
+    int conv_index = -1;                        // the convolution's place in the trace
     std::vector<int> release;                   // values read for the last time here
     std::string what;                           // for profiles
   };
@@ -116,8 +119,11 @@ struct InferencePlan::Impl {
   PlanStats stats;
 
   Tensor run_fused(const Step& s, const std::vector<Tensor>& vals) const;
-  // Runs every step; `ms` (when given) gets each step's wall time added.
-  Tensor run(const Tensor& x, std::vector<double>* ms = nullptr) const;
+  // Runs every step; `ms` (when given) gets each step's wall time added; `observe` (when given)
+  // sees each fused convolution's input with its conv_index.
+  using Observer = std::function<void(int, const Tensor&)>;
+  Tensor run(const Tensor& x, std::vector<double>* ms = nullptr,
+             const Observer* observe = nullptr) const;
 };
 
 Tensor InferencePlan::Impl::run_fused(const Step& s, const std::vector<Tensor>& vals) const {
@@ -150,7 +156,8 @@ struct ThreadsFor {
   }
 };
 
-Tensor InferencePlan::Impl::run(const Tensor& x, std::vector<double>* ms) const {
+Tensor InferencePlan::Impl::run(const Tensor& x, std::vector<double>* ms,
+                                const Observer* observe) const {
   const ThreadsFor threads_for(threads);
   CONVKIT_CHECK(x.defined() && x.shape() == input_shape, "inference plan: planned for inputs ",
                 input_shape.to_string(), ", got ",
@@ -162,6 +169,7 @@ Tensor InferencePlan::Impl::run(const Tensor& x, std::vector<double>* ms) const 
     const Step& s = steps[k];
     const auto t0 = std::chrono::steady_clock::now();
     if (s.fused) {
+      if (observe) (*observe)(s.conv_index, vals[s.node.in[0]]);
       vals[s.node.out] = run_fused(s, vals);
     } else {
       TensorList in;
@@ -201,11 +209,25 @@ void fold_batch_norm(Tensor& w, Tensor& b, const Tensor& gamma, const Tensor& be
   b = nb;
 }
 
+// n rows of `images`, taken in turn (repeating when it has fewer).
+Tensor rows_cyclic(const Tensor& images, int64_t n) {
+  const Tensor src = images.to(DType::f32);
+  Shape shape = src.shape();
+  shape[0] = n;
+  Tensor out = Tensor::empty(shape);
+  const int64_t per = src.numel() / src.size(0);
+  for (int64_t i = 0; i < n; ++i)
+    std::copy_n(src.data<float>() + (i % src.size(0)) * per, per, out.data<float>() + i * per);
+  return out;
+}
+
 }  // namespace
 
 std::unique_ptr<InferencePlan> InferencePlan::build_with(nn::Module& model,
                                                          const Shape& input_shape, int threads,
-                                                         bool bf16) {
+                                                         const PlanOptions& options) {
+  const bool bf16 = options.bf16;
+  const Calibration* cal = options.int8.get();
   const ThreadsFor threads_for(threads);
   CONVKIT_CHECK(!model.is_training(), "inference plan: ", model.type_name(),
                 " is in training mode; plans are for eval mode (call eval())");
@@ -215,9 +237,24 @@ std::unique_ptr<InferencePlan> InferencePlan::build_with(nn::Module& model,
   m.threads = threads;
   m.stats.threads = threads;
   m.stats.bf16 = bf16;
+  m.stats.int8 = cal != nullptr;
   CONVKIT_CHECK(!bf16 || backend() == Backend::dnnl,
                 "inference plan: bfloat16 convolutions need the oneDNN backend (CONVKIT_BACKEND=",
                 backend_name(backend()), ")");
+  CONVKIT_CHECK(!cal || backend() == Backend::dnnl,
+                "inference plan: int8 convolutions need the oneDNN backend (CONVKIT_BACKEND=",
+                backend_name(backend()), ")");
+  CONVKIT_CHECK(!(cal && bf16), "inference plan: choose bfloat16 or int8, not both");
+  if (cal) {
+    const Tensor& smp = cal->sample;
+    CONVKIT_CHECK(smp.defined() && smp.ndim() == 4 && smp.size(0) >= 1 &&
+                      input_shape.ndim() == 4 && smp.size(1) == input_shape[1] &&
+                      smp.size(2) == input_shape[2] && smp.size(3) == input_shape[3],
+                  "inference plan: the int8 calibration was taken on images ",
+                  smp.defined() ? smp.shape().to_string() : std::string("(none)"),
+                  "; this plan is for ", input_shape.to_string(),
+                  ": calibrate on images of the size the model will run on");
+  }
 
   // Trace one forward pass, without autograd (an ordinary forward pass's memory). A value computed
   // from the input outside convkit's ops is not seen by the tracer and would be frozen into the
@@ -330,6 +367,7 @@ std::unique_ptr<InferencePlan> InferencePlan::build_with(nn::Module& model,
       ++m.stats.fused_activations;
     }
     if (!changed && backend() != Backend::dnnl) continue;  // nothing gained: replay the op
+    s.conv_index = int(m.stats.fused_convolutions);
     s.node.out = cur;
     s.node.in = {c.in[0]};
     if (s.residual >= 0) s.node.in.push_back(s.residual);
@@ -340,6 +378,14 @@ std::unique_ptr<InferencePlan> InferencePlan::build_with(nn::Module& model,
       spec.weight = s.weight, spec.bias = s.bias, spec.sum = s.residual >= 0;
       spec.activation = s.activation, spec.alpha = s.alpha;
       spec.bf16 = bf16;
+      if (cal) {
+        CONVKIT_CHECK(size_t(s.conv_index) < cal->inputs.size(), "inference plan: the int8 ",
+                      "calibration holds ", cal->inputs.size(),
+                      " convolution input ranges; this model runs more convolutions (another "
+                      "model was calibrated?)");
+        const Calibration::Range& r = cal->inputs[size_t(s.conv_index)];
+        spec.int8 = true, spec.input_min = r.min, spec.input_max = r.max;
+      }
       s.kernel = std::make_shared<onednn::FusedConv>(spec);
     }
     absorbed[i] = true;
@@ -364,9 +410,15 @@ std::unique_ptr<InferencePlan> InferencePlan::build_with(nn::Module& model,
   for (size_t v = 0; v < last.size(); ++v)
     if (last[v] >= 0) m.steps[last[v]].release.push_back(int(v));
 
-  // Checked on a second input against the model itself: a wrong plan is never used.
+  CONVKIT_CHECK(!cal || size_t(m.stats.fused_convolutions) == cal->inputs.size(),
+                "inference plan: the int8 calibration holds ", cal ? cal->inputs.size() : 0,
+                " convolution input ranges; this model runs ", m.stats.fused_convolutions,
+                " convolutions (another model was calibrated?)");
+
+  // Checked on a second input against the model itself: a wrong plan is never used. An int8
+  // plan is checked on calibration images (random inputs would saturate its ranges).
   std::unique_ptr<InferencePlan> plan(new InferencePlan(std::move(impl)));
-  Tensor check = Tensor::randn(input_shape, &gen);
+  Tensor check = cal ? rows_cyclic(cal->sample, input_shape[0]) : Tensor::randn(input_shape, &gen);
   Tensor want, got;
   {
     NoGradGuard no_grad;
@@ -375,14 +427,24 @@ std::unique_ptr<InferencePlan> InferencePlan::build_with(nn::Module& model,
   }
   CONVKIT_CHECK(want.shape() == got.shape(), "inference plan: the plan returns ",
                 got.shape().to_string(), " where the model returns ", want.shape().to_string());
-  double diff = 0, scale = 0;
+  double diff = 0, scale = 0, err2 = 0, ref2 = 0;
   for (int64_t i = 0; i < want.numel(); ++i) {
     const double a = want.data<float>()[i], b = got.data<float>()[i];
     if (std::isfinite(a) != std::isfinite(b)) diff = INFINITY;
-    if (std::isfinite(a) && std::isfinite(b)) diff = std::max(diff, std::abs(a - b));
+    if (std::isfinite(a) && std::isfinite(b))
+      diff = std::max(diff, std::abs(a - b)), err2 += (a - b) * (a - b), ref2 += a * a;
     if (std::isfinite(a)) scale = std::max(scale, std::abs(a));
   }
   plan->impl_->stats.max_abs_difference = diff;
+  if (cal) {
+    const double rel = std::isfinite(diff) ? std::sqrt(err2 / std::max(ref2, 1e-30)) : INFINITY;
+    plan->impl_->stats.relative_rms_error = rel;
+    CONVKIT_CHECK(rel <= kInt8MaxError, "inference plan: the int8 plan's output differs from the ",
+                  "float32 model's by ", rel, " (relative RMS error on ", check.size(0),
+                  " calibration images; at most ", kInt8MaxError,
+                  " is accepted): this model does not quantize well with these ranges");
+    return plan;
+  }
   CONVKIT_CHECK(diff <= (bf16 ? 2e-2 : 1e-3) * std::max(1.0, scale),
                 "inference plan: the plan's output differs ", "from the model's by ", diff,
                 " (largest output ", scale,
@@ -414,16 +476,16 @@ std::unique_ptr<InferencePlan> InferencePlan::build(nn::Module& model, const Sha
                 o.threads);
   const int all = omp_get_max_threads();
   if (o.threads > 0 || all == 1)
-    return build_with(model, input_shape, o.threads > 0 ? o.threads : 1, o.bf16);
+    return build_with(model, input_shape, o.threads > 0 ? o.threads : 1, o);
   // A small network's pass splits badly over threads (a 28x28 ResNet-20 image: 0.36 ms on one
   // thread, 0.45 ms on two, docs/performance.md): when a pass is short, time one thread too and
   // keep the faster plan.
-  auto plan = build_with(model, input_shape, all, o.bf16);
+  auto plan = build_with(model, input_shape, all, o);
   Generator gen(3);
   const Tensor x = Tensor::randn(input_shape, &gen);
   const double t_all = median_ms(*plan, x);
   if (t_all > kThreadChoiceMs) return plan;
-  auto single = build_with(model, input_shape, 1, o.bf16);
+  auto single = build_with(model, input_shape, 1, o);
   const double t_one = median_ms(*single, x);
   plan->impl_->stats.considered_single_thread_ms = t_one;
   single->impl_->stats.considered_single_thread_ms = t_one;
@@ -432,9 +494,84 @@ std::unique_ptr<InferencePlan> InferencePlan::build(nn::Module& model, const Sha
   return t_one < t_all ? std::move(single) : std::move(plan);
 }
 
+std::shared_ptr<const Calibration> InferencePlan::calibrate(nn::Module& model,
+                                                            const Tensor& images, int64_t batch) {
+  CONVKIT_CHECK(images.defined() && images.ndim() == 4 && images.size(0) >= 1,
+                "int8 calibration: expected images [M, C, H, W] with M >= 1, got ",
+                images.defined() ? images.shape().to_string() : std::string("none"));
+  CONVKIT_CHECK(batch >= 1, "int8 calibration: batch must be >= 1, got ", batch);
+  auto cal = std::make_shared<Calibration>();
+  const Tensor all = images.to(DType::f32);
+  const int64_t M = all.size(0);
+  cal->images = M;
+  cal->sample = rows_cyclic(all, std::min(M, Calibration::kSampleImages));
+  // The float32 plan of each batch shape (two at most: full batches and the rest).
+  std::map<int64_t, std::unique_ptr<InferencePlan>> plans;
+  int64_t convs = -1;
+  for (int64_t start = 0; start < M; start += batch) {
+    const int64_t n = std::min(batch, M - start);
+    Shape shape = all.shape();
+    shape[0] = n;
+    auto& plan = plans[n];
+    if (!plan) plan = build(model, shape, PlanOptions{});
+    const Impl& pi = *plan->impl_;
+    if (convs < 0) {
+      convs = pi.stats.fused_convolutions;
+      cal->inputs.resize(size_t(convs));
+      for (const Impl::Step& s : pi.steps)
+        if (s.conv_index >= 0) {
+          auto& r = cal->inputs[size_t(s.conv_index)];
+          r.what = s.what + " -> " + s.node.out_shape.to_string();
+          r.min = INFINITY, r.max = -INFINITY;
+        }
+    }
+    CONVKIT_CHECK(pi.stats.fused_convolutions == convs, "int8 calibration: batches of ", n,
+                  " run ", pi.stats.fused_convolutions, " convolutions, batches of ", batch,
+                  " ran ", convs);
+    Tensor x = Tensor::empty(shape);
+    const int64_t per = all.numel() / M;
+    std::copy_n(all.data<float>() + start * per, n * per, x.data<float>());
+    const Impl::Observer see = [&](int k, const Tensor& in) {
+      const Tensor v = in.to(DType::f32);  // plain row-major
+      const float* p = v.data<float>();
+      Calibration::Range& r = cal->inputs[size_t(k)];
+      for (int64_t i = 0; i < v.numel(); ++i) {
+        CONVKIT_CHECK(std::isfinite(p[i]), "int8 calibration: a ", std::isnan(p[i]) ? "NaN" : "infinite",
+                      " value reaches convolution ", k + 1, " (", r.what, ") on images ",
+                      start, "-", start + n - 1, " of the calibration set");
+        r.min = std::min(r.min, p[i]), r.max = std::max(r.max, p[i]);
+      }
+    };
+    plan->impl_->run(x, nullptr, &see);
+  }
+  return cal;
+}
+
 InferencePlan::InferencePlan(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 InferencePlan::~InferencePlan() = default;
-Tensor InferencePlan::run(const Tensor& x) const { return impl_->run(x); }
+Tensor InferencePlan::run(const Tensor& x) const {
+  if (!impl_->stats.int8) return impl_->run(x);
+  // Quantizing saturates a NaN or infinity into an ordinary number; float32 plans would carry it
+  // to the output. So an int8 plan marks those images' outputs NaN itself (callers count
+  // non-finite rows: infer::count_non_finite_rows).
+  CONVKIT_CHECK(x.defined() && x.ndim() >= 1, "inference plan: expected a batch of inputs");
+  const Tensor in = x.to(DType::f32);
+  const int64_t n = in.size(0), per = n ? in.numel() / n : 0;
+  std::vector<int64_t> bad;
+  for (int64_t i = 0; i < n; ++i) {
+    const float* p = in.data<float>() + i * per;
+    if (!std::all_of(p, p + per, [](float v) { return std::isfinite(v); })) bad.push_back(i);
+  }
+  Tensor y = impl_->run(x);
+  if (bad.empty()) return y;
+  CONVKIT_CHECK(y.ndim() >= 1 && y.size(0) == n, "inference plan: input ", in.shape().to_string(),
+                " holds non-finite values and the output ", y.shape().to_string(),
+                " has no row per image to mark");
+  y = y.to(DType::f32).clone();
+  const int64_t out_per = y.numel() / n;
+  for (int64_t i : bad) std::fill_n(y.data<float>() + i * out_per, out_per, NAN);
+  return y;
+}
 const Shape& InferencePlan::input_shape() const { return impl_->input_shape; }
 const PlanStats& InferencePlan::stats() const { return impl_->stats; }
 

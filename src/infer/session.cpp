@@ -66,10 +66,16 @@ Session::Session(ModelBundle bundle, SessionOptions options)
   if (const char* off = std::getenv("CONVKIT_NO_PLAN"); off && std::string(off) == "1")
     options_.plan = false;
   // bfloat16 exists only in plans: running the module instead would quietly be float32.
-  CONVKIT_CHECK(!options_.bf16 || (options_.plan && options_.max_plans > 0),
-                "Session: ", bundle_.describe(),
-                ": bfloat16 runs on the planned path, which is off (SessionOptions::plan, "
+  const bool int8 = options_.int8_calibration.defined();
+  // bfloat16 and int8 exist only in plans: running the module instead would quietly be float32.
+  CONVKIT_CHECK(!(options_.bf16 || int8) || (options_.plan && options_.max_plans > 0),
+                "Session: ", bundle_.describe(), ": ", int8 ? "int8" : "bfloat16",
+                " runs on the planned path, which is off (SessionOptions::plan, "
                 "max_plans or CONVKIT_NO_PLAN=1)");
+  if (int8) {
+    NoGradGuard no_grad;
+    calibration_ = InferencePlan::calibrate(*bundle_.module, options_.int8_calibration);
+  }
 }
 
 const InferencePlan* Session::plan_for(const Shape& shape) const {
@@ -77,7 +83,8 @@ const InferencePlan* Session::plan_for(const Shape& shape) const {
   const std::string key = shape.to_string();
   auto it = plans_.find(key);
   if (it == plans_.end()) it = plans_.emplace(key, plan_shape(shape)).first;
-  CONVKIT_CHECK(it->second.plan || !options_.bf16, "bfloat16 inference of ", key,
+  CONVKIT_CHECK(it->second.plan || !(options_.bf16 || calibration_),
+                calibration_ ? "int8" : "bfloat16", " inference of ", key,
                 " needs a plan, and it could not be built: ", it->second.refused);
   return it->second.plan.get();
 }
@@ -87,6 +94,7 @@ Session::Planned Session::plan_shape(const Shape& shape) const {
   try {
     PlanOptions po;
     po.bf16 = options_.bf16;
+    po.int8 = calibration_;
     p.plan = InferencePlan::build(*bundle_.module, shape, po);
   } catch (const Error& e) {
     p.refused = e.what();

@@ -13,6 +13,7 @@
 
 #include "commands.h"
 #include "convkit/autograd.h"
+#include "convkit/backend.h"
 #include "convkit/infer/plan.h"
 #include "convkit/ops/loss.h"
 #include "convkit/optim/sgd.h"
@@ -28,6 +29,7 @@ struct BenchArgs {
   ModelSpec spec;
   int64_t batch = 1;
   int reps = 20, warmup = 3;
+  int64_t calibration_images = 64;
   std::string path = "plan", dtype = "f32";
   bool train = false, profile = false;
   std::string json_out;
@@ -98,9 +100,9 @@ void run_bench(const BenchArgs& a) {
   CONVKIT_CHECK(a.path == "plan" || a.path == "module", "bench: --path is plan or module, got '",
                 a.path, "'");
   CONVKIT_CHECK(!(a.train && a.profile), "bench: --profile is for inference (without --train)");
-  CONVKIT_CHECK(
-      a.dtype == "f32" || (a.path == "plan" && !a.train),
-      "bench: --dtype bf16 runs the planned inference path (not --train or --path module)");
+  CONVKIT_CHECK(a.dtype == "f32" || (a.path == "plan" && (!a.train || a.dtype == "bf16")),
+                "bench: --dtype ", a.dtype, " runs the planned inference path",
+                a.dtype == "bf16" ? " or --train" : " (not --train)", ", not --path module");
   apply_runtime_options(a.runtime);
   const SpecifiedModel m = build_model(a.spec);
   const Shape shape{a.batch, m.in_channels, m.image_size, m.image_size};
@@ -115,6 +117,8 @@ void run_bench(const BenchArgs& a) {
   with_input_size_hint(a.spec, m, [&] {
     if (a.train) {
       mode = "training step (forward, cross entropy, backward, SGD with momentum)";
+      if (a.dtype == "bf16") mode += ", bfloat16 convolutions (mixed precision)";
+      const ConvBf16Guard mixed_precision(a.dtype == "bf16");
       m.module->train();
       optim::SGD opt(optim::single_group(*m.module, 0.01, 0.0), {.momentum = 0.9});
       Tensor target = Tensor::zeros({a.batch}, DType::i64);
@@ -139,6 +143,11 @@ void run_bench(const BenchArgs& a) {
       const auto t0 = Clock::now();
       infer::PlanOptions po;
       po.bf16 = a.dtype == "bf16";
+      if (a.dtype == "int8") {
+        Shape cs = shape;
+        cs[0] = a.calibration_images;
+        po.int8 = infer::InferencePlan::calibrate(*m.module, Tensor::randn(cs, &gen));
+      }
       plan = infer::InferencePlan::build(*m.module, shape, po);
       extra["plan_build_ms"] = std::chrono::duration<double, std::milli>(Clock::now() - t0).count();
       extra["plan"] = plan->stats().to_string();
@@ -202,7 +211,14 @@ void add_bench(CLI::App& app) {
   cmd->add_option("--path", a->path,
                   "plan: the planned path predict/eval/serve use; module: op by op")
       ->capture_default_str();
-  add_dtype_option(*cmd, a->dtype);
+  cmd->add_option("--dtype", a->dtype,
+                  "f32, bf16 (convolutions in bfloat16) or int8 (in 8-bit integers, calibrated on "
+                  "--int8-images random standard-normal images: timing, not accuracy)")
+      ->check(CLI::IsMember({"f32", "bf16", "int8"}))
+      ->capture_default_str();
+  cmd->add_option("--int8-images", a->calibration_images, "int8: images to calibrate on")
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   cmd->add_flag("--train", a->train, "Time training steps instead (SGD, random labels)");
   cmd->add_flag("--profile", a->profile, "Per-step and per-op-type times of the planned path");
   cmd->add_option("--json", a->json_out, "Also write the figures to this JSON file");

@@ -57,9 +57,5 @@ struct RuntimeOptions {
 void add_runtime_options(CLI::App& cmd, RuntimeOptions& opt);
 void apply_runtime_options(const RuntimeOptions& opt);
 
-// --dtype f32|bf16 of the commands that run a model through infer::Session (eval, predict,
-// serve, bench): bf16 plans compute convolutions in bfloat16.
-void add_dtype_option(CLI::App& cmd, std::string& dtype);
-infer::SessionOptions session_options(const std::string& dtype);
 
 }  // namespace convkit::cli

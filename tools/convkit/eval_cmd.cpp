@@ -10,6 +10,7 @@
 #include "eval_detect.h"
 #include "image_data.h"
 #include "metadata_train.h"
+#include "precision.h"
 
 namespace convkit::cli {
 
@@ -19,7 +20,7 @@ struct EvalArgs {
   std::string data, split = "test";
   ImageDataArgs images;
   RuntimeOptions runtime;
-  std::string dtype = "f32";
+  PrecisionArgs precision;
   EmbedEvalArgs embed;                // --task embed (eval_embed.cpp)
   EvalExtrasArgs extras;              // --tta, --out, ... (eval_classify.cpp)
   std::vector<std::string> ensemble;  // more models averaged with the first (ensemble.h)
@@ -34,7 +35,9 @@ void report_ensemble(const EvalArgs& a, const infer::ModelBundle& first_model,
   for (const std::string& path : a.ensemble) {
     ModelArgs m = a.model;
     m.path = path;
-    const infer::Session s(load_model_argument(m), session_options(a.dtype));
+    infer::ModelBundle bundle = load_model_argument(m);
+    const infer::SessionOptions o = session_options(a.precision, bundle, a.images);
+    const infer::Session s(std::move(bundle), o);
     const infer::ModelBundle& b = s.bundle();
     CONVKIT_CHECK(b.num_classes == first_model.num_classes &&
                       (b.class_names.empty() || first_model.class_names.empty() ||
@@ -67,7 +70,9 @@ void run_eval(const EvalArgs& a) {
     return run_eval_detect(a.model.path, a.data, a.extras.out);
   if (is_metadata_checkpoint(a.model.path))
     return eval_with_metadata(a.model.path, a.data, a.images);
-  const infer::Session session(load_model_argument(a.model), session_options(a.dtype));
+  infer::ModelBundle bundle = load_model_argument(a.model);
+  const infer::SessionOptions o = session_options(a.precision, bundle, a.images);
+  const infer::Session session(std::move(bundle), o);
   const infer::ModelBundle& m = session.bundle();
   CONVKIT_CHECK(!m.metadata.count("embedding"), a.model.path,
                 " is an embedding model (its outputs are not classes); score it with "
@@ -108,7 +113,7 @@ void add_eval(CLI::App& app) {
       ->check(CLI::IsMember({"test", "train"}));
   add_image_data_options(*cmd, a->images, /*training=*/false);
   add_runtime_options(*cmd, a->runtime);
-  add_dtype_option(*cmd, a->dtype);
+  add_precision_options(*cmd, a->precision);
   add_embed_eval_options(*cmd, a->embed);
   add_eval_extras_options(*cmd, a->extras);
   cmd->add_option("--ensemble", a->ensemble,

@@ -6,6 +6,7 @@
 #include "convkit/infer/session.h"
 #include "image_data.h"
 #include "metadata_train.h"
+#include "precision.h"
 
 namespace convkit::cli {
 
@@ -18,7 +19,7 @@ struct PredictArgs {
   int64_t top_k = 3;
   ImageDataArgs images;
   RuntimeOptions runtime;
-  std::string dtype = "f32";
+  PrecisionArgs precision;
 };
 
 // Prints "<what>:  name p%  name p% ..." per row of `inputs` (standardized); a row whose output is
@@ -97,7 +98,9 @@ void run_predict(const PredictArgs& a) {
                   ".csv list (--data LIST.csv --index ROW...)");
     return predict_with_metadata(a.model.path, a.data, a.indices, a.top_k, a.images);
   }
-  const infer::Session session(load_model_argument(a.model), session_options(a.dtype));
+  infer::ModelBundle bundle = load_model_argument(a.model);
+  const infer::SessionOptions o = session_options(a.precision, bundle, a.images);
+  const infer::Session session(std::move(bundle), o);
   if (!a.files.empty()) predict_files(session, a);
   if (!a.indices.empty()) predict_indices(session, a);
 }
@@ -121,7 +124,7 @@ void add_predict(CLI::App& app) {
       ->check(CLI::IsMember({"test", "train"}));
   add_image_data_options(*cmd, a->images, /*training=*/false);
   add_runtime_options(*cmd, a->runtime);
-  add_dtype_option(*cmd, a->dtype);
+  add_precision_options(*cmd, a->precision);
   cmd->callback([a] { run_predict(*a); });
 }
 

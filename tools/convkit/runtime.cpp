@@ -19,20 +19,6 @@ void apply_runtime_options(const RuntimeOptions& opt) {
   if (opt.backend == "dnnl") set_backend(Backend::dnnl);
 }
 
-void add_dtype_option(CLI::App& cmd, std::string& dtype) {
-  cmd.add_option("--dtype", dtype,
-                 "f32, or bf16: convolutions in bfloat16 with float32 accumulation (AVX-512 "
-                 "BF16; docs/performance.md)")
-      ->check(CLI::IsMember({"f32", "bf16"}))
-      ->capture_default_str();
-}
-
-infer::SessionOptions session_options(const std::string& dtype) {
-  infer::SessionOptions o;
-  o.bf16 = dtype == "bf16";
-  return o;
-}
-
 void add_model_argument(CLI::App& cmd, ModelArgs& a, bool required) {
   auto* model = cmd.add_option("model_file", a.path,
                                "MODEL: weights written by `convkit train`, an .onnx file, or a "

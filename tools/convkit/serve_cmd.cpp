@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "commands.h"
+#include "precision.h"
 #include "convkit/error.h"
 #include "serve_server.h"
 
@@ -24,7 +25,8 @@ struct ServeArgs {
   double max_body_mb = 16;
   double batch_wait_ms = 0;
   RuntimeOptions runtime;
-  std::string dtype = "f32";
+  PrecisionArgs precision;
+  ImageDataArgs images;  // for --int8-data
 };
 
 // "sha256:<hex>" of the model file, as `sha256sum` prints it.
@@ -72,9 +74,11 @@ void run_serve(ServeArgs& a) {
 
   std::vector<std::unique_ptr<infer::Session>> sessions;
   std::vector<const infer::Session*> replicas;
+  infer::SessionOptions options;  // the first worker's (int8: its calibration images) for all
   for (int w = 0; w < a.config.model_workers; ++w) {
-    sessions.push_back(
-        std::make_unique<infer::Session>(load_model_argument(a.model), session_options(a.dtype)));
+    infer::ModelBundle bundle = load_model_argument(a.model);
+    if (w == 0) options = session_options(a.precision, bundle, a.images);
+    sessions.push_back(std::make_unique<infer::Session>(std::move(bundle), options));
     replicas.push_back(sessions.back().get());
   }
   ModelServer server(replicas, a.config, file_sha256(a.model.path));
@@ -165,7 +169,7 @@ void add_serve(CLI::App& app) {
       ->capture_default_str()
       ->check(CLI::Range(1, 3600));
   add_runtime_options(*cmd, a->runtime);
-  add_dtype_option(*cmd, a->dtype);
+  add_precision_options(*cmd, a->precision);
   cmd->callback([a] { run_serve(*a); });
 }
 

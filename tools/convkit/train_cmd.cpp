@@ -8,6 +8,7 @@
 
 #include "augment_options.h"
 #include "commands.h"
+#include "convkit/backend.h"
 #include "convkit/data/augmented.h"
 #include "convkit/data/dataset.h"
 #include "convkit/data/idx.h"
@@ -37,6 +38,7 @@ struct TrainArgs {
   ImageDataArgs images;
   std::string test_data;
   RuntimeOptions runtime;
+  std::string dtype = "f32";      // bf16: mixed-precision convolutions (convkit/backend.h)
   InitArgs init;                  // --init, --freeze, --lr-mult
   std::string metadata_columns;   // an image + metadata model (metadata_train.h)
   std::string task = "classify";  // classify, detect (train_detect.cpp) or embed (train_embed.cpp)
@@ -141,6 +143,9 @@ void train_in_world(TrainArgs& a, dist::CommunicatorPtr comm);
 void run_train(const TrainArgs& args) {
   TrainArgs a = args;
   apply_runtime_options(a.runtime);
+  CONVKIT_CHECK(a.dtype == "f32" || backend() == Backend::dnnl,
+                "train --dtype bf16: mixed precision runs on the oneDNN backend (not --backend ref)");
+  const ConvBf16Guard mixed_precision(a.dtype == "bf16");
   dist::CommunicatorPtr comm = join_world(a.dist, a.runtime.threads);
   on_every_rank(*comm, [&] { train_in_world(a, comm); });
 }
@@ -420,6 +425,11 @@ void add_train(CLI::App& app) {
   add_embed_train_options(*cmd, a->embed);
   add_image_data_options(*cmd, a->images, /*training=*/true);
   add_runtime_options(*cmd, a->runtime);
+  cmd->add_option("--dtype", a->dtype,
+                  "f32, or bf16: mixed precision, every convolution's products in bfloat16 with "
+                  "float32 accumulation, weights and optimizer (AVX-512 BF16; docs/performance.md)")
+      ->check(CLI::IsMember({"f32", "bf16"}))
+      ->capture_default_str();
   add_detect_train_options(*cmd, a->detect);
   add_dist_options(*cmd, a->dist);
   cmd->callback([a] { run_train(*a); });

@@ -9,6 +9,7 @@
 // to the model's own forward pass when a plan cannot be built.
 //
 // A plan holds its own copy of folded weights: change the model's weights and build a new plan.
+#include <functional>
 #include <memory>
 #include <string>
 #include <vector>
@@ -28,10 +29,26 @@ struct PlanStats {
   double max_abs_difference = 0;  // plan vs model on the check input
   int threads = 1;                // kernel threads a call runs on
   bool bf16 = false;              // convolutions in bfloat16
+  bool int8 = false;              // convolutions in 8-bit integers
+  // int8 plans: the output's error on the check images, ||plan - model|| / ||model||.
+  double relative_rms_error = 0;
   // When the thread count was chosen by timing (build's threads = 0): a call's median on one
   // thread and on all of them; 0 when not timed.
   double considered_single_thread_ms = 0, considered_all_threads_ms = 0;
   std::string to_string() const;
+};
+
+// Post-training int8 calibration (docs/performance.md, "int8"): the range of values reaching each
+// convolution of a model over a set of images, from its float32 plan (InferencePlan::calibrate).
+struct Calibration {
+  struct Range {
+    float min = 0, max = 0;
+    std::string what;  // the fused convolution, for messages
+  };
+  std::vector<Range> inputs;  // by convolution, in the order the forward pass runs them
+  Tensor sample;              // up to kSampleImages of the images: int8 plans are checked on them
+  int64_t images = 0;         // images the ranges were taken over
+  static constexpr int64_t kSampleImages = 64;
 };
 
 struct PlanOptions {
@@ -42,6 +59,11 @@ struct PlanOptions {
   // outputs): about 3 significant digits per layer. The check against the model then allows 2%
   // of the largest output instead of 0.1%.
   bool bf16 = false;
+  // Convolutions compute in 8-bit integers (AVX-512 VNNI) with this calibration's input ranges
+  // and per-channel weight scales; float32 between convolutions. The plan is checked on the
+  // calibration's sample images instead of random ones, and must keep the relative RMS error of
+  // the output under kInt8MaxError.
+  std::shared_ptr<const Calibration> int8;
 };
 
 class InferencePlan {
@@ -53,6 +75,13 @@ class InferencePlan {
   static std::unique_ptr<InferencePlan> build(nn::Module& model, const Shape& input_shape,
                                               const PlanOptions& options = {});
   static constexpr double kThreadChoiceMs = 5.0;
+  static constexpr double kInt8MaxError = 0.1;
+
+  // The calibration of `model` (eval mode) on `images` [M, C, H, W] (standardized as for
+  // inference; M >= 1), run through its float32 plan in batches of up to `batch`. Throws naming
+  // the convolution and the images when a value reaching a convolution is NaN or infinite.
+  static std::shared_ptr<const Calibration> calibrate(nn::Module& model, const Tensor& images,
+                                                      int64_t batch = 32);
   ~InferencePlan();
   InferencePlan(const InferencePlan&) = delete;
   InferencePlan& operator=(const InferencePlan&) = delete;
@@ -77,7 +106,7 @@ class InferencePlan {
  private:
   explicit InferencePlan(std::unique_ptr<Impl> impl);
   static std::unique_ptr<InferencePlan> build_with(nn::Module& model, const Shape& input_shape,
-                                                   int threads, bool bf16);
+                                                   int threads, const PlanOptions& options);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -46,6 +46,10 @@ struct SessionOptions {
   bool plan = true;
   size_t max_plans = 8;  // shapes planned at once; the oldest plan is dropped beyond that
   bool bf16 = false;     // plans compute convolutions in bfloat16 (PlanOptions::bf16)
+  // Defined: plans compute convolutions in int8 (PlanOptions::int8), calibrated on these images
+  // [M, C, H, W] (standardized like the inputs) when the session is made; a plan is then for
+  // images of their size only.
+  Tensor int8_calibration;
 };
 
 class Session {
@@ -84,6 +88,7 @@ class Session {
   Planned plan_shape(const Shape& shape) const;
   ModelBundle bundle_;
   SessionOptions options_;
+  std::shared_ptr<const Calibration> calibration_;  // int8
   mutable std::mutex mu_;
   mutable std::map<std::string, Planned> plans_;  // by shape
   mutable std::deque<std::string> plan_order_;    // oldest first

@@ -9,6 +9,8 @@
 #include "kernels/dnnl/conv.h"
 
 #include <array>
+
+#include "convkit/backend.h"
 #include <optional>
 
 #include "kernels/dnnl/context.h"
@@ -48,7 +50,12 @@ Geometry geometry(const ConvProblem& p) {
   return g;
 }
 
-memory::desc any(const memory::dims& d) { return memory::desc(d, dt::f32, tag::any); }
+memory::desc any(const memory::dims& d, dt type = dt::f32) {
+  return memory::desc(d, type, tag::any);
+}
+// What the products read under mixed precision (convkit/backend.h, conv_bf16): bfloat16.
+dt operand(bool bf16) { return bf16 ? dt::bf16 : dt::f32; }
+std::string precision_key(bool bf16) { return bf16 ? "bf16/" : ""; }
 memory::desc plain(const memory::dims& d, tag t) { return memory::desc(d, dt::f32, t); }
 
 // The reorder between a plain tensor layout and the layout a primitive chose; none when equal.
@@ -134,15 +141,16 @@ struct BackwardWeightsPlan {
   memory::desc diff_bias;  // zero desc when the problem has no bias
 };
 
-std::shared_ptr<ForwardPlan> forward_plan(const ConvProblem& p, bool training) {
-  const std::string key = std::string("conv2d/fwd/") + (training ? "train/" : "infer/") + p.key();
+std::shared_ptr<ForwardPlan> forward_plan(const ConvProblem& p, bool training, bool bf16) {
+  const std::string key = std::string("conv2d/fwd/") + (training ? "train/" : "infer/") +
+                          precision_key(bf16) + p.key();
   return build<ForwardPlan>(key, [&] {
     Geometry g = geometry(p);
     auto kind = training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
     memory::desc bias = p.has_bias ? plain(g.bias, tag::x) : memory::desc();
-    dnnl::convolution_forward::desc d(kind, dnnl::algorithm::convolution_direct, any(g.src),
-                                      any(g.wei), bias, any(g.dst), g.strides, g.dilates, g.pad_l,
-                                      g.pad_r);
+    dnnl::convolution_forward::desc d(kind, dnnl::algorithm::convolution_direct,
+                                      any(g.src, operand(bf16)), any(g.wei, operand(bf16)), bias,
+                                      any(g.dst), g.strides, g.dilates, g.pad_l, g.pad_r);
     dnnl::convolution_forward::primitive_desc pd(d, engine());
     return ForwardPlan{pd, dnnl::convolution_forward(pd),
                        Relayout(plain(g.src, tag::nchw), pd.src_desc(), true),
@@ -151,13 +159,13 @@ std::shared_ptr<ForwardPlan> forward_plan(const ConvProblem& p, bool training) {
   });
 }
 
-std::shared_ptr<BackwardDataPlan> backward_data_plan(const ConvProblem& p) {
-  return build<BackwardDataPlan>("conv2d/bwd_data/" + p.key(), [&] {
+std::shared_ptr<BackwardDataPlan> backward_data_plan(const ConvProblem& p, bool bf16) {
+  return build<BackwardDataPlan>("conv2d/bwd_data/" + precision_key(bf16) + p.key(), [&] {
     Geometry g = geometry(p);
-    auto hint = forward_plan(p, /*training=*/true)->pd;
+    auto hint = forward_plan(p, /*training=*/true, bf16)->pd;
     dnnl::convolution_backward_data::desc d(dnnl::algorithm::convolution_direct, any(g.src),
-                                            any(g.wei), any(g.dst), g.strides, g.dilates, g.pad_l,
-                                            g.pad_r);
+                                            any(g.wei, operand(bf16)), any(g.dst, operand(bf16)),
+                                            g.strides, g.dilates, g.pad_l, g.pad_r);
     dnnl::convolution_backward_data::primitive_desc pd(d, engine(), hint);
     return BackwardDataPlan{dnnl::convolution_backward_data(pd),
                             Relayout(plain(g.dst, tag::nchw), pd.diff_dst_desc(), true),
@@ -166,13 +174,14 @@ std::shared_ptr<BackwardDataPlan> backward_data_plan(const ConvProblem& p) {
   });
 }
 
-std::shared_ptr<BackwardWeightsPlan> backward_weights_plan(const ConvProblem& p) {
-  return build<BackwardWeightsPlan>("conv2d/bwd_weights/" + p.key(), [&] {
+std::shared_ptr<BackwardWeightsPlan> backward_weights_plan(const ConvProblem& p, bool bf16) {
+  return build<BackwardWeightsPlan>("conv2d/bwd_weights/" + precision_key(bf16) + p.key(), [&] {
     Geometry g = geometry(p);
-    auto hint = forward_plan(p, /*training=*/true)->pd;
+    auto hint = forward_plan(p, /*training=*/true, bf16)->pd;
     memory::desc bias = p.has_bias ? plain(g.bias, tag::x) : memory::desc();
-    dnnl::convolution_backward_weights::desc d(dnnl::algorithm::convolution_direct, any(g.src),
-                                               any(g.wei), bias, any(g.dst), g.strides, g.dilates,
+    dnnl::convolution_backward_weights::desc d(dnnl::algorithm::convolution_direct,
+                                               any(g.src, operand(bf16)), any(g.wei), bias,
+                                               any(g.dst, operand(bf16)), g.strides, g.dilates,
                                                g.pad_l, g.pad_r);
     dnnl::convolution_backward_weights::primitive_desc pd(d, engine(), hint);
     return BackwardWeightsPlan{dnnl::convolution_backward_weights(pd),
@@ -194,7 +203,7 @@ bool conv2d_accepts(const Tensor& x, const Tensor& w, std::string* why) {
 
 Tensor conv2d_forward(const Tensor& x, const Tensor& w, const Tensor& b, const ConvProblem& p,
                       bool training) {
-  auto plan = forward_plan(p, training);
+  auto plan = forward_plan(p, training, conv_bf16());
   memory src = feed(plan->src, x, kSrc);
   memory wei = feed(plan->wei, w, kWei);
   // The output stays in the primitive's layout (kernels/dnnl/layout.h).
@@ -238,7 +247,7 @@ void run_backward_weights(const BackwardWeightsPlan& plan, Tensor& dw, Tensor& d
 }  // namespace
 
 Tensor conv2d_backward_data(const Tensor& dy, const Tensor& w, const ConvProblem& p) {
-  auto plan = backward_data_plan(p);
+  auto plan = backward_data_plan(p, conv_bf16());
   Tensor dx = run_backward_data(*plan, feed(plan->diff_dst, dy, kDst), w, p);
   stream().wait();
   return dx;
@@ -246,7 +255,7 @@ Tensor conv2d_backward_data(const Tensor& dy, const Tensor& w, const ConvProblem
 
 void conv2d_backward_weights(Tensor& dw, Tensor& db, const Tensor& dy, const Tensor& x,
                              const ConvProblem& p) {
-  auto plan = backward_weights_plan(p);
+  auto plan = backward_weights_plan(p, conv_bf16());
   run_backward_weights(*plan, dw, db, feed(plan->diff_dst, dy, kDst), x, p);
   stream().wait();
 }
@@ -258,8 +267,8 @@ void conv2d_backward(Tensor& dx, Tensor& dw, Tensor& db, const Tensor& dy, const
     dx = conv2d_backward_data(dy, w, p);
     return;
   }
-  auto data = backward_data_plan(p);
-  auto weights = backward_weights_plan(p);
+  auto data = backward_data_plan(p, conv_bf16());
+  auto weights = backward_weights_plan(p, conv_bf16());
   memory diff_dst = feed(data->diff_dst, dy, kDst);
   dx = run_backward_data(*data, diff_dst, w, p);
   // The weights pass reads dy from the same reordered copy when it wants the same layout.

@@ -22,6 +22,12 @@ struct FusedConvSpec {
   // Compute in bfloat16 (AVX-512 BF16): the input is converted when it is reordered, the weights
   // once; accumulation, bias, sum and output stay float32.
   bool bf16 = false;
+  // Compute in 8-bit integers (AVX-512 VNNI): the input is quantized with one scale from the
+  // calibrated range [input_min, input_max] (u8 when input_min >= 0, else s8; values outside the
+  // range saturate), the weights with one scale per output channel (s8, symmetric); s32
+  // accumulation, then bias, sum and activation in float32 and a float32 output.
+  bool int8 = false;
+  float input_min = 0, input_max = 0;
 };
 
 class FusedConv {
