@@ -287,7 +287,9 @@ void check_input_size(const ModelBundle& b, int64_t size) {
         size == b.image_size, b.describe(), " takes ", b.image_size, "x", b.image_size,
         " inputs only (its classifier was sized for them), got ", size, "x", size,
         "; resize the images (convkit predict/eval do it from the model's preprocessing)");
-  CONVKIT_CHECK(size >= b.min_input_size, b.describe(), " needs inputs of at least ",
+  // The size the model was trained at runs, whatever the architecture's usual minimum.
+  CONVKIT_CHECK(size >= b.min_input_size || size == b.image_size, b.describe(),
+                " needs inputs of at least ",
                 b.min_input_size, "x", b.min_input_size, ", got ", size, "x", size);
 }
 
