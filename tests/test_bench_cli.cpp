@@ -60,11 +60,14 @@ TEST(BenchCli, TimesThePlanTheModuleAndTrainingSteps) {
   EXPECT_TRUE(has(out, "relative error")) << out;
   ASSERT_EQ(run(t,
                 "bench resnet20 --image-size 28 --in-channels 1 --batch 4 --reps 2 --train "
-                "--dtype bf16",
+                "--dtype bf16 --json " +
+                    t.path("t.json"),
                 out),
             0)
       << out;
   EXPECT_TRUE(has(out, "bfloat16 convolutions (mixed precision)")) << out;
+  std::ifstream tf(t.path("t.json"));
+  EXPECT_EQ(nlohmann::json::parse(tf)["mode"], "train");
 }
 
 TEST(BenchCli, BadOptionsAreNamed) {

@@ -189,7 +189,7 @@ void run_bench(const BenchArgs& a) {
                         {"p99_ms", p99},
                         {"images_per_s", images_per_s},
                         {"peak_rss_mb", peak_rss_mb()}};
-    j.update(extra);
+    if (!extra.is_null()) j.update(extra);
     if (!profile.empty())
       for (const auto& s : profile)
         j["profile"].push_back({{"op", s.what}, {"output", s.output.to_string()}, {"ms", s.ms}});
