@@ -500,6 +500,10 @@ std::shared_ptr<const Calibration> InferencePlan::calibrate(nn::Module& model,
                 "int8 calibration: expected images [M, C, H, W] with M >= 1, got ",
                 images.defined() ? images.shape().to_string() : std::string("none"));
   CONVKIT_CHECK(batch >= 1, "int8 calibration: batch must be >= 1, got ", batch);
+  // The ranges are those of the oneDNN plan's convolutions (the reference backend's plan fuses
+  // differently), and only oneDNN runs int8.
+  CONVKIT_CHECK(backend() == Backend::dnnl, "int8 calibration: int8 convolutions need the oneDNN ",
+                "backend (CONVKIT_BACKEND=", backend_name(backend()), ")");
   auto cal = std::make_shared<Calibration>();
   const Tensor all = images.to(DType::f32);
   const int64_t M = all.size(0);
