@@ -269,15 +269,17 @@ TEST(InferCli, Int8IsCalibratedOnTheImagesGiven) {
   TempDir t;
   const ImageRun r = image_run(t);
   std::string out;
-  ASSERT_EQ(run(t, "eval " + r.weights + " --data " + r.data + " --dtype int8 --int8-data " +
-                       r.data + " --int8-images 5",
+  ASSERT_EQ(run(t,
+                "eval " + r.weights + " --data " + r.data + " --dtype int8 --int8-data " + r.data +
+                    " --int8-images 5",
                 out),
             0)
       << out;
   EXPECT_TRUE(has(out, "int8: calibrating on 5 of the 12 images")) << out;
   EXPECT_TRUE(has(out, "12 images: loss")) << out;
-  ASSERT_EQ(run(t, "predict " + r.weights + " --dtype int8 --int8-data " + r.data + " " + r.data +
-                       "/circle/circle_00000.png",
+  ASSERT_EQ(run(t,
+                "predict " + r.weights + " --dtype int8 --int8-data " + r.data + " " + r.data +
+                    "/circle/circle_00000.png",
                 out),
             0)
       << out;
@@ -290,9 +292,10 @@ TEST(InferCli, Int8IsCalibratedOnTheImagesGiven) {
 
   TempDir t2;
   const ImageRun bad = image_run(t2, /*nan_weights=*/true);
-  EXPECT_EQ(run(t2, "eval " + bad.weights + " --data " + bad.data + " --dtype int8 --int8-data " +
-                        bad.data,
-                out),
-            1);
+  EXPECT_EQ(
+      run(t2,
+          "eval " + bad.weights + " --data " + bad.data + " --dtype int8 --int8-data " + bad.data,
+          out),
+      1);
   EXPECT_TRUE(has(out, "weights or bias hold NaN or infinite values")) << out;
 }

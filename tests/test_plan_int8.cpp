@@ -146,33 +146,51 @@ TEST(PlanInt8, BadCalibrationsAndImpossiblePlansAreRefused) {
                  "int8 convolutions need the oneDNN backend");
     infer::PlanOptions o;
     o.int8 = std::make_shared<infer::Calibration>();
-    expect_error([&] { infer::InferencePlan::build(*conv, {1, 1, 4, 4}, o); },
-                 "int8 convolutions need the oneDNN backend");
+    expect_error(
+        [&] {
+          infer::InferencePlan::build(*conv, {1, 1, 4, 4}, o);
+        },
+        "int8 convolutions need the oneDNN backend");
     return;
   }
   Tensor bad = uniform_with_ends(4, 0, 1, 5);
   bad.data<float>()[3 * 16 + 7] = NAN;
   expect_error([&] { infer::InferencePlan::calibrate(*conv, bad, 2); },
                "NaN value reaches convolution 1");
-  expect_error([&] { infer::InferencePlan::calibrate(*conv, Tensor::empty({0, 1, 4, 4})); },
-               "M >= 1");
-  expect_error([&] { infer::InferencePlan::calibrate(*conv, Tensor::empty({4, 16})); },
-               "expected images [M, C, H, W]");
+  expect_error(
+      [&] {
+        infer::InferencePlan::calibrate(*conv, Tensor::empty({0, 1, 4, 4}));
+      },
+      "M >= 1");
+  expect_error(
+      [&] {
+        infer::InferencePlan::calibrate(*conv, Tensor::empty({4, 16}));
+      },
+      "expected images [M, C, H, W]");
   infer::PlanOptions o;
   o.int8 = infer::InferencePlan::calibrate(*conv, uniform_with_ends(4, 0, 1, 6));
-  expect_error([&] { infer::InferencePlan::build(*conv, {1, 1, 8, 8}, o); },
-               "calibrate on images of the size the model will run on");
+  expect_error(
+      [&] {
+        infer::InferencePlan::build(*conv, {1, 1, 8, 8}, o);
+      },
+      "calibrate on images of the size the model will run on");
   infer::PlanOptions both = o;
   both.bf16 = true;
-  expect_error([&] { infer::InferencePlan::build(*conv, {1, 1, 4, 4}, both); },
-               "bfloat16 or int8, not both");
+  expect_error(
+      [&] {
+        infer::InferencePlan::build(*conv, {1, 1, 4, 4}, both);
+      },
+      "bfloat16 or int8, not both");
   // Another model than the one calibrated.
   auto two = std::make_shared<nn::Sequential>();
   two->add(one_by_one(1, 0));
   two->add(one_by_one(2, 0));
   two->eval();
-  expect_error([&] { infer::InferencePlan::build(*two, {1, 1, 4, 4}, o); },
-               "another model was calibrated?");
+  expect_error(
+      [&] {
+        infer::InferencePlan::build(*two, {1, 1, 4, 4}, o);
+      },
+      "another model was calibrated?");
 }
 
 TEST(PlanInt8, SessionCalibratesOnceAndRunsEveryShapeInInt8) {

@@ -289,8 +289,8 @@ void check_input_size(const ModelBundle& b, int64_t size) {
         "; resize the images (convkit predict/eval do it from the model's preprocessing)");
   // The size the model was trained at runs, whatever the architecture's usual minimum.
   CONVKIT_CHECK(size >= b.min_input_size || size == b.image_size, b.describe(),
-                " needs inputs of at least ",
-                b.min_input_size, "x", b.min_input_size, ", got ", size, "x", size);
+                " needs inputs of at least ", b.min_input_size, "x", b.min_input_size, ", got ",
+                size, "x", size);
 }
 
 }  // namespace convkit::infer

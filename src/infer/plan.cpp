@@ -89,7 +89,10 @@ PostActivation activation_of(const std::string& op) {
 std::string PlanStats::to_string() const {
   std::ostringstream os;
   os << traced_ops << " ops -> " << steps << " steps on " << threads << " thread"
-     << (threads == 1 ? "" : "s") << "; " << fused_convolutions << (bf16 ? " bfloat16" : int8 ? " int8" : "")
+     << (threads == 1 ? "" : "s") << "; " << fused_convolutions
+     << (bf16   ? " bfloat16"
+         : int8 ? " int8"
+                : "")
      << " fused convolutions (" << folded_batch_norms << " batch norms folded, "
      << fused_activations << " activations and " << fused_sums << " residual sums fused)";
   if (int8) os << "; relative error " << relative_rms_error << " on the calibration sample";
@@ -247,9 +250,9 @@ std::unique_ptr<InferencePlan> InferencePlan::build_with(nn::Module& model,
   CONVKIT_CHECK(!(cal && bf16), "inference plan: choose bfloat16 or int8, not both");
   if (cal) {
     const Tensor& smp = cal->sample;
-    CONVKIT_CHECK(smp.defined() && smp.ndim() == 4 && smp.size(0) >= 1 &&
-                      input_shape.ndim() == 4 && smp.size(1) == input_shape[1] &&
-                      smp.size(2) == input_shape[2] && smp.size(3) == input_shape[3],
+    CONVKIT_CHECK(smp.defined() && smp.ndim() == 4 && smp.size(0) >= 1 && input_shape.ndim() == 4 &&
+                      smp.size(1) == input_shape[1] && smp.size(2) == input_shape[2] &&
+                      smp.size(3) == input_shape[3],
                   "inference plan: the int8 calibration was taken on images ",
                   smp.defined() ? smp.shape().to_string() : std::string("(none)"),
                   "; this plan is for ", input_shape.to_string(),
@@ -494,8 +497,8 @@ std::unique_ptr<InferencePlan> InferencePlan::build(nn::Module& model, const Sha
   return t_one < t_all ? std::move(single) : std::move(plan);
 }
 
-std::shared_ptr<const Calibration> InferencePlan::calibrate(nn::Module& model,
-                                                            const Tensor& images, int64_t batch) {
+std::shared_ptr<const Calibration> InferencePlan::calibrate(nn::Module& model, const Tensor& images,
+                                                            int64_t batch) {
   CONVKIT_CHECK(images.defined() && images.ndim() == 4 && images.size(0) >= 1,
                 "int8 calibration: expected images [M, C, H, W] with M >= 1, got ",
                 images.defined() ? images.shape().to_string() : std::string("none"));
@@ -529,9 +532,8 @@ std::shared_ptr<const Calibration> InferencePlan::calibrate(nn::Module& model,
           r.min = INFINITY, r.max = -INFINITY;
         }
     }
-    CONVKIT_CHECK(pi.stats.fused_convolutions == convs, "int8 calibration: batches of ", n,
-                  " run ", pi.stats.fused_convolutions, " convolutions, batches of ", batch,
-                  " ran ", convs);
+    CONVKIT_CHECK(pi.stats.fused_convolutions == convs, "int8 calibration: batches of ", n, " run ",
+                  pi.stats.fused_convolutions, " convolutions, batches of ", batch, " ran ", convs);
     Tensor x = Tensor::empty(shape);
     const int64_t per = all.numel() / M;
     std::copy_n(all.data<float>() + start * per, n * per, x.data<float>());
@@ -540,9 +542,10 @@ std::shared_ptr<const Calibration> InferencePlan::calibrate(nn::Module& model,
       const float* p = v.data<float>();
       Calibration::Range& r = cal->inputs[size_t(k)];
       for (int64_t i = 0; i < v.numel(); ++i) {
-        CONVKIT_CHECK(std::isfinite(p[i]), "int8 calibration: a ", std::isnan(p[i]) ? "NaN" : "infinite",
-                      " value reaches convolution ", k + 1, " (", r.what, ") on images ",
-                      start, "-", start + n - 1, " of the calibration set");
+        CONVKIT_CHECK(std::isfinite(p[i]), "int8 calibration: a ",
+                      std::isnan(p[i]) ? "NaN" : "infinite", " value reaches convolution ", k + 1,
+                      " (", r.what, ") on images ", start, "-", start + n - 1,
+                      " of the calibration set");
         r.min = std::min(r.min, p[i]), r.max = std::max(r.max, p[i]);
       }
     };

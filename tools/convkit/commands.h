@@ -57,5 +57,4 @@ struct RuntimeOptions {
 void add_runtime_options(CLI::App& cmd, RuntimeOptions& opt);
 void apply_runtime_options(const RuntimeOptions& opt);
 
-
 }  // namespace convkit::cli

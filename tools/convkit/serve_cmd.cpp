@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "commands.h"
-#include "precision.h"
 #include "convkit/error.h"
+#include "precision.h"
 #include "serve_server.h"
 
 namespace convkit::cli {

@@ -143,8 +143,9 @@ void train_in_world(TrainArgs& a, dist::CommunicatorPtr comm);
 void run_train(const TrainArgs& args) {
   TrainArgs a = args;
   apply_runtime_options(a.runtime);
-  CONVKIT_CHECK(a.dtype == "f32" || backend() == Backend::dnnl,
-                "train --dtype bf16: mixed precision runs on the oneDNN backend (not --backend ref)");
+  CONVKIT_CHECK(
+      a.dtype == "f32" || backend() == Backend::dnnl,
+      "train --dtype bf16: mixed precision runs on the oneDNN backend (not --backend ref)");
   const ConvBf16Guard mixed_precision(a.dtype == "bf16");
   dist::CommunicatorPtr comm = join_world(a.dist, a.runtime.threads);
   on_every_rank(*comm, [&] { train_in_world(a, comm); });

@@ -9,10 +9,9 @@
 #include "kernels/dnnl/conv.h"
 
 #include <array>
-
-#include "convkit/backend.h"
 #include <optional>
 
+#include "convkit/backend.h"
 #include "kernels/dnnl/context.h"
 #include "kernels/dnnl/layout.h"
 
@@ -142,8 +141,8 @@ struct BackwardWeightsPlan {
 };
 
 std::shared_ptr<ForwardPlan> forward_plan(const ConvProblem& p, bool training, bool bf16) {
-  const std::string key = std::string("conv2d/fwd/") + (training ? "train/" : "infer/") +
-                          precision_key(bf16) + p.key();
+  const std::string key =
+      std::string("conv2d/fwd/") + (training ? "train/" : "infer/") + precision_key(bf16) + p.key();
   return build<ForwardPlan>(key, [&] {
     Geometry g = geometry(p);
     auto kind = training ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
@@ -179,10 +178,9 @@ std::shared_ptr<BackwardWeightsPlan> backward_weights_plan(const ConvProblem& p,
     Geometry g = geometry(p);
     auto hint = forward_plan(p, /*training=*/true, bf16)->pd;
     memory::desc bias = p.has_bias ? plain(g.bias, tag::x) : memory::desc();
-    dnnl::convolution_backward_weights::desc d(dnnl::algorithm::convolution_direct,
-                                               any(g.src, operand(bf16)), any(g.wei), bias,
-                                               any(g.dst, operand(bf16)), g.strides, g.dilates,
-                                               g.pad_l, g.pad_r);
+    dnnl::convolution_backward_weights::desc d(
+        dnnl::algorithm::convolution_direct, any(g.src, operand(bf16)), any(g.wei), bias,
+        any(g.dst, operand(bf16)), g.strides, g.dilates, g.pad_l, g.pad_r);
     dnnl::convolution_backward_weights::primitive_desc pd(d, engine(), hint);
     return BackwardWeightsPlan{dnnl::convolution_backward_weights(pd),
                                Relayout(plain(g.src, tag::nchw), pd.src_desc(), true),

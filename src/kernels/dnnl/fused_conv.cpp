@@ -42,10 +42,10 @@ Int8Scales int8_scales(const FusedConvSpec& s) {
   const int64_t OC = s.weight.size(0), per = s.weight.numel() / OC;
   const float* w = s.weight.data<float>();
   // A NaN weight would quantize to an ordinary integer: refuse instead (float32 plans carry it).
-  const bool finite = std::all_of(w, w + s.weight.numel(), [](float v) { return std::isfinite(v); }) &&
-                      (!s.bias.defined() || std::all_of(s.bias.data<float>(),
-                                                        s.bias.data<float>() + s.bias.numel(),
-                                                        [](float v) { return std::isfinite(v); }));
+  const bool finite =
+      std::all_of(w, w + s.weight.numel(), [](float v) { return std::isfinite(v); }) &&
+      (!s.bias.defined() || std::all_of(s.bias.data<float>(), s.bias.data<float>() + s.bias.numel(),
+                                        [](float v) { return std::isfinite(v); }));
   CONVKIT_CHECK(finite, "int8 convolution ", s.problem.key(),
                 ": its weights or bias hold NaN or infinite values (the model diverged?)");
   for (int64_t c = 0; c < OC; ++c) {
