@@ -23,16 +23,6 @@ bool cpu_has_avx512_bf16() {
   return false;
 }
 
-double relative_rms(const Tensor& got, const Tensor& want) {
-  const Tensor g = got.to(DType::f32), w = want.to(DType::f32);
-  double e = 0, r = 0;
-  for (int64_t i = 0; i < w.numel(); ++i) {
-    const double d = double(g.data<float>()[i]) - double(w.data<float>()[i]);
-    e += d * d, r += double(w.data<float>()[i]) * w.data<float>()[i];
-  }
-  return std::sqrt(e / r);
-}
-
 struct Grads {
   Tensor y, dx, dw, db;
 };
@@ -72,14 +62,14 @@ TEST(ConvBf16, ForwardAndBothBackwardsStayWithinBfloat16Rounding) {
     const std::pair<const char*, std::pair<Tensor, Tensor>> pairs[] = {
         {"y", {bf.y, f32.y}}, {"dx", {bf.dx, f32.dx}}, {"dw", {bf.dw, f32.dw}}};
     for (const auto& [name, t] : pairs) {
-      const double rel = relative_rms(t.first, t.second);
+      const double rel = test::relative_rms(t.first, t.second);
       // bfloat16 keeps 8 significant bits: each product is off by up to 2^-8 relative, and a sum
       // of many random-signed products by about that much of its root mean square.
       EXPECT_LT(rel, 1e-2) << name << " groups " << c.groups;
       EXPECT_GT(rel, 1e-5) << name << ": identical to float32, the switch did not reach the kernel";
     }
     // db sums the bfloat16 dy (in float32): rounded like the rest.
-    EXPECT_LT(relative_rms(bf.db, f32.db), 1e-2);
+    EXPECT_LT(test::relative_rms(bf.db, f32.db), 1e-2);
   }
 }
 

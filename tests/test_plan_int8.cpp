@@ -37,16 +37,6 @@ std::shared_ptr<nn::Conv2d> one_by_one(float w, float b) {
   return conv;
 }
 
-double relative_rms(const Tensor& got, const Tensor& want) {
-  double e = 0, r = 0;
-  const Tensor g = got.to(DType::f32), w = want.to(DType::f32);
-  for (int64_t i = 0; i < w.numel(); ++i) {
-    const double d = double(g.data<float>()[i]) - double(w.data<float>()[i]);
-    e += d * d, r += double(w.data<float>()[i]) * w.data<float>()[i];
-  }
-  return std::sqrt(e / r);
-}
-
 // One 1x1 convolution y = w x + b: the input is quantized on the calibrated range (u8 for a
 // non-negative range, s8 otherwise), values outside it saturate, and the bias lands in the right
 // units (a wrong bias scale would be off by far more than one step).
@@ -108,7 +98,7 @@ TEST(PlanInt8, ZooNetworksStayCloseToFloat32) {
     EXPECT_LE(q->stats().relative_rms_error, infer::InferencePlan::kInt8MaxError);
     const Tensor x = Tensor::randn(shape, &gen);
     const Tensor want = f32->run(x), got = q->run(x);
-    const double rel = relative_rms(got, want);
+    const double rel = test::relative_rms(got, want);
     // Random weights spread the error evenly over the classes; trained networks keep their top-1
     // class (docs/performance.md, "int8"): here only the plan's own limit is asserted.
     EXPECT_LT(rel, infer::InferencePlan::kInt8MaxError) << name;
@@ -213,7 +203,7 @@ TEST(PlanInt8, SessionCalibratesOnceAndRunsEveryShapeInInt8) {
   const infer::Session f32(b, f32_options);
   for (int64_t n : {1, 5}) {
     const Tensor x = Tensor::randn({n, 1, 28, 28}, &gen);
-    EXPECT_LT(relative_rms(s.logits(x), f32.logits(x)), 0.05) << n;
+    EXPECT_LT(test::relative_rms(s.logits(x), f32.logits(x)), 0.05) << n;
   }
   const std::vector<std::string> report = s.plan_report();
   ASSERT_EQ(report.size(), 2u);

@@ -31,6 +31,18 @@ double max_abs(const Tensor& a) {
   return m;
 }
 
+double relative_rms(const Tensor& got, const Tensor& want) {
+  EXPECT_EQ(got.shape(), want.shape())
+      << got.shape().to_string() << " vs " << want.shape().to_string();
+  Tensor g = got.detach().to(DType::f64), w = want.detach().to(DType::f64);
+  double e = 0, r = 0;
+  for (int64_t i = 0; i < w.numel(); ++i) {
+    const double d = g.data<double>()[i] - w.data<double>()[i];
+    e += d * d, r += w.data<double>()[i] * w.data<double>()[i];
+  }
+  return std::sqrt(e / r);
+}
+
 Tensor rand_var(const Shape& shape, uint64_t seed, double scale) {
   Generator g(seed);
   Tensor t = mul(Tensor::randn(shape, &g, DType::f64), scale);

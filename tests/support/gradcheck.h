@@ -39,6 +39,8 @@ Tensor rand_var(const Shape& shape, uint64_t seed, double scale = 1.0);
 // Max |a - b| over all elements (shapes must match); converts both to double.
 double max_abs_diff(const Tensor& a, const Tensor& b);
 double max_abs(const Tensor& a);
+// ||got - want|| / ||want|| over all elements (shapes must match), in double.
+double relative_rms(const Tensor& got, const Tensor& want);
 
 }  // namespace convkit::test
 
