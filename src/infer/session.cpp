@@ -65,7 +65,6 @@ Session::Session(ModelBundle bundle, SessionOptions options)
   bundle_.module->eval();
   if (const char* off = std::getenv("CONVKIT_NO_PLAN"); off && std::string(off) == "1")
     options_.plan = false;
-  // bfloat16 exists only in plans: running the module instead would quietly be float32.
   const bool int8 = options_.int8_calibration.defined();
   // bfloat16 and int8 exist only in plans: running the module instead would quietly be float32.
   CONVKIT_CHECK(!(options_.bf16 || int8) || (options_.plan && options_.max_plans > 0),

@@ -117,9 +117,8 @@ FusedConv::FusedConv(const FusedConvSpec& s) : impl_(std::make_unique<Impl>()) {
       reorder(plain_w, m.weights);
     }
     if (s.bias.defined()) {
-      m.bias_keep = s.bias;
+      m.bias_keep = s.int8 ? s.bias.clone() : s.bias;
       if (s.int8) {
-        m.bias_keep = s.bias.clone();
         float* b = m.bias_keep.data<float>();
         for (int64_t c = 0; c < p.OC; ++c) b[c] *= q.input * q.weights[size_t(c)];
       }
